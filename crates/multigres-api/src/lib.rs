@@ -1,0 +1,1 @@
+//! Pure API crate (placeholder until types land).
