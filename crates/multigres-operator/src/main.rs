@@ -1,1 +1,3 @@
+//! Entry point of the `multigres-operator` binary.
+
 fn main() {}

@@ -1,0 +1,4 @@
+//! The Multigres operator: controllers, pure object builders, topology client, webhooks and CLI.
+//!
+//! `main.rs` only parses the command line and calls into this library, so integration tests and
+//! benchmarks drive exactly the code the binary runs.
