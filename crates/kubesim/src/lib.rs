@@ -1,1 +1,3 @@
 //! kubesim library.
+
+pub mod semantics;

@@ -1,0 +1,7 @@
+//! Pure API-server semantics: no HTTP, no tokio, no clock, no store access.
+//!
+//! Each module takes objects (as `serde_json::Value`) and returns results or
+//! errors worded like the Kubernetes API server; the `http/` layer turns those
+//! into responses.
+
+pub mod field_cause;
