@@ -1,1 +1,3 @@
 //! Pure API crate (placeholder until types land).
+
+pub mod naming;
