@@ -1,4 +1,5 @@
 //! Pure API crate (placeholder until types land).
 
+pub mod defaults;
 pub mod labels;
 pub mod naming;

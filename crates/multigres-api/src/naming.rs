@@ -426,8 +426,6 @@ const MULTIADMIN_WEB_SUFFIX: &str = "-multiadmin-web";
 const GLOBAL_GATEWAY_SUFFIX: &str = "-multigateway";
 const GLOBAL_GATEWAY_REPLICA_SUFFIX: &str = "-multigateway-replica";
 const HEADLESS_SUFFIX: &str = "-headless";
-/// etcd client port in the global topo address (Go hard-codes `:2379` in `globalTopoRef`).
-const GLOBAL_TOPO_CLIENT_PORT: u16 = 2379;
 
 // Every plain `{cluster}-…` name fits a DNS-1123 label for the longest cluster name.
 const _: () = {
@@ -547,8 +545,9 @@ pub fn topo_server_pod_name(topo_server: &str, ordinal: u32) -> Result<Dns1123La
 /// `fmt.Sprintf("%s-global-topo.%s.svc:2379", cluster, namespace)` (`globalTopoRef`).
 pub fn global_topo_address(cluster: &ClusterName, namespace: &str) -> String {
     format!(
-        "{}.{namespace}.svc:{GLOBAL_TOPO_CLIENT_PORT}",
-        global_topo_server_name(cluster)
+        "{}.{namespace}.svc:{}",
+        global_topo_server_name(cluster),
+        crate::defaults::ETCD_CLIENT_PORT
     )
 }
 
