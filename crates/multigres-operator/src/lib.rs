@@ -2,3 +2,5 @@
 //!
 //! `main.rs` only parses the command line and calls into this library, so integration tests and
 //! benchmarks drive exactly the code the binary runs.
+
+pub mod controllers;
