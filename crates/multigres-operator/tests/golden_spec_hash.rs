@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail, ensure};
 use k8s_openapi::api::core::v1::Pod;
+use multigres_api::labels::ANNOTATION_SPEC_HASH;
 use multigres_operator::controllers::shard::build::spec_hash::{spec_hash, spec_hash_input};
 use pretty_assertions::assert_eq;
 
@@ -181,7 +182,7 @@ fn hash_of_every_golden_pool_pod_equals_its_annotation() -> anyhow::Result<()> {
             .metadata
             .annotations
             .as_ref()
-            .and_then(|annotations| annotations.get("multigres.com/spec-hash"))
+            .and_then(|annotations| annotations.get(ANNOTATION_SPEC_HASH))
             .with_context(|| format!("{} has no spec-hash annotation", path.display()))?;
         assert_eq!((path, spec_hash(pod)), (path, annotation.clone()));
     }

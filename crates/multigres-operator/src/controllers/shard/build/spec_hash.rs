@@ -13,11 +13,9 @@
 //! field added by a newer k8s-openapi does not compile until someone decides whether Go hashes it.
 
 use k8s_openapi::api::core::v1::{Container, Pod, PodSpec, ResourceRequirements};
+use multigres_api::labels::ANNOTATION_POSTGRES_CONFIG_HASH;
 
 use super::go_json::to_go_json;
-
-/// The annotation whose value joins the stream as `pgcfg=<value>` (spec-controllers.md §1.2).
-const POSTGRES_CONFIG_HASH_ANNOTATION: &str = "multigres.com/postgres-config-hash";
 
 const FNV32_OFFSET_BASIS: u32 = 0x811c_9dc5;
 const FNV32_PRIME: u32 = 0x0100_0193;
@@ -103,7 +101,7 @@ pub fn spec_hash_input(pod: &Pod) -> Vec<u8> {
         .metadata
         .annotations
         .as_ref()
-        .and_then(|annotations| annotations.get(POSTGRES_CONFIG_HASH_ANNOTATION));
+        .and_then(|annotations| annotations.get(ANNOTATION_POSTGRES_CONFIG_HASH));
     if let Some(config_hash) = config_hash.filter(|value| !value.is_empty()) {
         chunk(&mut stream, &["pgcfg=", config_hash]);
     }
