@@ -9,7 +9,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail, ensure};
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{LocalObjectReference, Pod};
 use multigres_api::labels::ANNOTATION_SPEC_HASH;
 use multigres_operator::controllers::shard::build::spec_hash::{spec_hash, spec_hash_input};
 use pretty_assertions::assert_eq;
@@ -275,6 +275,38 @@ fn hash_of_every_golden_pool_pod_equals_the_index_and_objects_tables() -> anyhow
                 (&case, &pod_name, hash.clone())
             );
         }
+    }
+    Ok(())
+}
+
+/// spec/README.md fix 10: pull settings on a Go-built pod keep the hash the Go operator wrote.
+#[test]
+fn pull_settings_added_to_golden_pods_keep_the_go_hash() -> anyhow::Result<()> {
+    let Some(golden) = golden_dir() else {
+        return Ok(());
+    };
+    for case in CASES_WITH_STREAMS {
+        let mut pod = load_pod(&golden.join(format!("{case}.pod-0.json")))?;
+        let expected = pod
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|annotations| annotations.get(ANNOTATION_SPEC_HASH))
+            .cloned()
+            .context("golden pods carry the Go spec hash")?;
+        let spec = pod.spec.as_mut().context("golden pods have a spec")?;
+        for container in spec
+            .init_containers
+            .iter_mut()
+            .flatten()
+            .chain(&mut spec.containers)
+        {
+            container.image_pull_policy = Some("Always".to_owned());
+        }
+        spec.image_pull_secrets = Some(vec![LocalObjectReference {
+            name: "regcred".to_owned(),
+        }]);
+        assert_eq!((case, spec_hash(&pod)), (case, expected));
     }
     Ok(())
 }

@@ -1695,3 +1695,147 @@ impl GoJson for core::ImageVolumeSource {
         object.end();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+    use serde_json::json;
+
+    fn go_json_text<T: GoJson + ?Sized>(value: &T) -> String {
+        String::from_utf8(to_go_json(value)).expect("Go JSON of UTF-8 input is UTF-8")
+    }
+
+    fn volume(value: serde_json::Value) -> core::Volume {
+        serde_json::from_value(value).expect("test volumes are valid Volume JSON")
+    }
+
+    #[test]
+    fn strings_are_escaped_like_go_json_marshal() {
+        let input = "q\" b\\ n\n r\r t\t b\u{8} f\u{c} c\u{1} <>& \u{2028}\u{2029} é \u{7f}";
+        let expected = r#""q\" b\\ n\n r\r t\t b\b f\f c\u0001 \u003c\u003e\u0026 \u2028\u2029 é "#;
+        assert_eq!(go_json_text(input), format!("{expected}\u{7f}\""));
+    }
+
+    #[test]
+    fn map_keys_are_sorted_bytewise_and_escaped() {
+        let map: BTreeMap<String, String> = [("b", "2"), ("B", "1"), ("a&", "3")]
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .into();
+        assert_eq!(go_json_text(&map), r#"{"B":"1","a\u0026":"3","b":"2"}"#);
+    }
+
+    #[test]
+    fn legacy_volume_sources_keep_go_order_and_omitempty_rules() {
+        let cases = [
+            (
+                json!({"name": "i", "iscsi": {"targetPortal": "10.0.0.1:3260", "iqn": "iqn.x", "lun": 0, "readOnly": false, "secretRef": {"name": "chap"}}}),
+                r#"{"name":"i","iscsi":{"targetPortal":"10.0.0.1:3260","iqn":"iqn.x","lun":0,"secretRef":{"name":"chap"}}}"#,
+            ),
+            (
+                json!({"name": "g", "gcePersistentDisk": {"pdName": "pd", "partition": 0, "fsType": "ext4", "readOnly": true}}),
+                r#"{"name":"g","gcePersistentDisk":{"pdName":"pd","fsType":"ext4","readOnly":true}}"#,
+            ),
+            (
+                json!({"name": "a", "azureDisk": {"diskName": "d", "diskURI": "u", "readOnly": false, "kind": "Managed"}}),
+                r#"{"name":"a","azureDisk":{"diskName":"d","diskURI":"u","readOnly":false,"kind":"Managed"}}"#,
+            ),
+            (
+                json!({"name": "r", "rbd": {"monitors": [], "image": "img", "pool": "rbd"}}),
+                r#"{"name":"r","rbd":{"monitors":[],"image":"img","pool":"rbd"}}"#,
+            ),
+            (
+                json!({"name": "s", "scaleIO": {"gateway": "gw", "system": "sys", "secretRef": {"name": ""}}}),
+                r#"{"name":"s","scaleIO":{"gateway":"gw","system":"sys","secretRef":{}}}"#,
+            ),
+            (
+                json!({"name": "c", "csi": {"driver": "d", "volumeAttributes": {"z": "1", "a": "2"}, "readOnly": false}}),
+                r#"{"name":"c","csi":{"driver":"d","readOnly":false,"volumeAttributes":{"a":"2","z":"1"}}}"#,
+            ),
+            (
+                json!({"name": "f", "fc": {"lun": 0, "targetWWNs": ["w"]}}),
+                r#"{"name":"f","fc":{"targetWWNs":["w"],"lun":0}}"#,
+            ),
+            (
+                json!({"name": "h", "hostPath": {"path": "/d", "type": ""}}),
+                r#"{"name":"h","hostPath":{"path":"/d","type":""}}"#,
+            ),
+            (
+                json!({"name": "p", "projected": {"defaultMode": 288}}),
+                r#"{"name":"p","projected":{"sources":null,"defaultMode":288}}"#,
+            ),
+            (
+                json!({"name": "im", "image": {"reference": "r:1", "pullPolicy": "Always"}}),
+                r#"{"name":"im","image":{"reference":"r:1","pullPolicy":"Always"}}"#,
+            ),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(go_json_text(&volume(input)), expected);
+        }
+    }
+
+    #[test]
+    fn pvc_template_data_sources_write_nil_api_group_as_null() {
+        let input = json!({"name": "e", "ephemeral": {"volumeClaimTemplate": {
+            "metadata": {"labels": {"app": "pg"}},
+            "spec": {
+                "resources": {"requests": {"storage": "2048Mi"}},
+                "dataSource": {"kind": "PersistentVolumeClaim", "name": "src"},
+                "dataSourceRef": {"apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot", "name": "snap", "namespace": "ns"},
+                "volumeMode": "Filesystem"
+            }
+        }}});
+        let expected = concat!(
+            r#"{"name":"e","ephemeral":{"volumeClaimTemplate":{"metadata":{"labels":{"app":"pg"}},"spec":{"#,
+            r#""resources":{"requests":{"storage":"2Gi"}},"volumeMode":"Filesystem","#,
+            r#""dataSource":{"apiGroup":null,"kind":"PersistentVolumeClaim","name":"src"},"#,
+            r#""dataSourceRef":{"apiGroup":"snapshot.storage.k8s.io","kind":"VolumeSnapshot","name":"snap","namespace":"ns"}}}}}"#
+        );
+        assert_eq!(go_json_text(&volume(input)), expected);
+    }
+
+    #[test]
+    fn object_meta_writes_times_as_rfc3339_seconds_and_drops_a_zero_creation_timestamp() {
+        let meta: meta::ObjectMeta = serde_json::from_value(json!({
+            "name": "n",
+            "generation": 0,
+            "creationTimestamp": "0001-01-01T00:00:00Z",
+            "deletionTimestamp": "2024-05-06T07:08:09.5Z",
+            "ownerReferences": [{"apiVersion": "v1", "kind": "Pod", "name": "o", "uid": "u", "controller": true}],
+            "managedFields": [{"manager": "m", "operation": "Apply", "time": "2024-01-02T03:04:05Z",
+                "fieldsType": "FieldsV1", "fieldsV1": {"f:metadata": {"f:labels": {"f:a<b": {}}}}}]
+        }))
+        .expect("valid ObjectMeta JSON");
+        let expected = concat!(
+            r#"{"name":"n","deletionTimestamp":"2024-05-06T07:08:09Z","#,
+            r#""ownerReferences":[{"apiVersion":"v1","kind":"Pod","name":"o","uid":"u","controller":true}],"#,
+            r#""managedFields":[{"manager":"m","operation":"Apply","time":"2024-01-02T03:04:05Z","#,
+            r#""fieldsType":"FieldsV1","fieldsV1":{"f:metadata":{"f:labels":{"f:a\u003cb":{}}}}}]}"#
+        );
+        assert_eq!(go_json_text(&meta), expected);
+    }
+
+    #[test]
+    fn node_selector_terms_and_toleration_fields_follow_go_tags() {
+        let selector = core::NodeSelector {
+            node_selector_terms: Vec::new(),
+        };
+        assert_eq!(go_json_text(&selector), r#"{"nodeSelectorTerms":[]}"#);
+        let toleration = core::Toleration {
+            key: Some(String::new()),
+            operator: Some("Exists".to_owned()),
+            toleration_seconds: Some(0),
+            ..Default::default()
+        };
+        assert_eq!(
+            go_json_text(&toleration),
+            r#"{"operator":"Exists","tolerationSeconds":0}"#
+        );
+    }
+
+    #[test]
+    fn an_unparsable_quantity_is_written_verbatim() {
+        let quantity = Quantity("12 apples".to_owned());
+        assert_eq!(go_json_text(&quantity), r#""12 apples""#);
+    }
+}
