@@ -1,0 +1,387 @@
+//! Shared building blocks of the v1alpha1 API (spec-api.md §2): validated names, enums and the
+//! small specs that the cluster, the child resources and the templates all embed.
+//!
+//! Only data shapes live here. Merging and defaulting these values is the resolver's job, and
+//! naming child objects after them is `naming`'s; neither belongs in this module.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{Affinity, ResourceRequirements, Toleration};
+use kube::KubeSchema;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The DNS-1123 label pattern shared by every logical name of the API (spec-api.md §2.1).
+pub const DNS_LABEL_PATTERN: &str = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
+
+/// The loose IPv4-or-IPv6 pattern of `IPAddress` (spec-api.md §2.1), kept byte-identical to the Go
+/// CRD; the validating webhook additionally parses each address.
+pub const IP_ADDRESS_PATTERN: &str =
+    r"^(([0-9]{1,3}\.){3}[0-9]{1,3})$|^(([0-9a-fA-F]{0,4}:){2,7}[0-9a-fA-F]{0,4})$";
+
+/// Declares a string newtype whose schema carries the constraints of the Go named type, so that
+/// every field, list item and map value of that type is validated alike (spec-api.md §2.1; map
+/// keys are never validated by a structural schema).
+macro_rules! constrained_string {
+    ($(#[$doc:meta])* $name:ident { $($key:literal : $value:expr),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(
+            Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+        )]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Wraps a string without checking it; the API server checks the schema constraints.
+            pub fn new(value: impl Into<String>) -> Self {
+                Self(value.into())
+            }
+
+            /// The value as a string slice.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            /// True when unset: Go's empty string, which `omitempty` leaves out of the JSON.
+            pub fn is_empty(&self) -> bool {
+                self.0.is_empty()
+            }
+
+            /// The owned string.
+            pub fn into_string(self) -> String {
+                self.0
+            }
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = str;
+
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(value: String) -> Self {
+                Self(value)
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(value: &str) -> Self {
+                Self(value.to_owned())
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> Self {
+                value.0
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+
+        impl JsonSchema for $name {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($name).into()
+            }
+
+            fn inline_schema() -> bool {
+                true
+            }
+
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!({ "type": "string", $($key: $value),* })
+            }
+        }
+    };
+}
+
+constrained_string! {
+    /// Name of a logical database: a DNS-1123 label of at most 30 characters.
+    DatabaseName { "minLength": 1, "maxLength": 30, "pattern": DNS_LABEL_PATTERN }
+}
+
+constrained_string! {
+    /// Name of a table group within a database: a DNS-1123 label of at most 25 characters.
+    TableGroupName { "minLength": 1, "maxLength": 25, "pattern": DNS_LABEL_PATTERN }
+}
+
+constrained_string! {
+    /// Name of a shard within a table group: a DNS-1123 label of at most 25 characters.
+    ShardName { "minLength": 1, "maxLength": 25, "pattern": DNS_LABEL_PATTERN }
+}
+
+constrained_string! {
+    /// Name of a data pool within a shard. Pool names are only ever map keys, which a structural
+    /// schema cannot constrain, so the webhook re-checks them (spec-api.md §11.5).
+    PoolName { "minLength": 1, "maxLength": 25, "pattern": DNS_LABEL_PATTERN }
+}
+
+constrained_string! {
+    /// Name of a cell (a failure domain): a DNS-1123 label of at most 30 characters.
+    CellName { "minLength": 1, "maxLength": 30, "pattern": DNS_LABEL_PATTERN }
+}
+
+constrained_string! {
+    /// Extra arguments for initdb, passed verbatim when a new data directory is initialised.
+    InitdbArgs { "maxLength": 512 }
+}
+
+constrained_string! {
+    /// An IPv4 or IPv6 address.
+    IpAddress { "minLength": 3, "maxLength": 45, "pattern": IP_ADDRESS_PATTERN }
+}
+
+constrained_string! {
+    /// A cloud provider availability zone, matched against `topology.kubernetes.io/zone`.
+    Zone { "minLength": 1, "maxLength": 63 }
+}
+
+constrained_string! {
+    /// A cloud provider region, matched against `topology.kubernetes.io/region`.
+    Region { "minLength": 1, "maxLength": 63 }
+}
+
+constrained_string! {
+    /// Name of a CoreTemplate, CellTemplate or ShardTemplate in the cluster's namespace.
+    TemplateRef { "minLength": 1, "maxLength": 63 }
+}
+
+constrained_string! {
+    /// A container image reference.
+    ImageRef { "minLength": 1, "maxLength": 512 }
+}
+
+constrained_string! {
+    /// A client URL of an external topology server.
+    EndpointUrl { "minLength": 1, "maxLength": 2048 }
+}
+
+/// Log level of a multigres component (`--log-level`).
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+/// Access pattern of a data pool; only read-write pools exist in v1alpha1.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+pub enum PoolType {
+    #[serde(rename = "readWrite")]
+    ReadWrite,
+}
+
+/// Lifecycle phase reported in `status.phase` (spec-api.md §2.16). `Unknown` is part of the enum
+/// but no controller sets it.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+pub enum Phase {
+    Initializing,
+    Progressing,
+    Healthy,
+    Degraded,
+    Unknown,
+}
+
+/// What happens to a PersistentVolumeClaim when its owner is deleted or scaled down.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+pub enum PvcRetentionPolicyType {
+    Retain,
+    Delete,
+}
+
+/// Image pull policy of every container the operator creates.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+pub enum ImagePullPolicy {
+    Always,
+    Never,
+    IfNotPresent,
+}
+
+/// Scaling, resources and pod metadata of a stateless component (multiadmin, multiadmin-web,
+/// multigateway, and the inline part of multiorch).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StatelessSpec {
+    /// Number of pods (per cell for multigateway and multiorch), from 0 to 128.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 128))]
+    pub replicas: Option<i32>,
+
+    /// CPU and memory requests and limits of the component's container.
+    #[serde(default)]
+    #[schemars(
+        schema_with = "crate::v1alpha1::kubernetes_schema::resource_requirements",
+        skip_serializing_if = "crate::v1alpha1::omit::no_schema_default"
+    )]
+    pub resources: ResourceRequirements,
+
+    /// Scheduling constraints of the pods; replaces any inherited affinity as a whole.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::v1alpha1::kubernetes_schema::optional_affinity")]
+    pub affinity: Option<Affinity>,
+
+    /// Extra annotations on the pods (at most 20; keys under 64 and values under 256 characters).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("maxProperties" = 20))]
+    #[x_kube(validation = Rule::new("self.all(k, size(k) < 64 && size(self[k]) < 256)")
+        .message("annotation keys must be <64 chars and values <256 chars"))]
+    pub pod_annotations: BTreeMap<String, String>,
+
+    /// Extra labels on the pods (at most 20; keys and values under 64 characters).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("maxProperties" = 20))]
+    #[x_kube(validation = Rule::new("self.all(k, size(k) < 64 && size(self[k]) < 64)")
+        .message("label keys and values must be <64 chars"))]
+    pub pod_labels: BTreeMap<String, String>,
+}
+
+/// Scheduling settings offered only to the components that need them (multigateway, multiorch).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PodPlacementSpec {
+    /// Tolerations that let the pods run on tainted nodes; replaces inherited tolerations.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tolerations: Vec<Toleration>,
+}
+
+/// A persistent volume request.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StorageSpec {
+    /// Requested volume size as a Kubernetes quantity, e.g. `10Gi`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[schemars(length(max = 63), regex(pattern = "^([0-9]+)(.+)$"))]
+    pub size: String,
+
+    /// StorageClass of the volume; the cluster's default StorageClass when unset.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[schemars(length(min = 1, max = 63))]
+    pub class: String,
+
+    /// Access modes of the volume (e.g. `ReadWriteOnce`, `ReadWriteMany`); `ReadWriteOnce` when
+    /// unset.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub access_modes: Vec<String>,
+}
+
+/// Whether PersistentVolumeClaims survive the deletion or the scale-down of what owns them.
+///
+/// Each field has a CRD default, so the API server fills a missing field whenever the object is
+/// present (spec-api.md §2.5): a stored policy always has both fields.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PvcDeletionPolicy {
+    /// `Retain` (default) keeps the claims when the owner is deleted, for manual recovery;
+    /// `Delete` removes them with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("default" = "Retain"))]
+    pub when_deleted: Option<PvcRetentionPolicyType>,
+
+    /// `Delete` (default) removes the claims of pods removed by a scale-down; `Retain` keeps them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("default" = "Delete"))]
+    pub when_scaled: Option<PvcRetentionPolicyType>,
+}
+
+/// Whether the operator removes stale entries from the topology server.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TopologyPruningConfig {
+    /// Prune stale topology entries. Unset means enabled; `false` keeps registering entries but
+    /// never removes them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+}
+
+/// Settings of one container of a pool pod.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerConfig {
+    /// CPU and memory requests and limits of the container.
+    #[serde(default)]
+    #[schemars(
+        schema_with = "crate::v1alpha1::kubernetes_schema::resource_requirements",
+        skip_serializing_if = "crate::v1alpha1::omit::no_schema_default"
+    )]
+    pub resources: ResourceRequirements,
+}
+
+/// A ConfigMap key holding a postgresql.conf fragment applied to every pool pod of a shard.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PostgresConfigRef {
+    /// Name of the ConfigMap, in the cluster's namespace.
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
+
+    /// Key of the ConfigMap's data holding the configuration.
+    #[schemars(length(min = 1, max = 253))]
+    pub key: String,
+}
+
+/// The `--log-level` of each multigres data-plane component; unset levels become `info`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ComponentLogLevels {
+    /// Log level of pgctld, the postgres supervisor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pgctld: Option<LogLevel>,
+
+    /// Log level of multipooler.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multipooler: Option<LogLevel>,
+
+    /// Log level of multiorch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multiorch: Option<LogLevel>,
+
+    /// Log level of multiadmin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multiadmin: Option<LogLevel>,
+
+    /// Log level of multigateway.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multigateway: Option<LogLevel>,
+}
