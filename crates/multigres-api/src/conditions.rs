@@ -15,52 +15,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
 // --- Phases (spec-api.md §2.16) --------------------------------------------------------------
 
-/// The `status.phase` of every Multigres kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Phase {
-    /// Being created, nothing to count yet.
-    Initializing,
-    /// Desired state not reached yet.
-    Progressing,
-    /// Desired state reached.
-    Healthy,
-    /// Crash-looping or failing.
-    Degraded,
-    /// Declared by the API, never assigned by a controller.
-    Unknown,
-}
-
-impl Phase {
-    /// The value written to `status.phase`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Phase::Initializing => "Initializing",
-            Phase::Progressing => "Progressing",
-            Phase::Healthy => "Healthy",
-            Phase::Degraded => "Degraded",
-            Phase::Unknown => "Unknown",
-        }
-    }
-
-    /// Reads a `status.phase` value; `None` for anything else (including an absent phase).
-    pub fn parse(value: &str) -> Option<Phase> {
-        [
-            Phase::Initializing,
-            Phase::Progressing,
-            Phase::Healthy,
-            Phase::Degraded,
-            Phase::Unknown,
-        ]
-        .into_iter()
-        .find(|phase| phase.as_str() == value)
-    }
-}
-
-impl std::fmt::Display for Phase {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// The `status.phase` of every Multigres kind; the API type, re-exported so that status rules
+/// and stored objects share one enum.
+pub use crate::v1alpha1::Phase;
 
 /// A computed phase with its `status.message`.
 #[derive(Debug, Clone, PartialEq, Eq)]

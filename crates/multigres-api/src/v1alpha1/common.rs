@@ -207,17 +207,53 @@ pub enum PoolType {
     ReadWrite,
 }
 
-/// Lifecycle phase reported in `status.phase` (spec-api.md §2.16). `Unknown` is part of the enum
-/// but no controller sets it.
+/// Lifecycle phase reported in `status.phase` (spec-api.md §2.16).
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
 )]
 pub enum Phase {
+    /// Being created, nothing to count yet.
     Initializing,
+    /// Desired state not reached yet.
     Progressing,
+    /// Desired state reached.
     Healthy,
+    /// Crash-looping or failing.
     Degraded,
+    /// Declared by the API, never assigned by a controller.
     Unknown,
+}
+
+impl Phase {
+    /// The value written to `status.phase`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Phase::Initializing => "Initializing",
+            Phase::Progressing => "Progressing",
+            Phase::Healthy => "Healthy",
+            Phase::Degraded => "Degraded",
+            Phase::Unknown => "Unknown",
+        }
+    }
+
+    /// Reads a `status.phase` value; `None` for anything else (including an absent phase).
+    pub fn parse(value: &str) -> Option<Phase> {
+        [
+            Phase::Initializing,
+            Phase::Progressing,
+            Phase::Healthy,
+            Phase::Degraded,
+            Phase::Unknown,
+        ]
+        .into_iter()
+        .find(|phase| phase.as_str() == value)
+    }
+}
+
+impl std::fmt::Display for Phase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// What happens to a PersistentVolumeClaim when its owner is deleted or scaled down.
