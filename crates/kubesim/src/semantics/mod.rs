@@ -4,4 +4,6 @@
 //! errors worded like the Kubernetes API server; the `http/` layer turns those
 //! into responses.
 
+pub mod cel;
+pub mod crd_schema;
 pub mod field_cause;
