@@ -315,6 +315,7 @@ fn parse_node(
     }
     for (keyword, target) in [("allOf", 0), ("anyOf", 1), ("oneOf", 2)] {
         if let Some(branches) = obj.get(keyword).and_then(Value::as_array) {
+            let before = findings.structural.len();
             let parsed: Vec<Schema> = branches
                 .iter()
                 .enumerate()
@@ -323,10 +324,15 @@ fn parse_node(
                         b,
                         &path.child(keyword).index(i),
                         keyword != "allOf",
+                        keyword == "allOf" && i == 0,
                         findings,
                     )
                 })
                 .collect();
+            if keyword == "anyOf" && is_int_or_string_any_of(json) {
+                // `isIntOrStringAnyOfPattern`: controller-gen's int-or-string anyOf is allowed.
+                findings.structural.truncate(before);
+            }
             match target {
                 0 => schema.all_of = parsed,
                 1 => schema.any_of = parsed,
@@ -339,6 +345,7 @@ fn parse_node(
             not,
             &path.child("not"),
             true,
+            false,
             findings,
         )));
     }
@@ -355,6 +362,7 @@ fn parse_nested(
     json: &Value,
     path: &FieldPath,
     cel_disabled: bool,
+    first_all_of: bool,
     findings: &mut Findings,
 ) -> Schema {
     let Some(obj) = json.as_object() else {
@@ -428,6 +436,7 @@ fn parse_nested(
                 child,
                 &path.child("properties").key(name),
                 cel_disabled,
+                false,
                 findings,
             );
             schema.properties.insert(name.clone(), parsed);
@@ -438,11 +447,13 @@ fn parse_nested(
             items,
             &path.child("items"),
             cel_disabled,
+            false,
             findings,
         )));
     }
     for (keyword, target) in [("allOf", 0), ("anyOf", 1), ("oneOf", 2)] {
         if let Some(branches) = obj.get(keyword).and_then(Value::as_array) {
+            let before = findings.structural.len();
             let parsed: Vec<Schema> = branches
                 .iter()
                 .enumerate()
@@ -451,10 +462,15 @@ fn parse_nested(
                         b,
                         &path.child(keyword).index(i),
                         cel_disabled || keyword != "allOf",
+                        false,
                         findings,
                     )
                 })
                 .collect();
+            if keyword == "anyOf" && first_all_of && is_int_or_string_any_of(json) {
+                // `isIntOrStringAllOfPattern`: the pattern may also sit in `allOf[0]`.
+                findings.structural.truncate(before);
+            }
             match target {
                 0 => schema.all_of = parsed,
                 1 => schema.any_of = parsed,
@@ -467,6 +483,7 @@ fn parse_nested(
             not,
             &path.child("not"),
             true,
+            false,
             findings,
         )));
     }
@@ -1027,6 +1044,11 @@ fn check_rule_shape(
             ));
         }
     }
+}
+
+/// controller-gen's int-or-string `anyOf: [{type: integer}, {type: string}]`.
+fn is_int_or_string_any_of(json: &Value) -> bool {
+    json.get("anyOf") == Some(&serde_json::json!([{"type": "integer"}, {"type": "string"}]))
 }
 
 fn bool_field(json: &Value, key: &str) -> bool {
