@@ -457,3 +457,6 @@ fn find_by_keys<'a>(old_items: &'a [Value], item: &Value, keys: &[String]) -> Op
         .iter()
         .find(|old| keys.iter().all(|k| old.get(k) == item.get(k)))
 }
+
+#[cfg(test)]
+mod tests;

@@ -165,6 +165,11 @@ fn spec_objects() -> Value {
                     },
                     "extra": {"type": "object", "x-kubernetes-preserve-unknown-fields": true},
                     "port": {"x-kubernetes-int-or-string": true},
+        "quantity": {
+            "anyOf": [{"type": "integer"}, {"type": "string"}],
+            "x-kubernetes-int-or-string": true,
+            "pattern": "^[0-9]+(Gi|Mi)?$"
+        },
                     "labels": {"type": "object", "maxProperties": 3, "additionalProperties": {"type": "string"}},
                     "schedule": {"type": "string", "format": "date-time"},
                     "payload": {"type": "string", "format": "byte"},

@@ -599,6 +599,21 @@ fn openapi_and_cel_failures_on_create_use_the_api_server_wording() {
             ],
         ),
         (json!({"name": "alpha-db", "port": "http"}), vec![]),
+        (json!({"name": "alpha-db", "quantity": "10Gi"}), vec![]),
+        (json!({"name": "alpha-db", "quantity": 3}), vec![]),
+        (
+            json!({"name": "alpha-db", "quantity": "ten"}),
+            vec![r#"spec.quantity: Invalid value: "ten": spec.quantity in body should match '^[0-9]+(Gi|Mi)?$'"#.into()],
+        ),
+        (
+            json!({"name": "alpha-db", "quantity": true}),
+            vec![
+                r#"spec.quantity: Invalid value: "boolean": spec.quantity in body must be of type integer,string: "boolean""#.into(),
+                r#"<nil>: Invalid value: "": "spec.quantity" must validate at least one schema (anyOf)"#.into(),
+                r#"spec.quantity: Invalid value: "boolean": spec.quantity in body must be of type integer: "boolean""#.into(),
+                BLOCKED.into(),
+            ],
+        ),
         (
             json!({"name": "alpha-db", "note": 5}),
             vec![
@@ -947,4 +962,10 @@ fn the_operator_multigres_cluster_crd_enforces_the_first_catalogue_rules() {
         check(cluster("prod", renamed), Some(cluster("prod", ok_cells))),
         [r#"spec.cells: Invalid value: "array": Cells cannot be removed or renamed (Append-Only)"#]
     );
+}
+
+#[test]
+fn compiled_crds_can_be_shared_between_request_tasks() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<CompiledCrd>();
 }
