@@ -3,4 +3,6 @@
 //! `main.rs` only parses the command line and calls into this library, so integration tests and
 //! benchmarks drive exactly the code the binary runs.
 
+pub mod cli;
 pub mod controllers;
+pub mod crd_manifests;
