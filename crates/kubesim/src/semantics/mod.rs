@@ -7,3 +7,6 @@
 pub mod cel;
 pub mod crd_schema;
 pub mod field_cause;
+pub mod merge_schema;
+pub mod patch;
+pub mod ssa;
