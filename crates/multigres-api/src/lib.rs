@@ -9,4 +9,5 @@ pub mod crds;
 pub mod defaults;
 pub mod labels;
 pub mod naming;
+pub mod quantity;
 pub mod v1alpha1;

@@ -20,7 +20,7 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
 use k8s_openapi::jiff;
 
-use super::quantity;
+use multigres_api::quantity;
 
 /// A value Go's `json.Marshal` can write.
 pub trait GoJson {

@@ -3,5 +3,4 @@
 //! Nothing here does I/O, awaits or reads the clock (style.md §2): inputs in, objects or bytes out.
 
 pub mod go_json;
-pub mod quantity;
 pub mod spec_hash;

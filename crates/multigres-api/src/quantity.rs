@@ -1,12 +1,13 @@
-//! Kubernetes resource quantities exactly as Go's apimachinery `resource.Quantity` (v0.35.0) parses
-//! and prints them.
+//! Kubernetes resource quantities exactly as Go's apimachinery `resource.Quantity` (v0.35.0) parses,
+//! prints them.
 //!
-//! Place: the pool pod spec hash (spec-controllers.md §7.5) feeds Go's `json.Marshal` of resource
-//! lists, PVC templates, `emptyDir.sizeLimit` and `resourceFieldRef.divisor` to FNV-1a. Go prints a
-//! quantity in its canonical form (`1024Mi` → `1Gi`, `0.1` → `100m`, `1000m` → `1`), except that
-//! when its parser judged the input already canonical it keeps the input's own spelling (so `+1`
-//! and `1.500` stay as written). [`GoQuantity::go_string`] reproduces both, bit for bit, so a pod
-//! built here hashes like the one the Go operator built from the same Shard.
+//! Place: shared by the operator and the API crate. The pool pod spec hash (spec-controllers.md
+//! §7.5) feeds Go's `json.Marshal` of resource lists, PVC templates, `emptyDir.sizeLimit` and
+//! `resourceFieldRef.divisor` to FNV-1a. Go prints a quantity in its canonical form (`1024Mi` →
+//! `1Gi`, `0.1` → `100m`, `1000m` → `1`), except that when its parser judged the input already
+//! canonical it keeps the input's own spelling (so `+1` and `1.500` stay as written).
+//! [`GoQuantity::go_string`] reproduces both, bit for bit, so a pod built here hashes like the one
+//! the Go operator built from the same Shard.
 //!
 //! Must not: do I/O, panic on any input, or spend time or memory growing with an exponent's value.
 //! Go's parser can (it builds 10^k to rescale, and hangs on `15e-999999999`); here no power of ten

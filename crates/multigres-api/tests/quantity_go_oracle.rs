@@ -4,7 +4,7 @@
 //! `input<TAB>ok<TAB>"<MarshalJSON>"<TAB><canonical>`.
 
 use anyhow::{Context, bail};
-use multigres_operator::controllers::shard::build::quantity::GoQuantity;
+use multigres_api::quantity::GoQuantity;
 use pretty_assertions::assert_eq;
 
 const ORACLE: &str = include_str!("data/quantity_go_oracle.tsv");
