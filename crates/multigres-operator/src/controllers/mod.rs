@@ -1,6 +1,13 @@
-//! The operator's controllers, one module per reconciled kind (style.md §2 layout).
+//! The operator's controllers, one module per reconciled kind (style.md §2 layout), and the small
+//! object parts their builders share.
 //!
-//! Each controller module owns its wiring, pipeline and pure builders; this file only declares
-//! them and must hold no logic.
+//! Each controller module owns its wiring, pipeline and pure builders. The shared modules here are
+//! pure value constructors named for what they build; this file only declares modules and must
+//! hold no logic.
 
+pub mod cluster_label;
+pub mod container_probes;
+pub mod otel_env;
+pub mod owner_reference;
+pub mod ports;
 pub mod shard;
