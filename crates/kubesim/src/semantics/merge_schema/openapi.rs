@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::build::{f, f_struct, scalar};
+use super::build::{f, scalar};
 use super::builtin::object_meta;
 use super::{ListNode, ListPatch, ListType, MergeSchema, Node, ObjectNode, Rest};
 
@@ -44,9 +44,10 @@ fn add_type_meta(node: &mut Node) {
     if let Node::Object(object) = node {
         object.fields.insert("apiVersion".to_owned(), f(scalar()));
         object.fields.insert("kind".to_owned(), f(scalar()));
+        // Custom resources are unstructured: no field has a typed zero value, `metadata` included.
         object
             .fields
-            .insert("metadata".to_owned(), f_struct(object_meta()));
+            .insert("metadata".to_owned(), f(object_meta()));
     }
 }
 

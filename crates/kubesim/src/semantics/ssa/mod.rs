@@ -23,6 +23,11 @@
 //! configuration, restore the live `status` in an updated object, and the converse on
 //! `/status`); ownership then follows, as it does upstream.
 //!
+//! Errors: [`apply`] refuses with [`ApplyError`], whose `Conflicts` variant carries the
+//! [`ApplyConflicts`] 409 and whose other variants are the API server's other refusals
+//! (`metadata.managedFields must be nil`, untyped objects). Checking that the applied object's
+//! `apiVersion`, `kind` and `name` match the request path is the HTTP layer's job.
+//!
 //! Must not: read the clock (`time` is in [`FieldManagerContext`]), touch the store, or decide
 //! resourceVersion/generation (an apply that changes nothing returns the live object as it was,
 //! and the store keeps its resourceVersion).

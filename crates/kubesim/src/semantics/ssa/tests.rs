@@ -829,3 +829,124 @@ proptest! {
         }
     }
 }
+
+/// A custom resource schema in the shape the multigres CRDs use: a keyed list of cells, a set of
+/// tags, an atomic selector, and status conditions keyed by type.
+fn custom_resource() -> MergeSchema {
+    MergeSchema::from_openapi(&json!({
+        "type": "object",
+        "properties": {
+            "spec": {"type": "object", "properties": {
+                "replicas": {"type": "integer"},
+                "cells": {"type": "array", "x-kubernetes-list-type": "map",
+                          "x-kubernetes-list-map-keys": ["name"],
+                          "items": {"type": "object", "properties": {
+                              "name": {"type": "string"}, "zone": {"type": "string"}}}},
+                "tags": {"type": "array", "x-kubernetes-list-type": "set",
+                         "items": {"type": "string"}},
+                "selector": {"type": "object", "x-kubernetes-map-type": "atomic",
+                             "additionalProperties": {"type": "string"}}
+            }},
+            "status": {"type": "object", "properties": {
+                "conditions": {"type": "array", "x-kubernetes-list-type": "map",
+                               "x-kubernetes-list-map-keys": ["type"],
+                               "items": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}
+            }}
+        }
+    }))
+}
+
+fn cr_ctx(manager: &str, time: &str) -> FieldManagerContext {
+    FieldManagerContext {
+        api_version: "multigres.com/v1alpha1".to_owned(),
+        ..ctx(manager, time)
+    }
+}
+
+#[test]
+fn custom_resources_follow_their_schema_extensions() {
+    let object = json!({"apiVersion": "multigres.com/v1alpha1", "kind": "Cell",
+        "metadata": {"name": "zone-a", "namespace": "demo"},
+        "spec": {"replicas": 3, "cells": [{"name": "a", "zone": "z1"}], "tags": ["t1"],
+                 "selector": {"app": "x"}}});
+    let applied = apply(
+        None,
+        &object,
+        &cr_ctx("multigres-operator", T1),
+        true,
+        &custom_resource(),
+    )
+    .expect("create");
+    assert_eq!(
+        managed_fields(&applied)[0]["fieldsV1"],
+        json!({"f:spec": {
+            "f:cells": {"k:{\"name\":\"a\"}": {".": {}, "f:name": {}, "f:zone": {}}},
+            "f:replicas": {},
+            "f:selector": {},
+            "f:tags": {"v:\"t1\"": {}}
+        }})
+    );
+    // Created by an Update instead, the unstructured object has no typed zero value: `spec`
+    // itself is added, and shows as `.`.
+    let created = track_update(
+        None,
+        &object,
+        &cr_ctx("kubectl-create", T1),
+        &custom_resource(),
+    );
+    assert_eq!(
+        managed_fields(&created)[0]["fieldsV1"],
+        json!({"f:spec": {
+            ".": {},
+            "f:cells": {".": {}, "k:{\"name\":\"a\"}": {".": {}, "f:name": {}, "f:zone": {}}},
+            "f:replicas": {},
+            "f:selector": {},
+            "f:tags": {".": {}, "v:\"t1\"": {}}
+        }})
+    );
+}
+
+#[test]
+fn kube_runtime_finalizer_patches_are_tracked_as_updates() {
+    let live = apply(
+        None,
+        &cm(json!({"a": "1"})),
+        &ctx("operator", T1),
+        false,
+        &configmap(),
+    )
+    .expect("create");
+    let patched = crate::semantics::patch::json_patch(
+        &live,
+        &json!([
+            {"op": "test", "path": "/metadata/finalizers", "value": null},
+            {"op": "add", "path": "/metadata/finalizers", "value": ["demo.io/cleanup"]}
+        ]),
+    )
+    .expect("the finalizer patch applies (pitfall P6)");
+    let tracked = track_update(
+        Some(&live),
+        &patched,
+        &ctx("demo-controller", T2),
+        &configmap(),
+    );
+    assert_eq!(
+        managed_fields(&tracked),
+        json!([
+            entry(
+                "operator",
+                "Apply",
+                Some(T1),
+                json!({"f:data": {"f:a": {}}})
+            ),
+            entry(
+                "demo-controller",
+                "Update",
+                Some(T2),
+                json!({"f:metadata": {
+                    "f:finalizers": {".": {}, "v:\"demo.io/cleanup\"": {}}
+                }})
+            )
+        ])
+    );
+}
