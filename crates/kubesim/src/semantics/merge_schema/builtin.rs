@@ -76,7 +76,8 @@ fn catalogue() -> BTreeMap<(&'static str, &'static str), MergeSchema> {
                     ("accessModes", f(atomic_list(scalar()))),
                     ("mountOptions", f(atomic_list(scalar()))),
                     ("capacity", f(map_of(scalar()))),
-                    ("claimRef", f(atomic_object())),
+                    // `ObjectReference` is atomic, but `claimRef` is marked `+structType=granular`.
+                    ("claimRef", f(Node::Loose)),
                     (
                         "nodeAffinity",
                         f(object([("required", f(atomic_object()))])),
@@ -118,7 +119,7 @@ fn catalogue() -> BTreeMap<(&'static str, &'static str), MergeSchema> {
             ("", "ServiceAccount"),
             kind_root_with(
                 [
-                    ("secrets", f(list_map(&["name"], Node::Loose))),
+                    ("secrets", f(list_map(&["name"], atomic_object()))),
                     ("imagePullSecrets", f(atomic_list(Node::Loose))),
                 ],
                 None,
@@ -196,7 +197,7 @@ fn catalogue() -> BTreeMap<(&'static str, &'static str), MergeSchema> {
         (
             ("policy", "PodDisruptionBudget"),
             kind_root(
-                object([("selector", f(atomic_object()))]),
+                object([("selector", f(replaced_in_strategic_merge(atomic_object())))]),
                 object([
                     ("conditions", f(conditions())),
                     ("disruptedPods", f(map_of(scalar()))),
@@ -347,7 +348,8 @@ fn pod_spec() -> Node {
         ("initContainers", f(list_map(&["name"], container()))),
         ("containers", f_null(list_map(&["name"], container()))),
         ("ephemeralContainers", f(list_map(&["name"], container()))),
-        ("imagePullSecrets", f(list_map(&["name"], Node::Loose))),
+        // Items are `LocalObjectReference`s, which are `+structType=atomic`.
+        ("imagePullSecrets", f(list_map(&["name"], atomic_object()))),
         ("tolerations", f(atomic_list(Node::Loose))),
         ("hostAliases", f(list_map(&["ip"], Node::Loose))),
         ("readinessGates", f(atomic_list(Node::Loose))),
@@ -398,6 +400,7 @@ fn container() -> Node {
                         ("resourceFieldRef", selector()),
                         ("configMapKeyRef", selector()),
                         ("secretKeyRef", selector()),
+                        ("fileKeyRef", selector()),
                     ])),
                 )]),
             )),
@@ -423,7 +426,7 @@ fn pod_status() -> Node {
     object([
         ("conditions", f(conditions())),
         ("podIPs", f(list_map(&["ip"], Node::Loose))),
-        ("hostIPs", f(list_map(&["ip"], Node::Loose))),
+        ("hostIPs", f(atomic_list_merged_by("ip", Node::Loose))),
         ("containerStatuses", f(atomic_list(Node::Loose))),
         ("initContainerStatuses", f(atomic_list(Node::Loose))),
         ("ephemeralContainerStatuses", f(atomic_list(Node::Loose))),
@@ -536,11 +539,12 @@ fn events_event() -> Node {
 }
 
 fn webhook_configuration() -> Node {
-    kind_root_with(
-        [("webhooks", f(list_map(&["name"], Node::Loose)))],
-        None,
-        None,
-    )
+    let webhook = object([
+        ("matchConditions", f(list_map(&["name"], Node::Loose))),
+        ("rules", f(atomic_list(Node::Loose))),
+        ("admissionReviewVersions", f(atomic_list(scalar()))),
+    ]);
+    kind_root_with([("webhooks", f(list_map(&["name"], webhook)))], None, None)
 }
 
 fn rbac_role() -> Node {
@@ -618,6 +622,17 @@ mod tests {
             keys(&["type"])
         );
         assert!(at(spec, &["nodeSelector"]).is_atomic_object());
+        assert!(at(spec, &["imagePullSecrets", "[]"]).is_atomic_object());
+        assert_eq!(
+            list_type(at(pod.root(), &["status", "hostIPs"])),
+            ListType::Atomic
+        );
+        assert_eq!(
+            at(pod.root(), &["status", "hostIPs"]).list_patch(),
+            &ListPatch::Merge {
+                key: Some("ip".to_owned())
+            }
+        );
     }
 
     #[test]

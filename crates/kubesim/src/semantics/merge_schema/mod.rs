@@ -60,6 +60,9 @@ pub struct ObjectNode {
     /// `x-kubernetes-map-type: atomic` / `+structType=atomic` / `+mapType=atomic`: the object is
     /// owned, compared and replaced as one value.
     pub atomic: bool,
+    /// `patchStrategy: replace` on the field holding this object: strategic merge patch replaces
+    /// it instead of merging (PodDisruptionBudget `spec.selector`).
+    pub replace_in_strategic_merge: bool,
 }
 
 /// The treatment of an object's undeclared keys.
@@ -195,6 +198,17 @@ impl Node {
         }
     }
 
+    /// Whether strategic merge patch replaces objects at this node instead of merging them.
+    pub fn replaced_in_strategic_merge(&self) -> bool {
+        matches!(
+            self,
+            Node::Object(ObjectNode {
+                replace_in_strategic_merge: true,
+                ..
+            })
+        )
+    }
+
     /// The strategic-merge-patch strategy of an array at this node.
     pub fn list_patch(&self) -> &ListPatch {
         static REPLACE: ListPatch = ListPatch::Replace;
@@ -257,6 +271,7 @@ pub mod build {
                 .collect(),
             rest: Rest::LooseFields,
             atomic: false,
+            replace_in_strategic_merge: false,
         })
     }
 
@@ -266,7 +281,16 @@ pub mod build {
             fields: BTreeMap::new(),
             rest: Rest::LooseFields,
             atomic: true,
+            replace_in_strategic_merge: false,
         })
+    }
+
+    /// `node` with `patchStrategy: replace` for strategic merge patch (objects only).
+    pub fn replaced_in_strategic_merge(mut node: Node) -> Node {
+        if let Node::Object(object) = &mut node {
+            object.replace_in_strategic_merge = true;
+        }
+        node
     }
 
     /// A granular map whose entries have schema `values`.
@@ -275,6 +299,7 @@ pub mod build {
             fields: BTreeMap::new(),
             rest: Rest::Entries(Arc::new(values)),
             atomic: false,
+            replace_in_strategic_merge: false,
         })
     }
 
@@ -284,6 +309,7 @@ pub mod build {
             fields: BTreeMap::new(),
             rest: Rest::Entries(Arc::new(Node::Scalar)),
             atomic: true,
+            replace_in_strategic_merge: false,
         })
     }
 

@@ -39,6 +39,7 @@ fn add_type_meta(node: &mut Node) {
             fields: BTreeMap::new(),
             rest: Rest::Entries(Arc::new(Node::Untyped)),
             atomic: false,
+            replace_in_strategic_merge: false,
         });
     }
     if let Node::Object(object) = node {
@@ -91,6 +92,7 @@ fn object(schema: &Value) -> Node {
         fields,
         rest,
         atomic,
+        replace_in_strategic_merge: false,
     });
     if flag(schema, "x-kubernetes-embedded-resource") {
         add_type_meta(&mut node);

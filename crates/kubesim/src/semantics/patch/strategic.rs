@@ -120,7 +120,12 @@ fn merge_map(
                 let Value::Object(patch_map) = patch_value else {
                     continue;
                 };
-                let merged = merge_map(current, patch_map, field_node)?;
+                // `mergeMapHandler`: a `patchStrategy: replace` field takes the patch as it is.
+                let merged = if field_node.replaced_in_strategic_merge() {
+                    patch_map
+                } else {
+                    merge_map(current, patch_map, field_node)?
+                };
                 original.insert(key, Value::Object(merged));
             }
             (Value::Array(current), Value::Array(patch_list)) => {
@@ -1042,6 +1047,20 @@ mod tests {
                     "json: cannot unmarshal array into Go value of type map[string]interface {}"
                         .to_owned()
             })
+        );
+    }
+
+    #[test]
+    fn replace_strategy_fields_take_the_patch_object() {
+        let pdb = MergeSchema::for_builtin("policy", "v1", "PodDisruptionBudget");
+        let live = json!({"spec": {"selector": {"matchLabels": {"a": "1"}}, "minAvailable": 1}});
+        let patch = json!({"spec": {"selector": {"matchExpressions": [{"key": "b", "operator": "Exists"}]}}});
+        assert_eq!(
+            strategic_merge_patch(&live, &patch, &pdb),
+            Ok(json!({"spec": {
+                "selector": {"matchExpressions": [{"key": "b", "operator": "Exists"}]},
+                "minAvailable": 1
+            }}))
         );
     }
 
