@@ -8,7 +8,7 @@ use kube::KubeSchema;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::StorageSpec;
+use super::component_specs::StorageSpec;
 
 /// Storage backend of pgBackRest backups.
 #[derive(

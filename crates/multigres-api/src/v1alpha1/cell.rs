@@ -9,10 +9,10 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::{
-    CellName, ComponentLogLevels, ImagePullPolicy, ImageRef, Phase, PodPlacementSpec, Region,
-    StatelessSpec, Zone,
+use super::component_specs::{
+    ComponentLogLevels, ImagePullPolicy, Phase, PodPlacementSpec, StatelessSpec,
 };
+use super::constrained_strings::{CellName, ImageRef, Region, Zone};
 use super::observability::ObservabilityConfig;
 use super::topo_server::{GlobalTopoServerRef, LocalTopoServerSpec};
 

@@ -8,7 +8,8 @@
 
 mod backup;
 mod cell;
-mod common;
+mod component_specs;
+mod constrained_strings;
 mod kubernetes_schema;
 mod multigres_cluster;
 mod observability;
@@ -22,12 +23,14 @@ pub use backup::{
     BackupConfig, BackupType, FilesystemBackupConfig, PgBackRestTlsConfig, S3BackupConfig,
 };
 pub use cell::{Cell, CellImages, CellSpec, CellStatus, TopologyReconciliation};
-pub use common::{
-    CellName, ComponentLogLevels, ContainerConfig, DNS_LABEL_PATTERN, DatabaseName, EndpointUrl,
-    IP_ADDRESS_PATTERN, ImagePullPolicy, ImageRef, InitdbArgs, IpAddress, LogLevel, Phase,
-    PodPlacementSpec, PoolName, PoolType, PostgresConfigRef, PvcDeletionPolicy,
-    PvcRetentionPolicyType, Region, ShardName, StatelessSpec, StorageSpec, TableGroupName,
-    TemplateRef, TopologyPruningConfig, Zone,
+pub use component_specs::{
+    ComponentLogLevels, ContainerConfig, ImagePullPolicy, LogLevel, Phase, PodPlacementSpec,
+    PoolType, PostgresConfigRef, PvcDeletionPolicy, PvcRetentionPolicyType, StatelessSpec,
+    StorageSpec, TopologyPruningConfig,
+};
+pub use constrained_strings::{
+    CellName, DNS_LABEL_PATTERN, DatabaseName, EndpointUrl, IP_ADDRESS_PATTERN, ImageRef,
+    InitdbArgs, IpAddress, PoolName, Region, ShardName, TableGroupName, TemplateRef, Zone,
 };
 pub use multigres_cluster::{
     AdminWebStatus, CellConfig, CellInlineSpec, CellOverrides, CellStatusSummary, ClusterImages,

@@ -13,10 +13,13 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::backup::BackupConfig;
-use super::common::{
-    CellName, ComponentLogLevels, DatabaseName, ImagePullPolicy, ImageRef, InitdbArgs, IpAddress,
-    Phase, PodPlacementSpec, PoolName, PostgresConfigRef, PvcDeletionPolicy, Region, ShardName,
-    StatelessSpec, TableGroupName, TemplateRef, TopologyPruningConfig, Zone,
+use super::component_specs::{
+    ComponentLogLevels, ImagePullPolicy, Phase, PodPlacementSpec, PostgresConfigRef,
+    PvcDeletionPolicy, StatelessSpec, TopologyPruningConfig,
+};
+use super::constrained_strings::{
+    CellName, DatabaseName, ImageRef, InitdbArgs, IpAddress, PoolName, Region, ShardName,
+    TableGroupName, TemplateRef, Zone,
 };
 use super::observability::ObservabilityConfig;
 use super::shard::{MultiOrchSpec, PoolSpec};

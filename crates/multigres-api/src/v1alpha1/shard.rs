@@ -13,10 +13,12 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::backup::BackupConfig;
-use super::common::{
-    CellName, ComponentLogLevels, ContainerConfig, DatabaseName, ImagePullPolicy, ImageRef,
-    InitdbArgs, Phase, PodPlacementSpec, PoolName, PoolType, PostgresConfigRef, PvcDeletionPolicy,
-    ShardName, StatelessSpec, StorageSpec, TableGroupName, TopologyPruningConfig,
+use super::component_specs::{
+    ComponentLogLevels, ContainerConfig, ImagePullPolicy, Phase, PodPlacementSpec, PoolType,
+    PostgresConfigRef, PvcDeletionPolicy, StatelessSpec, StorageSpec, TopologyPruningConfig,
+};
+use super::constrained_strings::{
+    CellName, DatabaseName, ImageRef, InitdbArgs, PoolName, ShardName, TableGroupName,
 };
 use super::observability::ObservabilityConfig;
 use super::topo_server::GlobalTopoServerRef;

@@ -11,10 +11,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::backup::BackupConfig;
-use super::common::{
-    CellName, ComponentLogLevels, DatabaseName, InitdbArgs, Phase, PoolName, PostgresConfigRef,
-    PvcDeletionPolicy, TableGroupName, TopologyPruningConfig,
+use super::component_specs::{
+    ComponentLogLevels, Phase, PostgresConfigRef, PvcDeletionPolicy, TopologyPruningConfig,
 };
+use super::constrained_strings::{CellName, DatabaseName, InitdbArgs, PoolName, TableGroupName};
 use super::observability::ObservabilityConfig;
 use super::shard::{MultiOrchSpec, PoolSpec, ShardImages};
 use super::topo_server::GlobalTopoServerRef;

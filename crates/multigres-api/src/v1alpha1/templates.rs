@@ -9,9 +9,10 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::{
-    InitdbArgs, PodPlacementSpec, PoolName, PostgresConfigRef, PvcDeletionPolicy, StatelessSpec,
+use super::component_specs::{
+    PodPlacementSpec, PostgresConfigRef, PvcDeletionPolicy, StatelessSpec,
 };
+use super::constrained_strings::{InitdbArgs, PoolName};
 use super::shard::{MultiOrchSpec, PoolSpec};
 use super::topo_server::{LocalTopoServerSpec, TopoServerSpec};
 

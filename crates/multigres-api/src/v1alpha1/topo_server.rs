@@ -9,7 +9,8 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::{EndpointUrl, ImageRef, Phase, PvcDeletionPolicy, StorageSpec, TemplateRef};
+use super::component_specs::{Phase, PvcDeletionPolicy, StorageSpec};
+use super::constrained_strings::{EndpointUrl, ImageRef, TemplateRef};
 
 /// A managed etcd cluster.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, KubeSchema)]
