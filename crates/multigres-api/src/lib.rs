@@ -9,6 +9,5 @@ pub mod crds;
 pub mod defaults;
 pub mod labels;
 pub mod naming;
-pub mod otel_env;
 pub mod quantity;
 pub mod v1alpha1;
