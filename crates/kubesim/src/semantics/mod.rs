@@ -1,12 +1,19 @@
-//! Pure API-server semantics: no HTTP, no tokio, no clock, no store access.
+//! Pure API-server semantics: no HTTP, no tokio, no clock (the time is an argument).
 //!
-//! Each module takes objects (as `serde_json::Value`) and returns results or
-//! errors worded like the Kubernetes API server; the `http/` layer turns those
-//! into responses.
+//! Each module takes objects (as `serde_json::Value`) and returns results or errors worded like
+//! the Kubernetes API server; `gc` works on the pure [`crate::store::Store`]. The request
+//! pipeline (`api/`) calls them in order and the `http/` layer turns results into responses.
 
 pub mod cel;
 pub mod crd_schema;
+pub mod event_conversion;
 pub mod field_cause;
+pub mod field_selector;
+pub mod finalizers;
+pub mod gc;
+pub mod label_selector;
 pub mod merge_schema;
+pub mod object_meta;
 pub mod patch;
 pub mod ssa;
+pub mod subresources;

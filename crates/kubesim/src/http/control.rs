@@ -1,0 +1,64 @@
+//! The kubesim control endpoints under `/kubesim/v1/` (a prefix no Kubernetes path uses):
+//! `GET|PUT|DELETE faults`, `POST faults/drop-watches`, `GET|DELETE requests`.
+
+use axum::body::Bytes;
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::path::Route;
+use super::router::AppState;
+use crate::error::ApiError;
+use crate::faults::FaultRule;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct FaultsBody {
+    #[serde(default)]
+    rules: Vec<FaultRule>,
+    #[serde(default)]
+    seed: Option<u64>,
+}
+
+fn json(value: &serde_json::Value) -> Response {
+    (
+        StatusCode::OK,
+        [("content-type", "application/json")],
+        serde_json::to_vec(value).unwrap_or_default(),
+    )
+        .into_response()
+}
+
+pub(super) fn handle(app: &AppState, method: &Method, route: &Route, body: &Bytes) -> Response {
+    match (route, method) {
+        (Route::Faults, &Method::GET) => json(&json!({"rules": app.faults.rules()})),
+        (Route::Faults, &Method::PUT) => match serde_json::from_slice::<FaultsBody>(body) {
+            Ok(parsed) => {
+                if let Some(seed) = parsed.seed {
+                    app.faults.reseed(seed);
+                }
+                app.faults.set_rules(parsed.rules);
+                json(&json!({"rules": app.faults.rules()}))
+            }
+            Err(e) => ApiError::BadRequest {
+                message: format!("faults body: {e}"),
+            }
+            .into_response(),
+        },
+        (Route::Faults, &Method::DELETE) => {
+            app.faults.clear();
+            json(&json!({"rules": []}))
+        }
+        (Route::DropWatches, &Method::POST) => {
+            app.faults.drop_watches();
+            json(&json!({"dropped": true}))
+        }
+        (Route::Requests, &Method::GET) => json(&json!({"requests": app.requests.snapshot()})),
+        (Route::Requests, &Method::DELETE) => {
+            app.requests.reset();
+            json(&json!({"requests": []}))
+        }
+        _ => ApiError::MethodNotAllowed.into_response(),
+    }
+}

@@ -1,0 +1,81 @@
+//! Content negotiation of `Accept` (rust-ecosystem.md §3.4 "Content negotiation"): JSON, or the
+//! `meta.k8s.io/v1` PartialObjectMetadata forms kube's metadata API asks for; protobuf-only and
+//! Table-only requests get 406 (Table rendering is not served yet, so a client offering JSON as
+//! a fallback, as kubectl does, gets JSON).
+//!
+//! Pure header parsing.
+
+/// The response form a request accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Representation {
+    Json,
+    /// `as=PartialObjectMetadata` (items and watch events) / `PartialObjectMetadataList`.
+    Metadata,
+    MetadataList,
+}
+
+/// The first supported media range of an `Accept` header, or `None` (406).
+pub fn negotiate(accept: Option<&str>) -> Option<Representation> {
+    let Some(accept) = accept.map(str::trim).filter(|a| !a.is_empty()) else {
+        return Some(Representation::Json);
+    };
+    for range in accept.split(',') {
+        let mut parts = range.split(';').map(str::trim);
+        let media = parts.next().unwrap_or_default().to_ascii_lowercase();
+        let mut as_kind = None;
+        let mut group = None;
+        for param in parts {
+            if let Some((k, v)) = param.split_once('=') {
+                match k.trim() {
+                    "as" => as_kind = Some(v.trim().to_string()),
+                    "g" => group = Some(v.trim().to_string()),
+                    _ => {}
+                }
+            }
+        }
+        let json_like = matches!(
+            media.as_str(),
+            "application/json" | "*/*" | "application/*" | "application/yaml"
+        );
+        if !json_like {
+            continue;
+        }
+        match (as_kind.as_deref(), group.as_deref()) {
+            (None, _) => return Some(Representation::Json),
+            (Some("PartialObjectMetadata"), Some("meta.k8s.io") | None) => {
+                return Some(Representation::Metadata);
+            }
+            (Some("PartialObjectMetadataList"), Some("meta.k8s.io") | None) => {
+                return Some(Representation::MetadataList);
+            }
+            _ => continue,
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_headers_of_kube_and_kubectl_are_understood() {
+        let cases = [
+            (None, Some(Representation::Json)),
+            (Some("application/json"), Some(Representation::Json)),
+            (Some("application/json, */*"), Some(Representation::Json)),
+            (
+                Some("application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"),
+                Some(Representation::Json),
+            ),
+            (Some("application/vnd.kubernetes.protobuf,application/json"), Some(Representation::Json)),
+            (Some("application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"), Some(Representation::Metadata)),
+            (Some("application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"), Some(Representation::MetadataList)),
+            (Some("application/vnd.kubernetes.protobuf"), None),
+            (Some("application/json;as=Table;v=v1;g=meta.k8s.io"), None),
+        ];
+        for (accept, expected) in cases {
+            assert_eq!(negotiate(accept), expected, "{accept:?}");
+        }
+    }
+}

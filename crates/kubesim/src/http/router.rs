@@ -1,0 +1,482 @@
+//! The axum router: one fallback handler that parses the path, counts the request, applies
+//! faults, negotiates the representation and hands the request to the in-process API
+//! ([`Cluster`]). Thin by design: every Kubernetes rule lives in `api/` and `semantics/`.
+//!
+//! Logs one debug line per request (method, path, status, duration).
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::negotiation::{self, Representation};
+use super::path::{self, ResourcePath, Route};
+use super::{control, discovery, watch};
+use crate::api::{
+    Cluster, DeleteOptions, ListOptions, PatchType, Subresource, WatchOptions, WriteOptions,
+    Written,
+};
+use crate::error::ApiError;
+use crate::faults::Faults;
+use crate::request_log::RequestLog;
+use crate::resources::ResourceDef;
+use crate::semantics::finalizers::Propagation;
+
+/// Request bodies above this size are refused (the API server's default limit is 3 MiB).
+const MAX_BODY: usize = 3 * 1024 * 1024;
+
+/// Everything a request handler needs.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub cluster: Cluster,
+    pub faults: Faults,
+    pub requests: RequestLog,
+    /// `host:port` the server listens on (reported by `/api`).
+    pub server_address: String,
+}
+
+/// The router of one kubesim instance.
+pub fn router(state: AppState) -> Router {
+    Router::new().fallback(dispatch).with_state(state)
+}
+
+async fn dispatch(State(app): State<AppState>, request: Request) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let uri = request.uri().clone();
+    let response = handle(&app, request).await;
+    tracing::debug!(
+        method = %method,
+        uri = %uri,
+        status = response.status().as_u16(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "request"
+    );
+    response
+}
+
+async fn handle(app: &AppState, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let query: HashMap<String, String> = parts
+        .uri
+        .query()
+        .map(|q| {
+            url_pairs(q)
+                .into_iter()
+                .collect::<HashMap<String, String>>()
+        })
+        .unwrap_or_default();
+    match path::parse(parts.uri.path()) {
+        Route::Version => json_ok(&discovery::version()),
+        Route::Health => (StatusCode::OK, "ok").into_response(),
+        Route::CoreVersions => json_ok(&discovery::core_versions(&app.server_address)),
+        Route::Groups => json_ok(&discovery::groups(&app.cluster.registry())),
+        Route::Group { group } => match discovery::group(&app.cluster.registry(), &group) {
+            Some(doc) => json_ok(&doc),
+            None => ApiError::UnknownResource.into_response(),
+        },
+        Route::ResourceList { group, version } => {
+            match discovery::resource_list(&app.cluster.registry(), &group, &version) {
+                Some(doc) => json_ok(&doc),
+                None => ApiError::UnknownResource.into_response(),
+            }
+        }
+        Route::Faults | Route::DropWatches | Route::Requests => {
+            let bytes = match axum::body::to_bytes(body, MAX_BODY).await {
+                Ok(bytes) => bytes,
+                Err(e) => return bad_body(e.to_string()).into_response(),
+            };
+            control::handle(app, &parts.method, &path::parse(parts.uri.path()), &bytes)
+        }
+        Route::Resource(target) => {
+            match resource(app, &parts.method, &parts.headers, &query, target, body).await {
+                Ok(response) => response,
+                Err(error) => error.into_response(),
+            }
+        }
+        Route::Unknown => ApiError::UnknownResource.into_response(),
+    }
+}
+
+/// Decodes `a=b&c=d` with percent-decoding and `+` as space.
+fn url_pairs(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect()
+}
+
+fn percent_decode(input: &str) -> String {
+    let bytes = input.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = |c: u8| (c as char).to_digit(16);
+                match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                    (Some(hi), Some(lo)) => {
+                        out.push((hi * 16 + lo) as u8);
+                        i += 2;
+                    }
+                    _ => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn json_ok(value: &Value) -> Response {
+    json_response(StatusCode::OK, value)
+}
+
+fn json_response(code: StatusCode, value: &Value) -> Response {
+    let body = serde_json::to_vec(value).unwrap_or_default();
+    let mut response = (code, body).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+fn bad_body(message: String) -> ApiError {
+    ApiError::BadRequest { message }
+}
+
+fn flag(query: &HashMap<String, String>, name: &str) -> bool {
+    query
+        .get(name)
+        .is_some_and(|v| v == "true" || v == "1" || v.is_empty())
+}
+
+/// The verb of a resource request, as the API server's audit log names it.
+fn verb(method: &Method, target: &ResourcePath, query: &HashMap<String, String>) -> Option<&'static str> {
+    let item = target.name.is_some();
+    Some(match *method {
+        Method::GET if item => "get",
+        Method::GET if flag(query, "watch") => "watch",
+        Method::GET => "list",
+        Method::POST if !item => "create",
+        Method::PUT if item => "update",
+        Method::PATCH if item => "patch",
+        Method::DELETE if item => "delete",
+        Method::DELETE => "deletecollection",
+        _ => return None,
+    })
+}
+
+fn subresource(def: &ResourceDef, target: &ResourcePath) -> Result<Subresource, ApiError> {
+    match target.subresource.as_deref() {
+        None => Ok(Subresource::Main),
+        Some("status") if def.status_subresource => Ok(Subresource::Status),
+        Some("scale") if def.scale.is_some() => Ok(Subresource::Scale),
+        Some(_) => Err(ApiError::UnknownResource),
+    }
+}
+
+/// Parses a JSON body (or YAML for apply patches).
+fn parse_body(bytes: &Bytes, yaml_allowed: bool) -> Result<Value, ApiError> {
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(value) => Ok(value),
+        Err(json_error) if yaml_allowed => {
+            let text = std::str::from_utf8(bytes).map_err(|e| bad_body(e.to_string()))?;
+            serde_saphyr::from_str::<Value>(text).map_err(|yaml_error| {
+                bad_body(format!(
+                    "error decoding YAML: {yaml_error} (as JSON: {json_error})"
+                ))
+            })
+        }
+        Err(e) => Err(bad_body(format!(
+            "the body of the request could not be decoded as JSON: {e}"
+        ))),
+    }
+}
+
+fn write_options(query: &HashMap<String, String>) -> WriteOptions {
+    WriteOptions {
+        dry_run: query.get("dryRun").is_some_and(|v| v == "All"),
+        field_manager: query.get("fieldManager").cloned(),
+        field_validation: query.get("fieldValidation").cloned(),
+        force: flag(query, "force"),
+    }
+}
+
+fn delete_options(query: &HashMap<String, String>, bytes: &Bytes) -> Result<DeleteOptions, ApiError> {
+    let body: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
+        json!({})
+    } else {
+        parse_body(bytes, false)?
+    };
+    let propagation_text = body
+        .get("propagationPolicy")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .or_else(|| query.get("propagationPolicy").cloned());
+    let propagation = match propagation_text {
+        Some(text) => Some(Propagation::parse(&text).ok_or_else(|| {
+            bad_body(format!(
+                "propagationPolicy: Unsupported value: \"{text}\": supported values: \"Foreground\", \"Background\", \"Orphan\""
+            ))
+        })?),
+        None => match body.get("orphanDependents").and_then(Value::as_bool) {
+            Some(true) => Some(Propagation::Orphan),
+            Some(false) => Some(Propagation::Background),
+            None => None,
+        },
+    };
+    let grace = body
+        .get("gracePeriodSeconds")
+        .and_then(Value::as_i64)
+        .or_else(|| query.get("gracePeriodSeconds").and_then(|g| g.parse().ok()));
+    let dry_run = body
+        .get("dryRun")
+        .and_then(Value::as_array)
+        .is_some_and(|l| l.iter().any(|v| v == "All"))
+        || query.get("dryRun").is_some_and(|v| v == "All");
+    Ok(DeleteOptions {
+        propagation,
+        grace_period_seconds: grace,
+        precondition_uid: body
+            .pointer("/preconditions/uid")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        precondition_resource_version: body
+            .pointer("/preconditions/resourceVersion")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        dry_run,
+    })
+}
+
+fn list_options(query: &HashMap<String, String>) -> Result<ListOptions, ApiError> {
+    let limit = match query.get("limit").filter(|l| !l.is_empty()) {
+        Some(l) => Some(l.parse::<usize>().map_err(|_| {
+            bad_body(format!("limit: Invalid value: \"{l}\": must be a non-negative integer"))
+        })?),
+        None => None,
+    };
+    Ok(ListOptions {
+        label_selector: query.get("labelSelector").cloned(),
+        field_selector: query.get("fieldSelector").cloned(),
+        limit,
+        continue_token: query.get("continue").cloned(),
+        resource_version: query.get("resourceVersion").cloned(),
+        resource_version_match: query.get("resourceVersionMatch").cloned(),
+    })
+}
+
+fn patch_type(headers: &HeaderMap) -> Result<PatchType, ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let media = content_type.split(';').next().unwrap_or_default().trim();
+    match media {
+        "application/json-patch+json" => Ok(PatchType::Json),
+        "application/merge-patch+json" => Ok(PatchType::Merge),
+        "application/strategic-merge-patch+json" => Ok(PatchType::StrategicMerge),
+        "application/apply-patch+yaml" | "application/apply-patch+cbor" => Ok(PatchType::Apply),
+        other => Err(ApiError::UnsupportedMediaType {
+            content_type: other.to_string(),
+            accepted: "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json".into(),
+        }),
+    }
+}
+
+/// The PartialObjectMetadata form of an object (meta.k8s.io/v1).
+fn partial(object: &Value) -> Value {
+    json!({
+        "kind": "PartialObjectMetadata",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": object.get("metadata").cloned().unwrap_or(json!({})),
+    })
+}
+
+/// Renders an object or list in the negotiated representation.
+pub(super) fn represent(value: Value, representation: Representation) -> Value {
+    match representation {
+        Representation::Json => value,
+        Representation::Metadata | Representation::MetadataList => {
+            if let Some(items) = value.get("items").and_then(Value::as_array) {
+                json!({
+                    "kind": "PartialObjectMetadataList",
+                    "apiVersion": "meta.k8s.io/v1",
+                    "metadata": value.get("metadata").cloned().unwrap_or(json!({})),
+                    "items": items.iter().map(partial).collect::<Vec<_>>(),
+                })
+            } else if value.get("kind") == Some(&json!("Status")) {
+                value
+            } else {
+                partial(&value)
+            }
+        }
+    }
+}
+
+fn written(result: Written, representation: Representation) -> Response {
+    let code = if result.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    json_response(code, &represent(result.object, representation))
+}
+
+async fn resource(
+    app: &AppState,
+    method: &Method,
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+    target: ResourcePath,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let def = app
+        .cluster
+        .resource(&target.group, &target.version, &target.plural)?;
+    if !def.namespaced && target.namespace.is_some() {
+        return Err(ApiError::UnknownResource);
+    }
+    let subresource = subresource(&def, &target)?;
+    let verb = verb(method, &target, query).ok_or(ApiError::MethodNotAllowed)?;
+    if def.namespaced && target.namespace.is_none() && target.name.is_some() {
+        return Err(ApiError::UnknownResource);
+    }
+    let mut counted = def.qualified_resource();
+    if let Some(sub) = &target.subresource {
+        counted = format!("{counted}/{sub}");
+    }
+    app.requests.record(verb, &counted);
+    let decision = app.faults.decide(verb, &def.qualified_resource());
+    if !decision.latency.is_zero() {
+        tokio::time::sleep(decision.latency).await;
+    }
+    if let Some(error) = decision.error {
+        return Err(error);
+    }
+    let representation = negotiation::negotiate(
+        headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()),
+    )
+    .ok_or(ApiError::NotAcceptable)?;
+    let cluster = &app.cluster;
+    let namespace = target.namespace.as_deref();
+    let name = target.name.as_deref().unwrap_or_default();
+    let read_body = || async {
+        axum::body::to_bytes(body, MAX_BODY)
+            .await
+            .map_err(|e| bad_body(format!("reading the request body: {e}")))
+    };
+    match verb {
+        "get" => Ok(json_ok(&represent(
+            cluster.get(&def, namespace, name, subresource)?,
+            representation,
+        ))),
+        "list" => Ok(json_ok(&represent(
+            cluster.list(&def, namespace, &list_options(query)?)?,
+            representation,
+        ))),
+        "watch" => {
+            let list = list_options(query)?;
+            let timeout = query
+                .get("timeoutSeconds")
+                .and_then(|t| t.parse::<u64>().ok())
+                .map(std::time::Duration::from_secs);
+            let options = WatchOptions {
+                label_selector: list.label_selector,
+                field_selector: list.field_selector,
+                resource_version: list.resource_version,
+                resource_version_match: list.resource_version_match,
+                allow_bookmarks: flag(query, "allowWatchBookmarks"),
+                send_initial_events: flag(query, "sendInitialEvents"),
+                timeout,
+            };
+            let stream = cluster.watch(def.clone(), namespace, &options)?;
+            Ok(watch::response(
+                stream,
+                representation,
+                app.faults.drop_signal(),
+                decision.drop_watch_after,
+            ))
+        }
+        "create" => {
+            let bytes = read_body().await?;
+            let body = parse_body(&bytes, false)?;
+            Ok(written(
+                cluster.create(&def, namespace, body, &write_options(query))?,
+                representation,
+            ))
+        }
+        "update" => {
+            let bytes = read_body().await?;
+            let body = parse_body(&bytes, false)?;
+            Ok(written(
+                cluster.update(&def, namespace, name, subresource, body, &write_options(query))?,
+                representation,
+            ))
+        }
+        "patch" => {
+            let patch_type = patch_type(headers)?;
+            let bytes = read_body().await?;
+            let body = parse_body(&bytes, patch_type == PatchType::Apply)?;
+            Ok(written(
+                cluster.patch(
+                    &def,
+                    namespace,
+                    name,
+                    subresource,
+                    patch_type,
+                    body,
+                    &write_options(query),
+                )?,
+                representation,
+            ))
+        }
+        "delete" => {
+            let bytes = read_body().await?;
+            let options = delete_options(query, &bytes)?;
+            Ok(json_ok(&represent(
+                cluster.delete(&def, namespace, name, &options)?,
+                representation,
+            )))
+        }
+        "deletecollection" => {
+            let bytes = read_body().await?;
+            let options = delete_options(query, &bytes)?;
+            Ok(json_ok(&represent(
+                cluster.delete_collection(&def, namespace, &list_options(query)?, &options)?,
+                representation,
+            )))
+        }
+        _ => Err(ApiError::MethodNotAllowed),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_values_are_percent_decoded() {
+        assert_eq!(
+            url_pairs("fieldSelector=metadata.name%3Dx&labelSelector=a+in+(b)&watch"),
+            vec![
+                ("fieldSelector".to_string(), "metadata.name=x".to_string()),
+                ("labelSelector".to_string(), "a in (b)".to_string()),
+                ("watch".to_string(), String::new()),
+            ]
+        );
+        assert_eq!(percent_decode("100%"), "100%");
+    }
+}

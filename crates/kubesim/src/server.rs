@@ -1,0 +1,326 @@
+//! Running kubesim: [`Server::builder`] binds a loopback port (HTTPS with a fresh CA, or plain
+//! HTTP), bootstraps the cluster, serves the router and writes a kubeconfig once the listener
+//! accepts. [`Handle`] gives tests the URL, kubeconfig, a `kube::Client`, the fault and request
+//! controls, the in-process [`Cluster`], and shutdown. No globals: many servers can run in one
+//! process.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+
+use crate::api::{Cluster, ClusterConfig};
+use crate::bootstrap::{self, BootstrapConfig};
+use crate::error::ApiError;
+use crate::faults::Faults;
+use crate::http::{AppState, router};
+use crate::kubeconfig;
+use crate::request_log::RequestLog;
+use crate::tls::{self, TlsError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("failed to bind 127.0.0.1:{port}")]
+    Bind {
+        port: u16,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("failed to prepare TLS")]
+    Tls {
+        #[source]
+        source: TlsError,
+    },
+    #[error("failed to create the bootstrap objects")]
+    Bootstrap {
+        #[source]
+        source: ApiError,
+    },
+    #[error("failed to create a directory for the kubeconfig")]
+    TempDir {
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the listener stopped before accepting connections")]
+    NotListening,
+    #[error("failed to write the kubeconfig {path}")]
+    WriteKubeconfig {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("failed to read back the kubeconfig {path}")]
+    ReadKubeconfig {
+        path: PathBuf,
+        #[source]
+        source: kube::config::KubeconfigError,
+    },
+    #[error("failed to build a kube client for {url}")]
+    Client {
+        url: String,
+        #[source]
+        source: kube::Error,
+    },
+}
+
+/// Entry point: `Server::builder()...start().await`.
+pub struct Server;
+
+impl Server {
+    pub fn builder() -> ServerBuilder {
+        ServerBuilder::default()
+    }
+}
+
+/// Settings of a server.
+#[derive(Clone, Debug)]
+pub struct ServerBuilder {
+    port: u16,
+    plain_http: bool,
+    kubeconfig_path: Option<PathBuf>,
+    state_dir: Option<PathBuf>,
+    bootstrap: BootstrapConfig,
+    cluster: ClusterConfig,
+    fault_seed: u64,
+}
+
+impl Default for ServerBuilder {
+    fn default() -> Self {
+        ServerBuilder {
+            port: 0,
+            plain_http: false,
+            kubeconfig_path: None,
+            state_dir: None,
+            bootstrap: BootstrapConfig::default(),
+            cluster: ClusterConfig::default(),
+            fault_seed: 1,
+        }
+    }
+}
+
+impl ServerBuilder {
+    /// The port on 127.0.0.1 (0, the default, picks a free one).
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Serve plain HTTP instead of HTTPS.
+    pub fn http(mut self, plain: bool) -> Self {
+        self.plain_http = plain;
+        self
+    }
+
+    /// Where to write the kubeconfig (default: a temporary directory owned by the handle).
+    pub fn kubeconfig_path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.kubeconfig_path = Some(path.into());
+        self
+    }
+
+    /// A directory kept across restarts (the CA lives there).
+    pub fn state_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.state_dir = Some(dir.into());
+        self
+    }
+
+    /// One Node per zone.
+    pub fn zones(mut self, zones: Vec<String>) -> Self {
+        self.bootstrap.zones = zones;
+        self
+    }
+
+    /// Watch events kept per resource (smaller makes 410 Expired easy to provoke).
+    pub fn watch_history(mut self, events: usize) -> Self {
+        self.cluster.watch_history = events;
+        self
+    }
+
+    /// Seed of uids, generated names and fault decisions.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.cluster.seed = seed;
+        self.fault_seed = seed;
+        self
+    }
+
+    /// Interval of periodic watch bookmarks.
+    pub fn bookmark_interval(mut self, interval: Duration) -> Self {
+        self.cluster.bookmark_interval = interval;
+        self
+    }
+
+    /// Binds, bootstraps, serves and writes the kubeconfig.
+    pub async fn start(self) -> Result<Handle, StartError> {
+        let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, self.port))
+            .map_err(|source| StartError::Bind {
+                port: self.port,
+                source,
+            })?;
+        listener
+            .set_nonblocking(true)
+            .map_err(|source| StartError::Bind {
+                port: self.port,
+                source,
+            })?;
+        let address = listener.local_addr().map_err(|source| StartError::Bind {
+            port: self.port,
+            source,
+        })?;
+        let cluster = Cluster::new(self.cluster.clone());
+        let mut bootstrap_config = self.bootstrap.clone();
+        bootstrap_config.port = address.port();
+        bootstrap::bootstrap(&cluster, &bootstrap_config)
+            .map_err(|source| StartError::Bootstrap { source })?;
+        let faults = Faults::new(self.fault_seed);
+        let requests = RequestLog::default();
+        let app = router(AppState {
+            cluster: cluster.clone(),
+            faults: faults.clone(),
+            requests: requests.clone(),
+            server_address: address.to_string(),
+        });
+        let server_handle = axum_server::Handle::<SocketAddr>::new();
+        let (scheme, ca_pem, task): (&str, Option<String>, JoinHandle<std::io::Result<()>>) =
+            if self.plain_http {
+                let server = axum_server::from_tcp(listener)
+                    .map_err(|source| StartError::Bind {
+                        port: self.port,
+                        source,
+                    })?
+                    .handle(server_handle.clone());
+                let task = tokio::spawn(server.serve(app.into_make_service()));
+                ("http", None, task)
+            } else {
+                let serving = tls::serving_tls(self.state_dir.as_deref())
+                    .map_err(|source| StartError::Tls { source })?;
+                let config =
+                    axum_server::tls_rustls::RustlsConfig::from_config(serving.server_config);
+                let server = axum_server::tls_rustls::from_tcp_rustls(listener, config)
+                    .map_err(|source| StartError::Bind {
+                        port: self.port,
+                        source,
+                    })?
+                    .handle(server_handle.clone());
+                let task = tokio::spawn(server.serve(app.into_make_service()));
+                ("https", Some(serving.ca_pem), task)
+            };
+        if server_handle.listening().await.is_none() {
+            return Err(StartError::NotListening);
+        }
+        let url = format!("{scheme}://{address}");
+        let (kubeconfig_path, temp_dir) = match &self.kubeconfig_path {
+            Some(path) => (path.clone(), None),
+            None => {
+                let dir = tempfile::tempdir().map_err(|source| StartError::TempDir { source })?;
+                (dir.path().join("kubeconfig"), Some(dir))
+            }
+        };
+        kubeconfig::write_atomically(
+            &kubeconfig_path,
+            &kubeconfig::render(&url, ca_pem.as_deref()),
+        )
+        .map_err(|source| StartError::WriteKubeconfig {
+            path: kubeconfig_path.clone(),
+            source,
+        })?;
+        let client_config = client_config(&kubeconfig_path).await?;
+        // Built once here so that `Handle::client` cannot fail later.
+        kube::Client::try_from(client_config.clone()).map_err(|source| StartError::Client {
+            url: url.clone(),
+            source,
+        })?;
+        Ok(Handle {
+            url,
+            kubeconfig_path,
+            cluster,
+            faults,
+            requests,
+            server: server_handle,
+            task,
+            client_config,
+            _temp_dir: temp_dir,
+        })
+    }
+}
+
+async fn client_config(path: &Path) -> Result<kube::Config, StartError> {
+    let kubeconfig = kube::config::Kubeconfig::read_from(path).map_err(|source| {
+        StartError::ReadKubeconfig {
+            path: path.to_path_buf(),
+            source,
+        }
+    })?;
+    kube::Config::from_custom_kubeconfig(kubeconfig, &kube::config::KubeConfigOptions::default())
+        .await
+        .map_err(|source| StartError::ReadKubeconfig {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
+/// A running kubesim.
+pub struct Handle {
+    url: String,
+    kubeconfig_path: PathBuf,
+    cluster: Cluster,
+    faults: Faults,
+    requests: RequestLog,
+    server: axum_server::Handle<SocketAddr>,
+    task: JoinHandle<std::io::Result<()>>,
+    client_config: kube::Config,
+    _temp_dir: Option<tempfile::TempDir>,
+}
+
+impl std::fmt::Debug for Handle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Handle")
+            .field("url", &self.url)
+            .field("kubeconfig_path", &self.kubeconfig_path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Handle {
+    /// `https://127.0.0.1:PORT` (or `http://`).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The kubeconfig pointing at this server.
+    pub fn kubeconfig_path(&self) -> &Path {
+        &self.kubeconfig_path
+    }
+
+    /// A client configured from the kubeconfig.
+    pub fn client(&self) -> kube::Client {
+        kube::Client::try_from(self.client_config.clone())
+            .expect("the same client configuration was built successfully when the server started")
+    }
+
+    /// The client configuration (to tweak timeouts, for instance).
+    pub fn client_config(&self) -> kube::Config {
+        self.client_config.clone()
+    }
+
+    /// The in-process API (no HTTP, no faults).
+    pub fn cluster(&self) -> &Cluster {
+        &self.cluster
+    }
+
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
+    pub fn requests(&self) -> &RequestLog {
+        &self.requests
+    }
+
+    /// Stops accepting, lets open requests finish for up to a second, and waits for the server.
+    pub async fn shutdown(self) {
+        self.faults.drop_watches();
+        self.server.graceful_shutdown(Some(Duration::from_secs(1)));
+        if let Err(error) = self.task.await {
+            tracing::warn!(error = &error as &dyn std::error::Error, "kubesim server task failed");
+        }
+    }
+}
