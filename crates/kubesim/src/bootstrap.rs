@@ -36,7 +36,13 @@ pub fn node_name(zone: &str) -> String {
     format!("kubesim-{zone}")
 }
 
-fn create(cluster: &Cluster, group: &str, plural: &str, namespace: Option<&str>, body: Value) -> Result<(), ApiError> {
+fn create(
+    cluster: &Cluster,
+    group: &str,
+    plural: &str,
+    namespace: Option<&str>,
+    body: Value,
+) -> Result<(), ApiError> {
     let def = cluster.resource(group, "v1", plural)?;
     cluster.create(&def, namespace, body, &WriteOptions::default())?;
     Ok(())

@@ -95,7 +95,10 @@ pub enum ApiError {
     #[error(
         "the body of the request was in an unknown format - accepted media types include: {accepted}"
     )]
-    UnsupportedMediaType { content_type: String, accepted: String },
+    UnsupportedMediaType {
+        content_type: String,
+        accepted: String,
+    },
 
     #[error(
         "only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf"

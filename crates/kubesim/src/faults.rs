@@ -197,14 +197,20 @@ mod tests {
         let first = run();
         assert_eq!(first, run());
         let failures = first.iter().filter(|c| c.is_some()).count();
-        assert!((16..=48).contains(&failures), "{failures} of 64 failed at rate 0.5");
+        assert!(
+            (16..=48).contains(&failures),
+            "{failures} of 64 failed at rate 0.5"
+        );
     }
 
     #[test]
     fn rules_apply_only_to_their_verb_and_resource() {
         let faults = Faults::new(1);
         faults.add(rule(1.0, vec![429]));
-        assert_eq!(faults.decide("list", "configmaps"), FaultDecision::default());
+        assert_eq!(
+            faults.decide("list", "configmaps"),
+            FaultDecision::default()
+        );
         assert_eq!(faults.decide("get", "secrets"), FaultDecision::default());
         assert_eq!(
             faults.decide("get", "configmaps").error,

@@ -26,7 +26,12 @@ struct Cli {
     http: bool,
 
     /// Zones to create one Node each for (labels topology.kubernetes.io/zone and region).
-    #[arg(long, value_delimiter = ',', default_value = "zone-a", env = "MULTIGRES_KUBESIM_ZONES")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "zone-a",
+        env = "MULTIGRES_KUBESIM_ZONES"
+    )]
     zones: Vec<String>,
 
     /// Directory kept across restarts (holds the CA so kubeconfigs stay valid).
@@ -60,8 +65,7 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn shutdown_signal() -> anyhow::Result<()> {
-    let mut terminate =
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
         result = tokio::signal::ctrl_c() => result?,
         _ = terminate.recv() => {}
@@ -77,8 +81,9 @@ mod tests {
     #[test]
     fn cli_is_consistent_and_parses_zones() {
         Cli::command().debug_assert();
-        let cli = Cli::try_parse_from(["kubesim", "--kubeconfig", "k", "--zones", "a,b,c", "--http"])
-            .expect("valid arguments");
+        let cli =
+            Cli::try_parse_from(["kubesim", "--kubeconfig", "k", "--zones", "a,b,c", "--http"])
+                .expect("valid arguments");
         assert_eq!(cli.zones, vec!["a", "b", "c"]);
         assert!(cli.http);
         assert_eq!(cli.port, 0);

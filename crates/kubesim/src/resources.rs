@@ -187,7 +187,7 @@ impl Registry {
         groups
             .into_iter()
             .map(|(group, mut versions)| {
-                versions.sort_by(|a, b| version_priority(b).cmp(&version_priority(a)));
+                versions.sort_by_key(|v| std::cmp::Reverse(version_priority(v)));
                 (group, versions)
             })
             .collect()
@@ -264,7 +264,18 @@ const EVENTS_V1_FIELDS: &[&str] = &[
 ];
 
 const BUILTINS: &[Builtin] = &[
-    b("", "v1", "Namespace", "namespaces", false, &["ns"], &[], true, false, &["status.phase"]),
+    b(
+        "",
+        "v1",
+        "Namespace",
+        "namespaces",
+        false,
+        &["ns"],
+        &[],
+        true,
+        false,
+        &["status.phase"],
+    ),
     b(
         "",
         "v1",
@@ -286,22 +297,198 @@ const BUILTINS: &[Builtin] = &[
             "status.nominatedNodeName",
         ],
     ),
-    b("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", true, &["pvc"], &[], true, false, &[]),
-    b("", "v1", "PersistentVolume", "persistentvolumes", false, &["pv"], &[], true, false, &[]),
-    b("", "v1", "Service", "services", true, &["svc"], &["all"], true, false, &[]),
-    b("", "v1", "Endpoints", "endpoints", true, &["ep"], &[], false, false, &[]),
-    b("", "v1", "ConfigMap", "configmaps", true, &["cm"], &[], false, false, &[]),
-    b("", "v1", "Secret", "secrets", true, &[], &[], false, false, &["type"]),
-    b("", "v1", "ServiceAccount", "serviceaccounts", true, &["sa"], &[], false, false, &[]),
-    b("", "v1", "Event", "events", true, &["ev"], &[], false, false, CORE_EVENT_FIELDS),
-    b("", "v1", "Node", "nodes", false, &["no"], &[], true, false, &["spec.unschedulable"]),
-    b("apps", "v1", "Deployment", "deployments", true, &["deploy"], &["all"], true, true, &[]),
-    b("apps", "v1", "StatefulSet", "statefulsets", true, &["sts"], &["all"], true, true, &[]),
-    b("apps", "v1", "ReplicaSet", "replicasets", true, &["rs"], &["all"], true, true, &["status.replicas"]),
-    b("batch", "v1", "Job", "jobs", true, &[], &["all"], true, false, &["status.successful"]),
-    b("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", true, &["pdb"], &[], true, false, &[]),
-    b("coordination.k8s.io", "v1", "Lease", "leases", true, &[], &[], false, false, &[]),
-    b("events.k8s.io", "v1", "Event", "events", true, &["ev"], &[], false, false, EVENTS_V1_FIELDS),
+    b(
+        "",
+        "v1",
+        "PersistentVolumeClaim",
+        "persistentvolumeclaims",
+        true,
+        &["pvc"],
+        &[],
+        true,
+        false,
+        &[],
+    ),
+    b(
+        "",
+        "v1",
+        "PersistentVolume",
+        "persistentvolumes",
+        false,
+        &["pv"],
+        &[],
+        true,
+        false,
+        &[],
+    ),
+    b(
+        "",
+        "v1",
+        "Service",
+        "services",
+        true,
+        &["svc"],
+        &["all"],
+        true,
+        false,
+        &[],
+    ),
+    b(
+        "",
+        "v1",
+        "Endpoints",
+        "endpoints",
+        true,
+        &["ep"],
+        &[],
+        false,
+        false,
+        &[],
+    ),
+    b(
+        "",
+        "v1",
+        "ConfigMap",
+        "configmaps",
+        true,
+        &["cm"],
+        &[],
+        false,
+        false,
+        &[],
+    ),
+    b(
+        "",
+        "v1",
+        "Secret",
+        "secrets",
+        true,
+        &[],
+        &[],
+        false,
+        false,
+        &["type"],
+    ),
+    b(
+        "",
+        "v1",
+        "ServiceAccount",
+        "serviceaccounts",
+        true,
+        &["sa"],
+        &[],
+        false,
+        false,
+        &[],
+    ),
+    b(
+        "",
+        "v1",
+        "Event",
+        "events",
+        true,
+        &["ev"],
+        &[],
+        false,
+        false,
+        CORE_EVENT_FIELDS,
+    ),
+    b(
+        "",
+        "v1",
+        "Node",
+        "nodes",
+        false,
+        &["no"],
+        &[],
+        true,
+        false,
+        &["spec.unschedulable"],
+    ),
+    b(
+        "apps",
+        "v1",
+        "Deployment",
+        "deployments",
+        true,
+        &["deploy"],
+        &["all"],
+        true,
+        true,
+        &[],
+    ),
+    b(
+        "apps",
+        "v1",
+        "StatefulSet",
+        "statefulsets",
+        true,
+        &["sts"],
+        &["all"],
+        true,
+        true,
+        &[],
+    ),
+    b(
+        "apps",
+        "v1",
+        "ReplicaSet",
+        "replicasets",
+        true,
+        &["rs"],
+        &["all"],
+        true,
+        true,
+        &["status.replicas"],
+    ),
+    b(
+        "batch",
+        "v1",
+        "Job",
+        "jobs",
+        true,
+        &[],
+        &["all"],
+        true,
+        false,
+        &["status.successful"],
+    ),
+    b(
+        "policy",
+        "v1",
+        "PodDisruptionBudget",
+        "poddisruptionbudgets",
+        true,
+        &["pdb"],
+        &[],
+        true,
+        false,
+        &[],
+    ),
+    b(
+        "coordination.k8s.io",
+        "v1",
+        "Lease",
+        "leases",
+        true,
+        &[],
+        &[],
+        false,
+        false,
+        &[],
+    ),
+    b(
+        "events.k8s.io",
+        "v1",
+        "Event",
+        "events",
+        true,
+        &["ev"],
+        &[],
+        false,
+        false,
+        EVENTS_V1_FIELDS,
+    ),
     b(
         "apiextensions.k8s.io",
         "v1",
@@ -338,9 +525,42 @@ const BUILTINS: &[Builtin] = &[
         false,
         &[],
     ),
-    b("rbac.authorization.k8s.io", "v1", "Role", "roles", true, &[], &[], false, false, &[]),
-    b("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", true, &[], &[], false, false, &[]),
-    b("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", false, &[], &[], false, false, &[]),
+    b(
+        "rbac.authorization.k8s.io",
+        "v1",
+        "Role",
+        "roles",
+        true,
+        &[],
+        &[],
+        false,
+        false,
+        &[],
+    ),
+    b(
+        "rbac.authorization.k8s.io",
+        "v1",
+        "RoleBinding",
+        "rolebindings",
+        true,
+        &[],
+        &[],
+        false,
+        false,
+        &[],
+    ),
+    b(
+        "rbac.authorization.k8s.io",
+        "v1",
+        "ClusterRole",
+        "clusterroles",
+        false,
+        &[],
+        &[],
+        false,
+        false,
+        &[],
+    ),
     b(
         "rbac.authorization.k8s.io",
         "v1",
@@ -353,7 +573,18 @@ const BUILTINS: &[Builtin] = &[
         false,
         &[],
     ),
-    b("storage.k8s.io", "v1", "StorageClass", "storageclasses", false, &["sc"], &[], false, false, &[]),
+    b(
+        "storage.k8s.io",
+        "v1",
+        "StorageClass",
+        "storageclasses",
+        false,
+        &["sc"],
+        &[],
+        false,
+        false,
+        &[],
+    ),
 ];
 
 #[allow(clippy::too_many_arguments)]
@@ -405,7 +636,11 @@ fn builtin_defs() -> Vec<ResourceDef> {
                     status_replicas_path: ".status.replicas".to_string(),
                     label_selector: ScaleSelector::SpecSelector,
                 }),
-                field_selectors: builtin.field_selectors.iter().map(|s| s.to_string()).collect(),
+                field_selectors: builtin
+                    .field_selectors
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect(),
                 table: if events_v1 {
                     "events".to_string()
                 } else if builtin.group.is_empty() {
@@ -440,14 +675,16 @@ mod tests {
     #[test]
     fn versions_are_listed_in_kubernetes_priority_order() {
         let mut versions = vec!["v1alpha1", "v2", "v1beta1", "v1", "v1beta2"];
-        versions.sort_by(|a, b| version_priority(b).cmp(&version_priority(a)));
+        versions.sort_by_key(|v| std::cmp::Reverse(version_priority(v)));
         assert_eq!(versions, vec!["v2", "v1", "v1beta2", "v1beta1", "v1alpha1"]);
     }
 
     #[test]
     fn both_event_resources_share_one_table() {
         let registry = Registry::with_builtins();
-        let core = registry.get("", "v1", "events").expect("core events are built in");
+        let core = registry
+            .get("", "v1", "events")
+            .expect("core events are built in");
         let v1 = registry
             .get("events.k8s.io", "v1", "events")
             .expect("events.k8s.io events are built in");

@@ -151,10 +151,12 @@ impl ServerBuilder {
 
     /// Binds, bootstraps, serves and writes the kubeconfig.
     pub async fn start(self) -> Result<Handle, StartError> {
-        let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, self.port))
-            .map_err(|source| StartError::Bind {
-                port: self.port,
-                source,
+        let listener =
+            std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, self.port)).map_err(|source| {
+                StartError::Bind {
+                    port: self.port,
+                    source,
+                }
             })?;
         listener
             .set_nonblocking(true)
@@ -244,12 +246,11 @@ impl ServerBuilder {
 }
 
 async fn client_config(path: &Path) -> Result<kube::Config, StartError> {
-    let kubeconfig = kube::config::Kubeconfig::read_from(path).map_err(|source| {
-        StartError::ReadKubeconfig {
+    let kubeconfig =
+        kube::config::Kubeconfig::read_from(path).map_err(|source| StartError::ReadKubeconfig {
             path: path.to_path_buf(),
             source,
-        }
-    })?;
+        })?;
     kube::Config::from_custom_kubeconfig(kubeconfig, &kube::config::KubeConfigOptions::default())
         .await
         .map_err(|source| StartError::ReadKubeconfig {
@@ -320,7 +321,10 @@ impl Handle {
         self.faults.drop_watches();
         self.server.graceful_shutdown(Some(Duration::from_secs(1)));
         if let Err(error) = self.task.await {
-            tracing::warn!(error = &error as &dyn std::error::Error, "kubesim server task failed");
+            tracing::warn!(
+                error = &error as &dyn std::error::Error,
+                "kubesim server task failed"
+            );
         }
     }
 }

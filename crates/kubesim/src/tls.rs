@@ -105,11 +105,12 @@ pub fn serving_tls(state_dir: Option<&Path>) -> Result<ServingTls, TlsError> {
             source,
         })?;
     let issuer = Issuer::new(ca_params(), ca_key);
-    let server_key =
-        KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(|source| TlsError::Generate {
+    let server_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(|source| {
+        TlsError::Generate {
             what: "serving key",
             source,
-        })?;
+        }
+    })?;
     let mut params = CertificateParams::new(vec!["localhost".to_string()]).map_err(|source| {
         TlsError::Generate {
             what: "serving certificate parameters",
@@ -118,16 +119,19 @@ pub fn serving_tls(state_dir: Option<&Path>) -> Result<ServingTls, TlsError> {
     })?;
     params
         .subject_alt_names
-        .push(SanType::IpAddress(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)));
+        .push(SanType::IpAddress(std::net::IpAddr::V4(
+            std::net::Ipv4Addr::LOCALHOST,
+        )));
     let mut name = DistinguishedName::new();
     name.push(DnType::CommonName, "kubesim");
     params.distinguished_name = name;
-    let server_cert = params
-        .signed_by(&server_key, &issuer)
-        .map_err(|source| TlsError::Generate {
-            what: "serving certificate",
-            source,
-        })?;
+    let server_cert =
+        params
+            .signed_by(&server_key, &issuer)
+            .map_err(|source| TlsError::Generate {
+                what: "serving certificate",
+                source,
+            })?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let server_config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

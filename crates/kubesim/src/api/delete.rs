@@ -5,7 +5,9 @@
 use serde_json::{Value, json};
 
 use super::read::Selectors;
-use super::{Cluster, DeleteOptions, ListOptions, format_time, now, present, scope_namespace, subject};
+use super::{
+    Cluster, DeleteOptions, ListOptions, format_time, now, present, scope_namespace, subject,
+};
 use crate::error::ApiError;
 use crate::resources::ResourceDef;
 use crate::semantics::finalizers::{self, DeletePlan, Propagation};
@@ -77,10 +79,17 @@ impl Cluster {
             return Ok(present(def, &result));
         }
         let mut queue = GcQueue::default();
-        let result = gc::delete_object(&mut state.store, &location, propagation, &due, grace, &mut queue)
-            .ok_or_else(|| ApiError::NotFound {
-                subject: subject(def, name),
-            })?;
+        let result = gc::delete_object(
+            &mut state.store,
+            &location,
+            propagation,
+            &due,
+            grace,
+            &mut queue,
+        )
+        .ok_or_else(|| ApiError::NotFound {
+            subject: subject(def, name),
+        })?;
         gc::settle(&mut state.store, &mut queue, &format_time(current));
         let revision = state.store.revision();
         drop(state);

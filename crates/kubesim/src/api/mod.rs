@@ -81,6 +81,13 @@ pub enum PatchType {
     Apply,
 }
 
+/// A PATCH body with its content type.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Patch {
+    pub patch_type: PatchType,
+    pub body: Value,
+}
+
 /// Which part of an object a write addresses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Subresource {
@@ -257,7 +264,10 @@ pub(crate) fn absorb(def: &ResourceDef, incoming: Value) -> Value {
             if let Some(map) = object.as_object_mut() {
                 map.insert(
                     "apiVersion".into(),
-                    Value::String(crate::resources::api_version(&def.group, &def.storage_version)),
+                    Value::String(crate::resources::api_version(
+                        &def.group,
+                        &def.storage_version,
+                    )),
                 );
                 map.insert("kind".into(), Value::String(def.kind.clone()));
             }

@@ -98,8 +98,14 @@ fn decode_continue(token: &str) -> Result<(u64, ObjectKey), ApiError> {
     };
     let bytes = B64.decode(token).map_err(|_| invalid())?;
     let value: Value = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
-    let revision = value.get("rv").and_then(Value::as_u64).ok_or_else(invalid)?;
-    let start = value.get("start").and_then(Value::as_str).ok_or_else(invalid)?;
+    let revision = value
+        .get("rv")
+        .and_then(Value::as_u64)
+        .ok_or_else(invalid)?;
+    let start = value
+        .get("start")
+        .and_then(Value::as_str)
+        .ok_or_else(invalid)?;
     let (namespace, name) = start.split_once('/').ok_or_else(invalid)?;
     Ok((revision, ObjectKey::new(namespace, name)))
 }
@@ -259,7 +265,11 @@ impl Cluster {
 }
 
 fn expired(options: &ListOptions, too_old: TooOld) -> ApiError {
-    if options.continue_token.as_deref().is_some_and(|t| !t.is_empty()) {
+    if options
+        .continue_token
+        .as_deref()
+        .is_some_and(|t| !t.is_empty())
+    {
         ApiError::Expired {
             message: CONTINUE_EXPIRED.to_string(),
         }

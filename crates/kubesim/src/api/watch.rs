@@ -111,10 +111,13 @@ impl Cluster {
             watcher.last_revision = revision;
         }
         drop(state);
-        Ok(Box::pin(futures::stream::unfold(watcher, |mut w| async move {
-            let event = w.next_event().await?;
-            Some((event, w))
-        })))
+        Ok(Box::pin(futures::stream::unfold(
+            watcher,
+            |mut w| async move {
+                let event = w.next_event().await?;
+                Some((event, w))
+            },
+        )))
     }
 }
 
@@ -133,10 +136,12 @@ impl Watcher {
     fn in_scope(&self, object: &Value) -> bool {
         match &self.namespace {
             None => true,
-            Some(ns) => object
-                .pointer("/metadata/namespace")
-                .and_then(Value::as_str)
-                == Some(ns.as_str()),
+            Some(ns) => {
+                object
+                    .pointer("/metadata/namespace")
+                    .and_then(Value::as_str)
+                    == Some(ns.as_str())
+            }
         }
     }
 
@@ -168,7 +173,10 @@ impl Watcher {
 
     fn collect(&mut self) {
         let state = self.cluster.lock();
-        match state.store.events_since(&self.def.table, self.last_revision) {
+        match state
+            .store
+            .events_since(&self.def.table, self.last_revision)
+        {
             Ok(events) => {
                 for event in &events {
                     if let Some(translated) = self.translate(event) {

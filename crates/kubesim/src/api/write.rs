@@ -10,7 +10,7 @@
 use serde_json::{Value, json};
 
 use super::{
-    Cluster, PatchType, State, Subresource, WriteOptions, Written, absorb, format_time, now,
+    Cluster, Patch, PatchType, State, Subresource, WriteOptions, Written, absorb, format_time, now,
     present, scope_namespace, subject,
 };
 use crate::error::{ApiError, StatusCause, Subject};
@@ -53,9 +53,7 @@ impl Cluster {
         body: Value,
         options: &WriteOptions,
     ) -> Result<Written, ApiError> {
-        self.write_existing(def, namespace, name, subresource, options, |_, _| {
-            Ok(body)
-        })
+        self.write_existing(def, namespace, name, subresource, options, |_, _| Ok(body))
     }
 
     /// PATCH of an item, `/status` or `/scale`. Server-side apply on a missing item creates it.
@@ -65,10 +63,10 @@ impl Cluster {
         namespace: Option<&str>,
         name: &str,
         subresource: Subresource,
-        patch_type: PatchType,
-        patch: Value,
+        patch: Patch,
         options: &WriteOptions,
     ) -> Result<Written, ApiError> {
+        let patch_type = patch.patch_type;
         if patch_type == PatchType::StrategicMerge && matches!(def.origin, Origin::Crd { .. }) {
             return Err(ApiError::UnsupportedMediaType {
                 content_type: "application/strategic-merge-patch+json".into(),
@@ -103,13 +101,14 @@ impl Cluster {
     ) -> Result<Written, ApiError> {
         let mut state = self.lock();
         let key = ObjectKey::new(scope_namespace(def, namespace), name);
-        let stored = state
-            .store
-            .get(&def.table, &key)
-            .cloned()
-            .ok_or_else(|| ApiError::NotFound {
-                subject: subject(def, name),
-            })?;
+        let stored =
+            state
+                .store
+                .get(&def.table, &key)
+                .cloned()
+                .ok_or_else(|| ApiError::NotFound {
+                    subject: subject(def, name),
+                })?;
         let served = present(def, &stored);
         let written = match subresource {
             Subresource::Scale => {
@@ -118,8 +117,14 @@ impl Cluster {
                 let scale = candidate(def, &current_scale)?;
                 check_resource_version(def, name, &scale, &stored)?;
                 let updated = subresources::apply_scale(&served, &scale, &paths);
-                let object =
-                    update_locked(&mut state, def, &stored, updated, Subresource::Main, options)?;
+                let object = update_locked(
+                    &mut state,
+                    def,
+                    &stored,
+                    updated,
+                    Subresource::Main,
+                    options,
+                )?;
                 let stored_now = state.store.get(&def.table, &key).cloned();
                 let scale_object = match stored_now {
                     Some(s) if !options.dry_run => subresources::to_scale(&s, &paths),
@@ -194,7 +199,12 @@ fn invalid(def: &ResourceDef, name: &str, causes: Vec<StatusCause>) -> ApiError 
 }
 
 /// Checks that the namespace exists and is not terminating (creates only).
-fn check_namespace(state: &State, def: &ResourceDef, namespace: &str, name: &str) -> Result<(), ApiError> {
+fn check_namespace(
+    state: &State,
+    def: &ResourceDef,
+    namespace: &str,
+    name: &str,
+) -> Result<(), ApiError> {
     if !def.namespaced {
         return Ok(());
     }
@@ -240,7 +250,10 @@ pub(super) fn create_locked(
                     "the namespace of the provided object does not match the namespace sent on the request".into(),
                 ));
             }
-            if body_namespace.as_deref().is_some_and(|ns| !ns.is_empty() && ns != namespace) {
+            if body_namespace
+                .as_deref()
+                .is_some_and(|ns| !ns.is_empty() && ns != namespace)
+            {
                 return Err(bad_request(
                     "the namespace of the provided object does not match the namespace sent on the request".into(),
                 ));
@@ -341,8 +354,12 @@ pub(super) fn update_locked(
     options: &WriteOptions,
 ) -> Result<Written, ApiError> {
     check_type(def, &new)?;
-    let name = str_at(stored, &["metadata", "name"]).unwrap_or_default().to_string();
-    let namespace = str_at(stored, &["metadata", "namespace"]).unwrap_or_default().to_string();
+    let name = str_at(stored, &["metadata", "name"])
+        .unwrap_or_default()
+        .to_string();
+    let namespace = str_at(stored, &["metadata", "namespace"])
+        .unwrap_or_default()
+        .to_string();
     let new_name = str_at(&new, &["metadata", "name"]).unwrap_or_default();
     if !new_name.is_empty() && new_name != name {
         return Err(bad_request(format!(
@@ -352,7 +369,8 @@ pub(super) fn update_locked(
     let new_namespace = str_at(&new, &["metadata", "namespace"]).unwrap_or_default();
     if def.namespaced && !new_namespace.is_empty() && new_namespace != namespace {
         return Err(bad_request(
-            "the namespace of the provided object does not match the namespace sent on the request".into(),
+            "the namespace of the provided object does not match the namespace sent on the request"
+                .into(),
         ));
     }
     check_resource_version(def, &name, &new, stored)?;

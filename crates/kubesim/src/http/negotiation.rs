@@ -65,12 +65,23 @@ mod tests {
             (Some("application/json"), Some(Representation::Json)),
             (Some("application/json, */*"), Some(Representation::Json)),
             (
-                Some("application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"),
+                Some(
+                    "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json",
+                ),
                 Some(Representation::Json),
             ),
-            (Some("application/vnd.kubernetes.protobuf,application/json"), Some(Representation::Json)),
-            (Some("application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"), Some(Representation::Metadata)),
-            (Some("application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"), Some(Representation::MetadataList)),
+            (
+                Some("application/vnd.kubernetes.protobuf,application/json"),
+                Some(Representation::Json),
+            ),
+            (
+                Some("application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"),
+                Some(Representation::Metadata),
+            ),
+            (
+                Some("application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"),
+                Some(Representation::MetadataList),
+            ),
             (Some("application/vnd.kubernetes.protobuf"), None),
             (Some("application/json;as=Table;v=v1;g=meta.k8s.io"), None),
         ];

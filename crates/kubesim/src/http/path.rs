@@ -25,9 +25,14 @@ pub enum Route {
     /// `GET /apis`
     Groups,
     /// `GET /apis/{group}`
-    Group { group: String },
+    Group {
+        group: String,
+    },
     /// `GET /api/v1`, `GET /apis/{g}/{v}`
-    ResourceList { group: String, version: String },
+    ResourceList {
+        group: String,
+        version: String,
+    },
     Resource(ResourcePath),
     /// `/kubesim/v1/faults`
     Faults,
@@ -40,7 +45,11 @@ pub enum Route {
 
 /// Parses a request path (without query).
 pub fn parse(path: &str) -> Route {
-    let segments: Vec<&str> = path.trim_matches('/').split('/').filter(|s| !s.is_empty()).collect();
+    let segments: Vec<&str> = path
+        .trim_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
     match segments.as_slice() {
         ["version"] => Route::Version,
         ["healthz"] | ["livez"] | ["readyz"] => Route::Health,
@@ -108,14 +117,38 @@ mod tests {
     fn resource_paths_are_split_into_their_parts() {
         let cases = [
             ("/api/v1/pods", res("", None, "pods", None, None)),
-            ("/api/v1/namespaces", res("", None, "namespaces", None, None)),
-            ("/api/v1/namespaces/default", res("", None, "namespaces", Some("default"), None)),
-            ("/api/v1/namespaces/a/status", res("", None, "namespaces", Some("a"), Some("status"))),
-            ("/api/v1/namespaces/a/configmaps", res("", Some("a"), "configmaps", None, None)),
-            ("/api/v1/namespaces/a/configmaps/c", res("", Some("a"), "configmaps", Some("c"), None)),
-            ("/apis/apps/v1/namespaces/a/deployments/d/scale", res("apps", Some("a"), "deployments", Some("d"), Some("scale"))),
-            ("/api/v1/nodes/n1/status", res("", None, "nodes", Some("n1"), Some("status"))),
-            ("/apis/apps/v1/deployments", res("apps", None, "deployments", None, None)),
+            (
+                "/api/v1/namespaces",
+                res("", None, "namespaces", None, None),
+            ),
+            (
+                "/api/v1/namespaces/default",
+                res("", None, "namespaces", Some("default"), None),
+            ),
+            (
+                "/api/v1/namespaces/a/status",
+                res("", None, "namespaces", Some("a"), Some("status")),
+            ),
+            (
+                "/api/v1/namespaces/a/configmaps",
+                res("", Some("a"), "configmaps", None, None),
+            ),
+            (
+                "/api/v1/namespaces/a/configmaps/c",
+                res("", Some("a"), "configmaps", Some("c"), None),
+            ),
+            (
+                "/apis/apps/v1/namespaces/a/deployments/d/scale",
+                res("apps", Some("a"), "deployments", Some("d"), Some("scale")),
+            ),
+            (
+                "/api/v1/nodes/n1/status",
+                res("", None, "nodes", Some("n1"), Some("status")),
+            ),
+            (
+                "/apis/apps/v1/deployments",
+                res("apps", None, "deployments", None, None),
+            ),
         ];
         for (path, expected) in cases {
             assert_eq!(parse(path), expected, "{path}");
@@ -128,9 +161,18 @@ mod tests {
         assert_eq!(parse("/apis"), Route::Groups);
         assert_eq!(
             parse("/apis/apps/v1"),
-            Route::ResourceList { group: "apps".into(), version: "v1".into() }
+            Route::ResourceList {
+                group: "apps".into(),
+                version: "v1".into()
+            }
         );
-        assert_eq!(parse("/api/v1"), Route::ResourceList { group: "".into(), version: "v1".into() });
+        assert_eq!(
+            parse("/api/v1"),
+            Route::ResourceList {
+                group: "".into(),
+                version: "v1".into()
+            }
+        );
         assert_eq!(parse("/version"), Route::Version);
         assert_eq!(parse("/readyz"), Route::Health);
         assert_eq!(parse("/kubesim/v1/faults"), Route::Faults);

@@ -146,9 +146,10 @@ fn json_ok(value: &Value) -> Response {
 fn json_response(code: StatusCode, value: &Value) -> Response {
     let body = serde_json::to_vec(value).unwrap_or_default();
     let mut response = (code, body).into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     response
 }
 
@@ -163,7 +164,11 @@ fn flag(query: &HashMap<String, String>, name: &str) -> bool {
 }
 
 /// The verb of a resource request, as the API server's audit log names it.
-fn verb(method: &Method, target: &ResourcePath, query: &HashMap<String, String>) -> Option<&'static str> {
+fn verb(
+    method: &Method,
+    target: &ResourcePath,
+    query: &HashMap<String, String>,
+) -> Option<&'static str> {
     let item = target.name.is_some();
     Some(match *method {
         Method::GET if item => "get",
@@ -214,7 +219,10 @@ fn write_options(query: &HashMap<String, String>) -> WriteOptions {
     }
 }
 
-fn delete_options(query: &HashMap<String, String>, bytes: &Bytes) -> Result<DeleteOptions, ApiError> {
+fn delete_options(
+    query: &HashMap<String, String>,
+    bytes: &Bytes,
+) -> Result<DeleteOptions, ApiError> {
     let body: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
         json!({})
     } else {
@@ -264,7 +272,9 @@ fn delete_options(query: &HashMap<String, String>, bytes: &Bytes) -> Result<Dele
 fn list_options(query: &HashMap<String, String>) -> Result<ListOptions, ApiError> {
     let limit = match query.get("limit").filter(|l| !l.is_empty()) {
         Some(l) => Some(l.parse::<usize>().map_err(|_| {
-            bad_body(format!("limit: Invalid value: \"{l}\": must be a non-negative integer"))
+            bad_body(format!(
+                "limit: Invalid value: \"{l}\": must be a non-negative integer"
+            ))
         })?),
         None => None,
     };
@@ -366,10 +376,9 @@ async fn resource(
     if let Some(error) = decision.error {
         return Err(error);
     }
-    let representation = negotiation::negotiate(
-        headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()),
-    )
-    .ok_or(ApiError::NotAcceptable)?;
+    let representation =
+        negotiation::negotiate(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()))
+            .ok_or(ApiError::NotAcceptable)?;
     let cluster = &app.cluster;
     let namespace = target.namespace.as_deref();
     let name = target.name.as_deref().unwrap_or_default();
@@ -422,7 +431,14 @@ async fn resource(
             let bytes = read_body().await?;
             let body = parse_body(&bytes, false)?;
             Ok(written(
-                cluster.update(&def, namespace, name, subresource, body, &write_options(query))?,
+                cluster.update(
+                    &def,
+                    namespace,
+                    name,
+                    subresource,
+                    body,
+                    &write_options(query),
+                )?,
                 representation,
             ))
         }
@@ -436,8 +452,7 @@ async fn resource(
                     namespace,
                     name,
                     subresource,
-                    patch_type,
-                    body,
+                    crate::api::Patch { patch_type, body },
                     &write_options(query),
                 )?,
                 representation,

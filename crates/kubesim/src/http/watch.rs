@@ -46,8 +46,9 @@ pub(super) fn response(
         Ok::<Bytes, Infallible>(Bytes::from(line))
     });
     let mut response = (StatusCode::OK, Body::from_stream(lines)).into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     response
 }

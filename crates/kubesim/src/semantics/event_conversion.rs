@@ -38,7 +38,11 @@ pub fn core_to_events_v1(event: &Value) -> Value {
     })
 }
 
-fn convert(event: &Value, api_version: &str, rename: impl Fn(&str) -> Option<&'static str>) -> Value {
+fn convert(
+    event: &Value,
+    api_version: &str,
+    rename: impl Fn(&str) -> Option<&'static str>,
+) -> Value {
     let Some(fields) = event.as_object() else {
         return event.clone();
     };

@@ -158,7 +158,8 @@ mod tests {
 
     #[test]
     fn pinned_name_is_found() {
-        let parsed = FieldSelector::parse("metadata.namespace=a,metadata.name=b", all).expect("valid");
+        let parsed =
+            FieldSelector::parse("metadata.namespace=a,metadata.name=b", all).expect("valid");
         assert_eq!(parsed.pinned_name(), Some("b"));
     }
 }

@@ -165,7 +165,13 @@ mod tests {
     fn finalizers_keep_the_object_with_a_deletion_timestamp() {
         let obj = json!({"metadata": {"name": "a", "finalizers": ["x/y"]}});
         assert_eq!(
-            plan_delete(&obj, Propagation::Background, "2026-01-01T00:00:00Z", 0, false),
+            plan_delete(
+                &obj,
+                Propagation::Background,
+                "2026-01-01T00:00:00Z",
+                0,
+                false
+            ),
             DeletePlan::Mark(json!({"metadata": {"name": "a", "finalizers": ["x/y"],
                 "deletionTimestamp": "2026-01-01T00:00:00Z", "deletionGracePeriodSeconds": 0}}))
         );
@@ -209,7 +215,8 @@ mod tests {
     fn emptying_finalizers_of_a_deleting_object_makes_it_removable() {
         let obj = json!({"metadata": {"name": "a", "deletionTimestamp": "t"}});
         assert!(is_ready_to_remove(&obj));
-        let kept = json!({"metadata": {"name": "a", "deletionTimestamp": "t", "finalizers": ["f"]}});
+        let kept =
+            json!({"metadata": {"name": "a", "deletionTimestamp": "t", "finalizers": ["f"]}});
         assert!(!is_ready_to_remove(&kept));
     }
 }

@@ -231,7 +231,10 @@ fn process_dependent(store: &mut Store, location: &ObjectLocation, now: &str, qu
     }
     if !solid.is_empty() {
         if !dangling.is_empty() || !waiting.is_empty() {
-            let stale: Vec<String> = dangling.into_iter().chain(waiting.iter().cloned()).collect();
+            let stale: Vec<String> = dangling
+                .into_iter()
+                .chain(waiting.iter().cloned())
+                .collect();
             strip_references(store, location, &stale, queue);
             for owner in waiting {
                 queue.push(GcWork::Owner(owner));
@@ -370,13 +373,19 @@ mod tests {
         }
         let prepared = store.prepare_create(obj, "t0");
         let stored = store.insert(T, prepared);
-        str_at(&stored, &["metadata", "uid"]).expect("uid set").to_string()
+        str_at(&stored, &["metadata", "uid"])
+            .expect("uid set")
+            .to_string()
     }
 
     fn names(store: &Store) -> Vec<String> {
         store
             .list(T, None)
-            .map(|o| str_at(o, &["metadata", "name"]).unwrap_or_default().to_string())
+            .map(|o| {
+                str_at(o, &["metadata", "name"])
+                    .unwrap_or_default()
+                    .to_string()
+            })
             .collect()
     }
 
@@ -419,7 +428,9 @@ mod tests {
             .filter(|e| e.event_type == crate::store::EventType::Deleted)
             .map(|e| {
                 (
-                    str_at(&e.object, &["metadata", "name"]).unwrap_or_default().to_string(),
+                    str_at(&e.object, &["metadata", "name"])
+                        .unwrap_or_default()
+                        .to_string(),
                     "deleted",
                 )
             })
@@ -504,10 +515,19 @@ mod tests {
             table: NAMESPACES_TABLE.into(),
             key: ObjectKey::new("", "ns"),
         };
-        delete_object(&mut store, &ns_location, Propagation::Background, "t1", 0, &mut queue);
+        delete_object(
+            &mut store,
+            &ns_location,
+            Propagation::Background,
+            "t1",
+            0,
+            &mut queue,
+        );
         settle(&mut store, &mut queue, "t1");
         assert_eq!(names(&store), vec!["held"]);
-        let terminating = store.get(NAMESPACES_TABLE, &ns_location.key).expect("terminating");
+        let terminating = store
+            .get(NAMESPACES_TABLE, &ns_location.key)
+            .expect("terminating");
         assert_eq!(terminating["status"]["phase"], "Terminating");
         let mut released = (**store.get_by_uid(&held).expect("held")).clone();
         finalizers::set_finalizers(&mut released, &[]);

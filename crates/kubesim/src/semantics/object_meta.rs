@@ -229,7 +229,10 @@ mod tests {
         let mut obj = json!({"metadata": {"name": "a", "finalizers": [], "labels": {},
             "annotations": null, "namespace": "ns"}, "spec": {"x": null, "y": {}}});
         normalize(&mut obj, true);
-        assert_eq!(obj, json!({"metadata": {"name": "a", "namespace": "ns"}, "spec": {"y": {}}}));
+        assert_eq!(
+            obj,
+            json!({"metadata": {"name": "a", "namespace": "ns"}, "spec": {"y": {}}})
+        );
     }
 
     #[test]
@@ -242,7 +245,10 @@ mod tests {
                 message: "Invalid value: \"Bad_Name\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')".into(),
             }]
         );
-        assert_eq!(validate(&json!({"metadata": {"name": "a.b-c"}}), NameRule::Subdomain), vec![]);
+        assert_eq!(
+            validate(&json!({"metadata": {"name": "a.b-c"}}), NameRule::Subdomain),
+            vec![]
+        );
     }
 
     #[test]

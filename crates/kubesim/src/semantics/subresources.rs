@@ -49,7 +49,13 @@ fn pointer(path: &str) -> String {
 pub fn to_scale(object: &Value, paths: &ScalePaths) -> Value {
     let metadata = object.get("metadata").and_then(Value::as_object);
     let mut scale_meta = Map::new();
-    for field in ["name", "namespace", "uid", "resourceVersion", "creationTimestamp"] {
+    for field in [
+        "name",
+        "namespace",
+        "uid",
+        "resourceVersion",
+        "creationTimestamp",
+    ] {
         if let Some(v) = metadata.and_then(|m| m.get(field)) {
             scale_meta.insert(field.into(), v.clone());
         }
@@ -90,10 +96,7 @@ pub fn to_scale(object: &Value, paths: &ScalePaths) -> Value {
 /// The object with the desired replicas of `scale` written at the spec replicas path.
 pub fn apply_scale(object: &Value, scale: &Value, paths: &ScalePaths) -> Value {
     let mut result = object.clone();
-    let replicas = scale
-        .pointer("/spec/replicas")
-        .cloned()
-        .unwrap_or(json!(0));
+    let replicas = scale.pointer("/spec/replicas").cloned().unwrap_or(json!(0));
     let segments: Vec<&str> = paths
         .spec_replicas_path
         .trim_start_matches('.')
@@ -104,9 +107,7 @@ pub fn apply_scale(object: &Value, scale: &Value, paths: &ScalePaths) -> Value {
         if !current.is_object() {
             *current = Value::Object(Map::new());
         }
-        let map = current
-            .as_object_mut()
-            .expect("made an object just above");
+        let map = current.as_object_mut().expect("made an object just above");
         if i == segments.len() - 1 {
             map.insert((*segment).to_string(), replicas.clone());
             break;

@@ -14,8 +14,8 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-pub use history::{EventType, StoredEvent, TooOld};
 use history::History;
+pub use history::{EventType, StoredEvent, TooOld};
 pub use uid::UidGenerator;
 
 /// The key of an object within its table: namespace (`""` when cluster-scoped) and name. Ordered
@@ -308,7 +308,11 @@ impl Store {
 
     /// Watch events of `table` after `revision`, oldest first, or [`TooOld`] when the history
     /// no longer reaches back that far.
-    pub fn events_since(&self, table: &str, revision: u64) -> Result<Vec<Arc<StoredEvent>>, TooOld> {
+    pub fn events_since(
+        &self,
+        table: &str,
+        revision: u64,
+    ) -> Result<Vec<Arc<StoredEvent>>, TooOld> {
         match self.tables.get(table) {
             Some(t) => t.history.since(revision),
             None => Ok(Vec::new()),
@@ -350,13 +354,15 @@ impl Store {
 
     fn table_mut(&mut self, table: &str) -> &mut Table {
         let limit = self.history_limit;
-        self.tables.entry(table.to_string()).or_insert_with(|| Table {
-            policy: TablePolicy {
-                status_subresource: false,
-            },
-            objects: BTreeMap::new(),
-            history: History::new(limit),
-        })
+        self.tables
+            .entry(table.to_string())
+            .or_insert_with(|| Table {
+                policy: TablePolicy {
+                    status_subresource: false,
+                },
+                objects: BTreeMap::new(),
+                history: History::new(limit),
+            })
     }
 
     fn index(&mut self, table: &str, object: &Value) {
@@ -526,7 +532,8 @@ mod tests {
         let labels = json!({"metadata": {"generation": 4, "labels": {"a": "c"}}, "spec": {"x": 1}});
         let status = json!({"metadata": {"generation": 4}, "spec": {"x": 1}, "status": {"y": 1}});
         let spec = json!({"metadata": {"generation": 4}, "spec": {"x": 2}});
-        let deleting = json!({"metadata": {"generation": 4, "deletionTimestamp": "t"}, "spec": {"x": 1}});
+        let deleting =
+            json!({"metadata": {"generation": 4, "deletionTimestamp": "t"}, "spec": {"x": 1}});
         assert_eq!(store.next_generation("shards", &old, &labels), 4);
         assert_eq!(store.next_generation("shards", &old, &status), 4);
         assert_eq!(store.next_generation("shards", &old, &spec), 5);

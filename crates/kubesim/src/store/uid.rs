@@ -65,8 +65,10 @@ mod tests {
         let first = a.next_uid();
         assert_eq!(first, b.next_uid());
         assert_ne!(first, a.next_uid());
-        let re = regex::Regex::new("^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
-            .expect("valid regex");
+        let re = regex::Regex::new(
+            "^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$",
+        )
+        .expect("valid regex");
         assert!(re.is_match(&first), "{first}");
     }
 
@@ -75,6 +77,11 @@ mod tests {
         let mut g = UidGenerator::new(1);
         let suffix = g.name_suffix();
         assert_eq!(suffix.len(), 5);
-        assert!(suffix.chars().all(|c| "bcdfghjklmnpqrstvwxz2456789".contains(c)), "{suffix}");
+        assert!(
+            suffix
+                .chars()
+                .all(|c| "bcdfghjklmnpqrstvwxz2456789".contains(c)),
+            "{suffix}"
+        );
     }
 }
