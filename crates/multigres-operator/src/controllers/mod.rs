@@ -5,9 +5,14 @@
 //! pure value constructors named for what they build; this file only declares modules and must
 //! hold no logic.
 
+pub mod cell;
+pub mod cell_topology;
 pub mod cluster_label;
 pub mod container_probes;
+pub mod image_pull;
 pub mod otel_env;
 pub mod owner_reference;
 pub mod ports;
 pub mod shard;
+pub mod topo_server;
+pub mod zero_status;

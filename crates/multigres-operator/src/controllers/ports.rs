@@ -1,6 +1,6 @@
-//! Named TCP container and Service ports (spec-controllers.md §2.5, §2.6, §4.2, §4.3, §5): every
-//! port the operator declares is TCP and named, and Services target either the number or the
-//! container port's name exactly as the Go builder of that Service does.
+//! Named TCP container and Service ports and the Service type (spec-controllers.md §2.5, §2.6,
+//! §4.2, §4.3, §5): every port the operator declares is TCP and named, and Services target either
+//! the number or the container port's name exactly as the Go builder of that Service does.
 //!
 //! Pure value constructors; numbers and names come from the callers (see
 //! `multigres_api::defaults` for the port numbers). This module must not choose them.
@@ -10,6 +10,10 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 /// The only protocol the operator uses.
 pub const TCP: &str = "TCP";
+
+/// The type of every non-headless Service the operator builds: reachable inside the cluster
+/// (external exposure adds `externalIPs`, never another type; spec-controllers.md §2.6).
+pub const CLUSTER_IP: &str = "ClusterIP";
 
 /// A named TCP container port.
 pub fn container_port(name: &str, port: i32) -> ContainerPort {

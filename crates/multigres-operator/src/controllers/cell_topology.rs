@@ -1,0 +1,55 @@
+//! Where a cell's pods run: the node label a cell's zone or region selects (spec-controllers.md
+//! §4.2 `nodeSelector` of multigateway, §2.10 `cellTopologyLabels` of TableGroups, which the Shard
+//! controller turns into the nodeSelector of its pods).
+//!
+//! Pure. A cell has a zone or a region, never both (CEL); should both be set, the zone wins, as
+//! in Go's `switch`.
+
+use std::collections::BTreeMap;
+
+/// The well-known node label of a zone.
+pub const TOPOLOGY_ZONE_LABEL: &str = "topology.kubernetes.io/zone";
+/// The well-known node label of a region.
+pub const TOPOLOGY_REGION_LABEL: &str = "topology.kubernetes.io/region";
+
+/// The node labels a cell's pods must match: `{zone label: zone}`, else `{region label:
+/// region}`, else `None` (any node).
+pub fn cell_node_selector(zone: &str, region: &str) -> Option<BTreeMap<String, String>> {
+    let (key, value) = if !zone.is_empty() {
+        (TOPOLOGY_ZONE_LABEL, zone)
+    } else if !region.is_empty() {
+        (TOPOLOGY_REGION_LABEL, region)
+    } else {
+        return None;
+    };
+    Some(BTreeMap::from([(key.to_owned(), value.to_owned())]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    #[test]
+    fn zone_then_region_then_nothing() {
+        let selector = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect::<BTreeMap<_, _>>()
+        };
+        assert_eq!(
+            cell_node_selector("eu-west-1b", ""),
+            Some(selector(&[(TOPOLOGY_ZONE_LABEL, "eu-west-1b")]))
+        );
+        assert_eq!(
+            cell_node_selector("", "eu-west-1"),
+            Some(selector(&[(TOPOLOGY_REGION_LABEL, "eu-west-1")]))
+        );
+        assert_eq!(
+            cell_node_selector("eu-west-1b", "eu-west-1"),
+            Some(selector(&[(TOPOLOGY_ZONE_LABEL, "eu-west-1b")]))
+        );
+        assert_eq!(cell_node_selector("", ""), None);
+    }
+}
