@@ -33,15 +33,13 @@ fn an_empty_cluster_gets_the_pvc_policy_and_superuser_defaults() {
     );
 }
 
-/// Every present `pvcDeletionPolicy` gets its missing field, so a partial policy at a lower
-/// level overrides both fields of its parent (spec-api.md §2.5, §17 Q5). Explicit values stay.
+/// Only the cluster's own `pvcDeletionPolicy` gets its missing field. A partial policy below it
+/// stays partial, so its unset field inherits the parent's value in the resolver instead of
+/// overriding it (deliberate fix 4, docs/compatibility.md; Go defaults every level, spec-api.md
+/// §2.5, §17 Q5). Explicit values stay.
 #[test]
-fn present_objects_get_their_field_defaults_and_explicit_values_stay() {
-    let input = cluster(json!({
-        "images": { "imagePullSecrets": [{}] },
-        "pvcDeletionPolicy": { "whenScaled": "Retain" },
-        "postgresSuperuser": "admin",
-        "observability": { "samplingConfigRef": { "name": "sampling" } },
+fn only_the_cluster_policy_gets_field_defaults_and_explicit_values_stay() {
+    let lower_levels = json!({
         "globalTopoServer": { "etcd": { "pvcDeletionPolicy": {} } },
         "databases": [{
             "name": "postgres",
@@ -56,39 +54,33 @@ fn present_objects_get_their_field_defaults_and_explicit_values_stay() {
                 }],
             }],
         }],
-    }));
-    let expected = cluster(json!({
+    });
+    let mut input = json!({
+        "images": { "imagePullSecrets": [{}] },
+        "pvcDeletionPolicy": { "whenScaled": "Retain" },
+        "postgresSuperuser": "admin",
+        "observability": { "samplingConfigRef": { "name": "sampling" } },
+    });
+    let mut expected = json!({
         "images": { "imagePullSecrets": [{ "name": "" }] },
         "pvcDeletionPolicy": { "whenDeleted": "Retain", "whenScaled": "Retain" },
         "postgresSuperuser": "admin",
         "observability": { "samplingConfigRef": { "name": "sampling", "key": "sampling-config.yaml" } },
-        "globalTopoServer": {
-            "etcd": { "pvcDeletionPolicy": { "whenDeleted": "Retain", "whenScaled": "Delete" } },
-        },
-        "databases": [{
-            "name": "postgres",
-            "default": true,
-            "tablegroups": [{
-                "name": "default",
-                "default": true,
-                "pvcDeletionPolicy": { "whenDeleted": "Delete", "whenScaled": "Delete" },
-                "shards": [{
-                    "name": "0-inf",
-                    "spec": { "pools": { "main": {
-                        "pvcDeletionPolicy": { "whenDeleted": "Retain", "whenScaled": "Retain" },
-                    } } },
-                }],
-            }],
-        }],
-    }));
+    });
+    for (key, value) in lower_levels.as_object().expect("an object literal") {
+        input[key] = value.clone();
+        expected[key] = value.clone();
+    }
     assert_eq!(
-        apply_defaults(crd_schema("multigresclusters"), &input),
-        expected
+        apply_defaults(crd_schema("multigresclusters"), &cluster(input)),
+        cluster(expected)
     );
 }
 
+/// Child resources and templates carry no `pvcDeletionPolicy` field default: a partial or empty
+/// policy is stored as written (deliberate fix 4).
 #[test]
-fn child_and_template_policies_get_their_field_defaults() {
+fn child_and_template_policies_are_stored_as_written() {
     let spec_with = |kind: &str, spec: Value| json!({ "apiVersion": "multigres.com/v1alpha1", "kind": kind, "metadata": { "name": "x" }, "spec": spec });
     let cases = [
         (
@@ -107,43 +99,43 @@ fn child_and_template_policies_get_their_field_defaults() {
             json!({ "pvcDeletionPolicy": {} }),
         ),
         (
+            "cells",
+            "Cell",
+            json!({ "topoServer": { "etcd": { "pvcDeletionPolicy": {} } } }),
+        ),
+        (
             "shardtemplates",
             "ShardTemplate",
             json!({ "pvcDeletionPolicy": { "whenDeleted": "Delete" } }),
         ),
+        (
+            "coretemplates",
+            "CoreTemplate",
+            json!({ "globalTopoServer": { "pvcDeletionPolicy": { "whenDeleted": "Delete" } } }),
+        ),
+        (
+            "celltemplates",
+            "CellTemplate",
+            json!({ "localTopoServer": { "etcd": { "pvcDeletionPolicy": { "whenScaled": "Retain" } } } }),
+        ),
     ];
+    let objects: Vec<Value> = cases
+        .iter()
+        .map(|(_, kind, spec)| spec_with(kind, spec.clone()))
+        .collect();
     let defaulted: Vec<Value> = cases
         .iter()
-        .map(|(plural, kind, spec)| {
-            apply_defaults(crd_schema(plural), &spec_with(kind, spec.clone()))
-        })
+        .zip(&objects)
+        .map(|((plural, _, _), object)| apply_defaults(crd_schema(plural), object))
         .collect();
-    assert_eq!(
-        defaulted,
-        vec![
-            spec_with(
-                "Shard",
-                json!({ "pvcDeletionPolicy": { "whenDeleted": "Delete", "whenScaled": "Delete" } })
-            ),
-            spec_with(
-                "TableGroup",
-                json!({ "pvcDeletionPolicy": { "whenDeleted": "Retain", "whenScaled": "Retain" } })
-            ),
-            spec_with(
-                "TopoServer",
-                json!({ "pvcDeletionPolicy": { "whenDeleted": "Retain", "whenScaled": "Delete" } })
-            ),
-            spec_with(
-                "ShardTemplate",
-                json!({ "pvcDeletionPolicy": { "whenDeleted": "Delete", "whenScaled": "Delete" } })
-            ),
-        ]
-    );
+    assert_eq!(defaulted, objects);
 }
 
 /// The golden template cases were CRD-defaulted before the webhook ran (golden/templates/
 /// README.md): the cluster gains exactly the policy and superuser the webhook-defaulted output
-/// carries, and `core-prod`'s `{whenDeleted: Delete}` is stored as `{Delete, Delete}`.
+/// carries. Unlike with the Go CRDs, `core-prod`'s `globalTopoServer.pvcDeletionPolicy
+/// {whenDeleted: Delete}` stays as written (deliberate fix 4): its `whenScaled` is inherited from
+/// the cluster's `Delete` by the resolver, the value the Go CRD default gave it.
 #[test]
 fn golden_template_inputs_default_like_the_go_crds() {
     let Some(golden) = support::golden_dir("golden_template_inputs_default_like_the_go_crds")
@@ -165,9 +157,12 @@ fn golden_template_inputs_default_like_the_go_crds() {
         );
 
         let stored = support::read_json(&templates.join(format!("{case}.templates.json")));
-        let mut expected = stored.clone();
-        expected[0]["spec"]["globalTopoServer"]["pvcDeletionPolicy"] =
-            json!({ "whenDeleted": "Delete", "whenScaled": "Delete" });
+        assert_eq!(
+            stored[0]["spec"]["globalTopoServer"]["pvcDeletionPolicy"],
+            json!({ "whenDeleted": "Delete" }),
+            "{case}: core-prod's partial policy"
+        );
+        let expected = stored.clone();
         let defaulted: Vec<Value> = stored
             .as_array()
             .expect("templates.json holds a list")

@@ -625,14 +625,17 @@ fn names_columns_and_subresources_are_those_of_the_go_crds() {
     );
 }
 
-/// Schema defaults are only those of the Go CRDs (spec-api.md §2.5, §2.14, §3.1): no default
-/// leaks in from serde, and every `pvcDeletionPolicy` object defaults both of its fields.
+/// Schema defaults are only those of the Go CRDs (spec-api.md §2.5, §2.14, §3.1), minus the
+/// per-field `pvcDeletionPolicy` defaults below the cluster's own policy (deliberate fix 4,
+/// docs/compatibility.md): no default leaks in from serde, and only
+/// `MultigresCluster.spec.pvcDeletionPolicy`, the root of the inheritance chain, defaults its
+/// fields.
 #[test]
-fn schema_defaults_are_exactly_the_go_crd_defaults() {
+fn schema_defaults_are_the_go_crd_defaults_except_inherited_pvc_policy_fields() {
+    let mut policies_per_kind = Vec::new();
     for plural in PLURALS {
         let mut unexpected = Vec::new();
         let mut policies = 0;
-        let mut defaulted_policy_fields = 0;
         walk(crd_schema(plural), "", &mut |path, node| {
             if path.ends_with(".pvcDeletionPolicy") {
                 policies += 1;
@@ -640,15 +643,14 @@ fn schema_defaults_are_exactly_the_go_crd_defaults() {
             let Some(default) = node.get("default") else {
                 return;
             };
-            let expected = if path.ends_with(".pvcDeletionPolicy.whenDeleted") {
-                defaulted_policy_fields += 1;
-                json!("Retain")
-            } else if path.ends_with(".pvcDeletionPolicy.whenScaled") {
-                defaulted_policy_fields += 1;
-                json!("Delete")
-            } else if plural == "multigresclusters" && path == ".spec.pvcDeletionPolicy" {
+            let cluster = plural == "multigresclusters";
+            let expected = if cluster && path == ".spec.pvcDeletionPolicy" {
                 json!({ "whenDeleted": "Retain", "whenScaled": "Delete" })
-            } else if plural == "multigresclusters" && path == ".spec.postgresSuperuser" {
+            } else if cluster && path == ".spec.pvcDeletionPolicy.whenDeleted" {
+                json!("Retain")
+            } else if cluster && path == ".spec.pvcDeletionPolicy.whenScaled" {
+                json!("Delete")
+            } else if cluster && path == ".spec.postgresSuperuser" {
                 json!("postgres")
             } else if path.ends_with(".samplingConfigRef.key") {
                 json!("sampling-config.yaml")
@@ -662,11 +664,14 @@ fn schema_defaults_are_exactly_the_go_crd_defaults() {
             }
         });
         assert_eq!(unexpected, Vec::<String>::new(), "{plural}");
-        assert_eq!(
-            defaulted_policy_fields,
-            2 * policies,
-            "{plural}: pvcDeletionPolicy fields"
-        );
-        assert!(policies > 0, "{plural} has pvcDeletionPolicy objects");
+        policies_per_kind.push((plural, policies > 0));
     }
+    // Every kind embeds a policy somewhere, so the walk above did meet the fields it checks.
+    assert_eq!(
+        policies_per_kind,
+        PLURALS
+            .iter()
+            .map(|plural| (*plural, true))
+            .collect::<Vec<_>>()
+    );
 }

@@ -9,8 +9,9 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{Affinity, ResourceRequirements, Toleration};
 use kube::KubeSchema;
-use schemars::JsonSchema;
+use schemars::{JsonSchema, Schema};
 use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 
 /// Log level of a multigres component (`--log-level`).
 #[derive(
@@ -170,21 +171,47 @@ pub struct StorageSpec {
 
 /// Whether PersistentVolumeClaims survive the deletion or the scale-down of what owns them.
 ///
-/// Each field has a CRD default, so the API server fills a missing field whenever the object is
-/// present (spec-api.md §2.5): a stored policy always has both fields.
+/// A policy may be set at many levels (cluster, global topo server, etcd, table group, shard,
+/// pool, templates, child resources) and an unset field inherits the next level up, one field at
+/// a time (deliberate fix 4, docs/compatibility.md). So only the cluster's own
+/// `spec.pvcDeletionPolicy`, the root of that chain, has schema defaults
+/// ([`cluster_pvc_deletion_policy_defaults`]); anywhere else a default filled in by the API
+/// server would override the parent's value instead of inheriting it.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PvcDeletionPolicy {
-    /// `Retain` (default) keeps the claims when the owner is deleted, for manual recovery;
-    /// `Delete` removes them with it.
+    /// `Retain` keeps the claims when the owner is deleted, for manual recovery; `Delete` removes
+    /// them with it. Unset inherits the level above; `Retain` when no level sets it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("default" = "Retain"))]
     pub when_deleted: Option<PvcRetentionPolicyType>,
 
-    /// `Delete` (default) removes the claims of pods removed by a scale-down; `Retain` keeps them.
+    /// `Delete` removes the claims of pods removed by a scale-down; `Retain` keeps them. Unset
+    /// inherits the level above; `Delete` when no level sets it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("default" = "Delete"))]
     pub when_scaled: Option<PvcRetentionPolicyType>,
+}
+
+/// Schema transform of `MultigresCluster.spec.pvcDeletionPolicy` alone: the object default
+/// `{whenDeleted: Retain, whenScaled: Delete}` and the same per-field defaults, as the Go CRD
+/// has them (spec-api.md §2.5). This level is the root of the inheritance chain, so defaulting
+/// it here takes nothing away from a parent. Used only through `#[schemars(transform = ...)]`.
+pub(crate) fn cluster_pvc_deletion_policy_defaults(schema: &mut Schema) {
+    let when_deleted = json!(crate::defaults::PVC_WHEN_DELETED);
+    let when_scaled = json!(crate::defaults::PVC_WHEN_SCALED);
+    if let Some(properties) = schema
+        .get_mut("properties")
+        .and_then(|properties| properties.as_object_mut())
+    {
+        for (field, default) in [("whenDeleted", &when_deleted), ("whenScaled", &when_scaled)] {
+            if let Some(Value::Object(field_schema)) = properties.get_mut(field) {
+                field_schema.insert("default".to_owned(), default.clone());
+            }
+        }
+    }
+    schema.insert(
+        "default".to_owned(),
+        json!({ "whenDeleted": when_deleted, "whenScaled": when_scaled }),
+    );
 }
 
 /// Whether the operator removes stale entries from the topology server.

@@ -98,7 +98,7 @@ pub struct MultigresClusterSpec {
     /// Fate of every volume of the cluster unless a lower level says otherwise. Defaults to
     /// keeping volumes when the cluster is deleted and deleting them on scale-down.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("default" = { "whenDeleted": "Retain", "whenScaled": "Delete" }))]
+    #[schemars(transform = crate::v1alpha1::component_specs::cluster_pvc_deletion_policy_defaults)]
     pub pvc_deletion_policy: Option<PvcDeletionPolicy>,
 
     /// OpenTelemetry settings of the data-plane pods. Unset: the pods inherit the operator's own
