@@ -16,6 +16,19 @@
 //! scope / version / subresource / printer-column / selectable-field accessors,
 //! `accepted_status`, `prune_and_default`, `validate`, `invalid_message`. Behaviour
 //! follows apiextensions-apiserver v0.33; each submodule cites its source.
+//! `accepted_status` takes the time and the previous status as arguments so that
+//! condition transition times and `storedVersions` survive CRD updates.
+//!
+//! Known gaps (deliberate, documented rather than approximated):
+//! * `metadata` of embedded resources (`x-kubernetes-embedded-resource`) is kept
+//!   as sent: the API server's `objectmeta.Coerce`/`Validate` would drop unknown
+//!   members there and validate names; the root `metadata` is the core's concern.
+//! * CEL rules are not type-checked nor cost-estimated when the CRD is created; a
+//!   rule naming an undeclared field fails when evaluated (`no such key`).
+//! * Where the API server prints a Go struct as a bad value (CRD versions, a whole
+//!   schema), kubesim prints the JSON in Go map syntax.
+//! * A failing `anyOf`/`oneOf` reports the first branch's errors, where go-openapi
+//!   picks the branch that matched most.
 //!
 //! Must not: do I/O, read clocks (time is an argument), keep objects.
 

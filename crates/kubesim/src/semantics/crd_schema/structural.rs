@@ -13,7 +13,7 @@
 //!
 //! Must not: evaluate objects (that is prune/default/validate), read clocks or files.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use regex::Regex;
 use serde_json::Value;
@@ -179,6 +179,9 @@ struct Findings {
     structural: Vec<FieldCause>,
     openapi: Vec<FieldCause>,
     cel: Vec<FieldCause>,
+    /// Compiled patterns by source: generated CRDs repeat the same few patterns
+    /// (quantities) hundreds of times, and `Regex` clones share the program.
+    patterns: HashMap<String, Regex>,
 }
 
 /// Parses a version's `openAPIV3Schema` (`path` is where it sits in the CRD, e.g.
@@ -529,8 +532,15 @@ fn parse_value_keywords(json: &Value, path: &FieldPath, findings: &mut Findings)
     schema.format = str_field(json, "format")
         .filter(|f| SUPPORTED_FORMATS.contains(&f.replace('-', "").as_str()));
     if let Some(pattern) = str_field(json, "pattern").filter(|p| !p.is_empty()) {
-        match Regex::new(&pattern) {
-            Ok(re) => schema.pattern = Some((pattern, re)),
+        let compiled = match findings.patterns.get(&pattern) {
+            Some(re) => Ok(re.clone()),
+            None => Regex::new(&pattern),
+        };
+        match compiled {
+            Ok(re) => {
+                findings.patterns.insert(pattern.clone(), re.clone());
+                schema.pattern = Some((pattern, re));
+            }
             Err(err) => findings.structural.push(FieldCause::invalid(
                 &path.child("pattern"),
                 &Value::String(pattern.clone()),
