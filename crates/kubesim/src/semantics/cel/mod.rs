@@ -257,49 +257,64 @@ pub(crate) fn evaluate(
     }
     let env = Context::default().with_all();
     let walk = Walk { env: &env };
-    walk.node(root, &FieldPath::root(), new, old, true, false, causes);
+    let at = At {
+        schema: root,
+        path: FieldPath::root(),
+        new,
+        old,
+        resource_root: true,
+    };
+    walk.node(&at, false, causes);
 }
 
+/// The evaluation environment (every Kubernetes CEL library registered once).
 struct Walk<'e> {
     env: &'e Context<'e>,
+}
+
+/// One value being validated: its schema node, path and correlated old value.
+struct At<'a> {
+    schema: &'a Schema,
+    path: FieldPath,
+    new: &'a Value,
+    old: Option<&'a Value>,
+    /// The resource root exposes `apiVersion`, `kind` and `metadata` to rules.
+    resource_root: bool,
 }
 
 impl Walk<'_> {
     /// `Validator.validate` for one node. `parent_unchanged` is the ratcheting
     /// verdict of the nearest correlated ancestor.
-    #[allow(clippy::too_many_arguments)]
-    fn node(
-        &self,
-        schema: &Schema,
-        path: &FieldPath,
-        new: &Value,
-        old: Option<&Value>,
-        resource_root: bool,
-        parent_unchanged: bool,
-        causes: &mut Vec<FieldCause>,
-    ) {
+    fn node(&self, at: &At<'_>, parent_unchanged: bool, causes: &mut Vec<FieldCause>) {
         // Only non-null values are validated (rules on nullable fields see non-null values).
-        if new.is_null() {
+        if at.new.is_null() {
             return;
         }
-        let old = old.filter(|o| !o.is_null());
+        let old = at.old.filter(|o| !o.is_null());
         let unchanged = match old {
-            Some(o) => o == new,
+            Some(o) => o == at.new,
             None => parent_unchanged,
         };
-        self.rules(schema, path, new, old, resource_root, unchanged, causes);
+        let schema = at.schema;
+        self.rules(at, old, unchanged, causes);
         for branch in &schema.all_of {
-            self.node(
-                branch,
-                path,
-                new,
+            let branch_at = At {
+                schema: branch,
+                path: at.path.clone(),
+                new: at.new,
                 old,
-                resource_root,
-                parent_unchanged,
-                causes,
-            );
+                resource_root: at.resource_root,
+            };
+            self.node(&branch_at, parent_unchanged, causes);
         }
-        match new {
+        let child = |schema, path, new, old| At {
+            schema,
+            path,
+            new,
+            old,
+            resource_root: false,
+        };
+        match at.new {
             Value::Array(items) => {
                 let Some(item_schema) = schema.items.as_deref() else {
                     return;
@@ -313,11 +328,7 @@ impl Walk<'_> {
                             _ => None,
                         };
                     self.node(
-                        item_schema,
-                        &path.index(i),
-                        item,
-                        old_item,
-                        false,
+                        &child(item_schema, at.path.index(i), item, old_item),
                         unchanged,
                         causes,
                     );
@@ -329,11 +340,7 @@ impl Walk<'_> {
                     for (k, v) in map {
                         let old_v = old_map.and_then(|m| m.get(k));
                         self.node(
-                            value_schema,
-                            &path.key(k),
-                            v,
-                            old_v,
-                            false,
+                            &child(value_schema, at.path.key(k), v, old_v),
                             unchanged,
                             causes,
                         );
@@ -342,7 +349,7 @@ impl Walk<'_> {
                 for (k, v) in map {
                     if let Some(prop) = schema.properties.get(k) {
                         let old_v = old_map.and_then(|m| m.get(k));
-                        self.node(prop, &path.child(k), v, old_v, false, unchanged, causes);
+                        self.node(&child(prop, at.path.child(k), v, old_v), unchanged, causes);
                     }
                 }
             }
@@ -350,18 +357,16 @@ impl Walk<'_> {
         }
     }
 
-    /// `validateExpressions`: evaluates the node's own rules.
-    #[allow(clippy::too_many_arguments)]
+    /// `validateExpressions`: evaluates the node's own rules (`old` is the
+    /// non-null correlated old value).
     fn rules(
         &self,
-        schema: &Schema,
-        path: &FieldPath,
-        new: &Value,
+        at: &At<'_>,
         old: Option<&Value>,
-        resource_root: bool,
         unchanged: bool,
         causes: &mut Vec<FieldCause>,
     ) {
+        let (schema, path, new, resource_root) = (at.schema, &at.path, at.new, at.resource_root);
         if schema.rules.is_empty() {
             return;
         }
