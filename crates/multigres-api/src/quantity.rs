@@ -1,5 +1,5 @@
 //! Kubernetes resource quantities exactly as Go's apimachinery `resource.Quantity` (v0.35.0) parses,
-//! prints them.
+//! prints and compares them.
 //!
 //! Place: shared by the operator and the API crate. The pool pod spec hash (spec-controllers.md
 //! §7.5) feeds Go's `json.Marshal` of resource lists, PVC templates, `emptyDir.sizeLimit` and
@@ -7,7 +7,9 @@
 //! `1Gi`, `0.1` → `100m`, `1000m` → `1`), except that when its parser judged the input already
 //! canonical it keeps the input's own spelling (so `+1` and `1.500` stay as written).
 //! [`GoQuantity::go_string`] reproduces both, bit for bit, so a pod built here hashes like the one
-//! the Go operator built from the same Shard.
+//! the Go operator built from the same Shard. Validation (spec-api.md §11.3 "limits ≥ requests",
+//! §12.4 "storage cannot shrink") compares quantities with [`GoQuantity::cmp_value`], like Go's
+//! `Quantity.Cmp`.
 //!
 //! Must not: do I/O, panic on any input, or spend time or memory growing with an exponent's value.
 //! Go's parser can (it builds 10^k to rescale, and hangs on `15e-999999999`); here no power of ten
@@ -171,6 +173,40 @@ impl GoQuantity {
             _ => decimal_si_suffix(exponent).to_owned(),
         };
         format!("{sign}{mantissa}{suffix}")
+    }
+
+    /// Compares the values of two quantities, as Go's `Quantity.Cmp` does: `1Gi` equals `1024Mi`,
+    /// `1` is greater than `500m`, and the format plays no part.
+    ///
+    /// Orders of magnitude are compared first, so no power of ten larger than the inputs' own
+    /// digits is built, whatever their exponents.
+    pub fn cmp_value(&self, other: &GoQuantity) -> std::cmp::Ordering {
+        use std::cmp::Ordering;
+        let sign = |q: &GoQuantity| match (is_zero(&q.magnitude), q.negative) {
+            (true, _) => 0i8,
+            (false, true) => -1,
+            (false, false) => 1,
+        };
+        let (sign_self, sign_other) = (sign(self), sign(other));
+        if sign_self != sign_other || sign_self == 0 {
+            return sign_self.cmp(&sign_other);
+        }
+        // |q| lies in [10^(order-1), 10^order) where order = digits + exp10.
+        let order = |q: &GoQuantity| q.magnitude.to_string().len() as i64 + q.exp10;
+        let magnitude_order = match order(self).cmp(&order(other)) {
+            Ordering::Equal => {
+                // Equal orders: the exponents differ by at most the longer digit string.
+                let common = self.exp10.min(other.exp10);
+                let scaled = |q: &GoQuantity| &q.magnitude * pow10(q.exp10 - common);
+                scaled(self).cmp(&scaled(other))
+            }
+            unequal => unequal,
+        };
+        if sign_self < 0 {
+            magnitude_order.reverse()
+        } else {
+            magnitude_order
+        }
     }
 
     /// Compares |self| with `other` (an integer).
@@ -535,6 +571,38 @@ mod tests {
         ("1e1000001", "100e999999", "100e999999"),
         ("1000e999999999", "1e1000000002", "1e1000000002"),
     ];
+
+    #[test]
+    fn values_compare_regardless_of_spelling() {
+        use std::cmp::Ordering::{Equal, Greater, Less};
+        let cases = [
+            ("1Gi", "1024Mi", Equal),
+            ("1", "1000m", Equal),
+            ("1", "500m", Greater),
+            ("256Mi", "512Mi", Less),
+            ("1Gi", "1G", Greater),
+            ("0", "-0", Equal),
+            ("0", "1n", Less),
+            ("-1", "0", Less),
+            ("-1Gi", "-1Mi", Less),
+            ("-2", "-1", Less),
+            ("1e3", "1k", Equal),
+            ("999", "1k", Less),
+            ("1e999999999", "1e-999999999", Greater),
+            ("100e999999", "1e1000001", Equal),
+            ("1.5", "1500m", Equal),
+            ("9", "10", Less),
+        ];
+        let compared: Vec<_> = cases
+            .iter()
+            .map(|(a, b, _)| {
+                let parse = |s: &str| GoQuantity::parse(s).expect("table quantities are valid");
+                (*a, *b, parse(a).cmp_value(&parse(b)))
+            })
+            .collect();
+        let expected: Vec<_> = cases.iter().map(|(a, b, o)| (*a, *b, *o)).collect();
+        assert_eq!(compared, expected);
+    }
 
     #[test]
     fn go_marshal_matches_apimachinery_for_every_table_row() {
