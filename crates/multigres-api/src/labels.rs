@@ -61,6 +61,12 @@ pub const LABEL_CELL_TEMPLATE: &str = "multigres.com/cell-template";
 /// `multigres.com/shard-template`: declared upstream, never set.
 pub const LABEL_SHARD_TEMPLATE: &str = "multigres.com/shard-template";
 
+/// `topology.kubernetes.io/zone`: the well-known node label a cell's `zone` selects on
+/// (nodeSelector of its pods, spec-api.md §3.5) and that validation looks for on nodes (§11.3).
+pub const LABEL_TOPOLOGY_ZONE: &str = "topology.kubernetes.io/zone";
+/// `topology.kubernetes.io/region`: the well-known node label a cell's `region` selects on.
+pub const LABEL_TOPOLOGY_REGION: &str = "topology.kubernetes.io/region";
+
 // --- Label values ---------------------------------------------------------------------------
 
 /// Value of [`LABEL_APP_NAME`].
