@@ -10,4 +10,5 @@ pub mod defaults;
 pub mod labels;
 pub mod naming;
 pub mod quantity;
+pub mod resolver;
 pub mod v1alpha1;
