@@ -6,3 +6,4 @@
 pub mod cli;
 pub mod controllers;
 pub mod crd_manifests;
+pub mod render;

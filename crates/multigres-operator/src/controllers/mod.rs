@@ -10,6 +10,7 @@ pub mod cell_topology;
 pub mod cluster_label;
 pub mod container_probes;
 pub mod image_pull;
+pub mod log_level;
 pub mod otel_env;
 pub mod owner_reference;
 pub mod ports;

@@ -17,12 +17,12 @@ use multigres_api::defaults::{
 };
 use multigres_api::labels::{merge_labels, workload_pod_annotations};
 use multigres_api::naming::{self, MULTIGATEWAY_TLS_SECRET_NAME};
-use multigres_api::v1alpha1::LogLevel;
 
 use super::CellParts;
 use crate::controllers::cell_topology::cell_node_selector;
 use crate::controllers::container_probes::HttpProbes;
 use crate::controllers::image_pull::{container_pull_policy, pod_pull_secrets};
+use crate::controllers::log_level::log_level_flag;
 use crate::controllers::otel_env::{OperatorOtelEnv, otel_env_vars, otel_sampling_volume};
 use crate::controllers::ports::container_port;
 use crate::controllers::zero_status;
@@ -145,14 +145,7 @@ pub(super) fn build_gateway_deployment(
 /// component, spec-controllers.md §16 quirk 9), then the TLS files when a certificate is issued.
 fn gateway_args(parts: &CellParts<'_>) -> Vec<String> {
     let spec = &parts.cell.spec;
-    // A Cell the operator wrote always has a level; `info` is the resolver's default for a
-    // hand-written one, where Go would pass an empty value that multigateway rejects.
-    let log_level = match spec.log_levels.multigateway.unwrap_or(LogLevel::Info) {
-        LogLevel::Debug => "debug",
-        LogLevel::Info => "info",
-        LogLevel::Warn => "warn",
-        LogLevel::Error => "error",
-    };
+    let log_level = log_level_flag(spec.log_levels.multigateway);
     let mut args: Vec<String> = [
         "multigateway",
         "--http-port",

@@ -1,0 +1,186 @@
+//! What the API server would do with each input before storing it (spec-api.md §9, and
+//! rust-ecosystem.md's account of apiextensions-apiserver): reject unknown fields, apply the CRD
+//! schema defaults, validate the OpenAPI schema (types, enums, bounds, patterns, required fields)
+//! and the CEL rules of the operator's own CRDs (`multigres_api::crds`).
+//!
+//! The schema engine is kubesim's (`kubesim::semantics::crd_schema`), which follows
+//! apiextensions-apiserver and evaluates CEL with kube-cel, so render reports what
+//! `kubectl apply --server-side` would: the same paths and the same texts. Pure; the validating
+//! webhook's own checks (spec-api.md §11) run later, on the resolved cluster.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::ConfigMap;
+use kubesim::semantics::crd_schema::{CompiledCrd, FieldValidation};
+use serde_json::Value;
+
+use super::input::{Document, InputKind};
+
+/// The operator's CRDs, compiled once.
+pub struct Admission {
+    crds: BTreeMap<String, CompiledCrd>,
+}
+
+/// The CRDs of `multigres_api::crds` did not compile; a defect of this build, not of the input.
+#[derive(Debug, thiserror::Error)]
+#[error("the operator's CRD {crd} is not a valid CustomResourceDefinition: {causes}")]
+pub struct CrdDefect {
+    pub crd: String,
+    pub causes: String,
+}
+
+impl Admission {
+    /// Compiles every CRD of the operator.
+    pub fn new() -> Result<Self, CrdDefect> {
+        let mut crds = BTreeMap::new();
+        for crd in multigres_api::crds::crds() {
+            let compiled = CompiledCrd::new(&crd).map_err(|causes| CrdDefect {
+                crd: crd.metadata.name.clone().unwrap_or_default(),
+                causes: causes
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            })?;
+            crds.insert(compiled.kind().to_owned(), compiled);
+        }
+        Ok(Self { crds })
+    }
+
+    /// Defaults `document` in place and returns every reason the API server would refuse it
+    /// (empty when it would store it), each `field: problem`.
+    pub fn admit(&self, document: &mut Document) -> Vec<String> {
+        if document.kind == InputKind::ConfigMap {
+            return match serde_json::from_value::<ConfigMap>(document.value.clone()) {
+                Ok(_) => Vec::new(),
+                Err(err) => vec![format!("not a valid ConfigMap: {err}")],
+            };
+        }
+        let Some(crd) = self.crds.get(document.kind.kind()) else {
+            return vec![format!(
+                "no CustomResourceDefinition of the operator serves kind {}",
+                document.kind.kind()
+            )];
+        };
+        let version = api_version_suffix(&document.value);
+        if let Err(unknown) =
+            crd.prune_and_default(&version, &mut document.value, FieldValidation::Strict)
+        {
+            return unknown
+                .unknown_fields
+                .iter()
+                .map(|path| {
+                    format!(
+                        "{path}: unknown field; the {} schema has no such field (check its \
+                         spelling and indentation)",
+                        document.kind.kind()
+                    )
+                })
+                .collect();
+        }
+        match crd.validate(&version, &document.value, None) {
+            Ok(()) => Vec::new(),
+            Err(causes) => causes.iter().map(ToString::to_string).collect(),
+        }
+    }
+}
+
+/// The version part of `apiVersion` (`v1alpha1` of `multigres.com/v1alpha1`).
+fn api_version_suffix(value: &Value) -> String {
+    value["apiVersion"]
+        .as_str()
+        .and_then(|api_version| api_version.rsplit('/').next())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::input::{InputFile, parse_files};
+    use pretty_assertions::assert_eq;
+    use serde_json::json;
+
+    fn admit(yaml: &str) -> (Value, Vec<String>) {
+        let (mut documents, errors) = parse_files(&[InputFile {
+            name: "input.yaml".into(),
+            text: yaml.into(),
+        }]);
+        assert_eq!(errors, Vec::new());
+        let admission = Admission::new().expect("the operator's CRDs compile");
+        let problems = admission.admit(&mut documents[0]);
+        (documents.remove(0).value, problems)
+    }
+
+    #[test]
+    fn a_valid_cluster_gets_the_schema_defaults() {
+        let (value, problems) = admit(
+            "apiVersion: multigres.com/v1alpha1\nkind: MultigresCluster\nmetadata:\n  name: orders\nspec:\n  cells:\n  - name: eu-west-1a\n    zone: eu-west-1a\n",
+        );
+        assert_eq!(problems, Vec::<String>::new());
+        assert_eq!(
+            value["spec"]["pvcDeletionPolicy"],
+            json!({"whenDeleted": "Retain", "whenScaled": "Delete"})
+        );
+        assert_eq!(value["spec"]["postgresSuperuser"], json!("postgres"));
+    }
+
+    #[test]
+    fn unknown_fields_are_each_reported() {
+        let (_, problems) = admit(
+            "apiVersion: multigres.com/v1alpha1\nkind: MultigresCluster\nmetadata:\n  name: orders\nspec:\n  cels: []\n  multiadmin:\n    spec:\n      replica: 2\n",
+        );
+        assert_eq!(
+            problems,
+            vec![
+                "spec.cels: unknown field; the MultigresCluster schema has no such field (check \
+                 its spelling and indentation)"
+                    .to_owned(),
+                "spec.multiadmin.spec.replica: unknown field; the MultigresCluster schema has no \
+                 such field (check its spelling and indentation)"
+                    .to_owned(),
+            ]
+        );
+    }
+
+    #[test]
+    fn schema_and_cel_violations_name_the_field() {
+        let (_, problems) = admit(
+            "apiVersion: multigres.com/v1alpha1\nkind: MultigresCluster\nmetadata:\n  name: orders\nspec:\n  images:\n    imagePullPolicy: Sometimes\n  cells:\n  - name: eu-west-1a\n    zone: eu-west-1a\n    region: eu-west-1\n",
+        );
+        assert_eq!(
+            problems,
+            vec![
+                "spec.images.imagePullPolicy: Unsupported value: \"Sometimes\": supported values: \
+                 \"Always\", \"Never\", \"IfNotPresent\""
+                    .to_owned(),
+                "<nil>: Invalid value: \"null\": some validation rules were not checked because \
+                 the object was invalid; correct the existing errors to complete validation"
+                    .to_owned(),
+            ]
+        );
+        let (_, problems) = admit(
+            "apiVersion: multigres.com/v1alpha1\nkind: MultigresCluster\nmetadata:\n  name: orders\nspec:\n  cells:\n  - name: eu-west-1a\n    zone: eu-west-1a\n    region: eu-west-1\n",
+        );
+        assert_eq!(
+            problems,
+            vec![
+                "spec.cells[0]: Invalid value: \"object\": cannot specify both 'zone' and 'region'"
+                    .to_owned()
+            ]
+        );
+    }
+
+    #[test]
+    fn a_config_map_must_have_the_config_map_shape() {
+        let (_, problems) = admit(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: pg-tuning\ndata:\n  postgresql.conf: [not, a, string]\n",
+        );
+        assert_eq!(problems.len(), 1);
+        assert!(
+            problems[0].starts_with("not a valid ConfigMap: "),
+            "{}",
+            problems[0]
+        );
+    }
+}
