@@ -139,9 +139,14 @@ pub struct CellStatus {
     pub message: String,
 
     /// Pods of the multigateway Deployment.
+    // Required in the CRD as in Go, yet zero when absent, like Go decodes it (`omit` module doc).
+    #[serde(default)]
+    #[schemars(!default)]
     pub gateway_replicas: i32,
 
     /// Ready pods of the multigateway Deployment.
+    #[serde(default)]
+    #[schemars(!default)]
     pub gateway_ready_replicas: i32,
 
     /// Name of the multigateway Service.

@@ -475,6 +475,9 @@ pub type ExternalAdminWebConfig = ExternalGatewayConfig;
 pub struct GatewayStatus {
     /// Hostname or IP clients use: the Service's first external IP, else its load balancer's
     /// first ingress. Empty until one exists.
+    // Required in the CRD as in Go, yet zero when absent, like Go decodes it (`omit` module doc).
+    #[serde(default)]
+    #[schemars(!default)]
     pub external_endpoint: String,
 }
 
@@ -547,9 +550,14 @@ pub struct ResolvedTemplates {
 #[serde(rename_all = "camelCase")]
 pub struct CellStatusSummary {
     /// Whether the Cell is up to date and available.
+    // Required in the CRD as in Go, yet zero when absent, like Go decodes it (`omit` module doc).
+    #[serde(default)]
+    #[schemars(!default)]
     pub ready: bool,
 
     /// Pods of the cell's multigateway.
+    #[serde(default)]
+    #[schemars(!default)]
     pub gateway_replicas: i32,
 }
 
@@ -558,8 +566,13 @@ pub struct CellStatusSummary {
 #[serde(rename_all = "camelCase")]
 pub struct DatabaseStatusSummary {
     /// Shards that are up to date and healthy.
+    // Required in the CRD as in Go, yet zero when absent, like Go decodes it (`omit` module doc).
+    #[serde(default)]
+    #[schemars(!default)]
     pub ready_shards: i32,
 
     /// Shards of the database.
+    #[serde(default)]
+    #[schemars(!default)]
     pub total_shards: i32,
 }

@@ -2,6 +2,13 @@
 //! `encoding/json` `omitempty`, and the schema-only marker for Go value structs.
 //!
 //! Only field attributes refer to these functions; they carry no behaviour of their own.
+//!
+//! The reverse direction, a field missing from the JSON we read, needs no function. Go's
+//! `encoding/json` decodes a missing field as its zero value, even one the CRD marks `required`
+//! (status `orchReady`, `readyShards`, ...), and a status may be written in parts. So such fields
+//! carry `#[serde(default)]` for decoding and `#[schemars(!default)]`. The second attribute hides
+//! the serde default from schemars, which would otherwise drop the field from the schema's
+//! `required` list and publish a `default` the Go CRD does not have.
 
 /// Go `omitempty` on an `int64`: zero is left out.
 pub(crate) fn is_zero_i64(value: &i64) -> bool {

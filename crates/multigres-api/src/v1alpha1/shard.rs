@@ -255,9 +255,14 @@ pub struct ShardStatus {
     pub cells: Vec<CellName>,
 
     /// Whether every multiorch Deployment is ready.
+    // Required in the CRD as in Go, yet zero when absent, like Go decodes it (`omit` module doc).
+    #[serde(default)]
+    #[schemars(!default)]
     pub orch_ready: bool,
 
     /// Whether every pool pod is ready.
+    #[serde(default)]
+    #[schemars(!default)]
     pub pools_ready: bool,
 
     /// Completion time of the newest backup.

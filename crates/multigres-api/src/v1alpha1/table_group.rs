@@ -156,8 +156,13 @@ pub struct TableGroupStatus {
     pub message: String,
 
     /// Shards that are up to date and healthy.
+    // Required in the CRD as in Go, yet zero when absent, like Go decodes it (`omit` module doc).
+    #[serde(default)]
+    #[schemars(!default)]
     pub ready_shards: i32,
 
     /// Shards declared in the spec.
+    #[serde(default)]
+    #[schemars(!default)]
     pub total_shards: i32,
 }
