@@ -7,6 +7,8 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::semantics::field_cause::FieldCause;
+
 /// One entry of `Status.details.causes`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StatusCause {
@@ -15,6 +17,16 @@ pub struct StatusCause {
     /// The field path, e.g. `metadata.name` or `.spec.replicas`.
     pub field: String,
     pub message: String,
+}
+
+impl From<FieldCause> for StatusCause {
+    fn from(cause: FieldCause) -> StatusCause {
+        StatusCause {
+            reason: cause.reason,
+            field: cause.field,
+            message: cause.message,
+        }
+    }
 }
 
 /// The object an error is about, as `Status.details` names it.
@@ -61,12 +73,21 @@ pub enum ApiError {
     #[error("Operation cannot be fulfilled on {} \"{}\": {detail}", subject.qualified(), subject.name)]
     Conflict { subject: Subject, detail: String },
 
-    /// A server-side apply conflict; `message` and `causes` come from `semantics::ssa`.
+    /// A server-side apply conflict; `message` and `causes` come from `semantics::ssa`
+    /// (`errors.NewApplyConflict`: details hold only the causes).
     #[error("{message}")]
     ApplyConflict {
-        subject: Subject,
         message: String,
         causes: Vec<StatusCause>,
+    },
+
+    /// A refusal whose code and reason another semantics module decided (patch and apply
+    /// errors); an empty reason is omitted, as the API server leaves it unset on those 500s.
+    #[error("{message}")]
+    Rejected {
+        code: u16,
+        reason: String,
+        message: String,
     },
 
     /// `message` is the whole API-server text (`Kind.group "name" is invalid: ...`).
@@ -140,7 +161,7 @@ impl ApiError {
             ApiError::Expired { .. } => 410,
             ApiError::Timeout { .. } => 504,
             ApiError::Internal { .. } => 500,
-            ApiError::Injected { code, .. } => *code,
+            ApiError::Injected { code, .. } | ApiError::Rejected { code, .. } => *code,
         }
     }
 
@@ -159,7 +180,7 @@ impl ApiError {
             ApiError::Expired { .. } => "Expired",
             ApiError::Timeout { .. } => "Timeout",
             ApiError::Internal { .. } => "InternalError",
-            ApiError::Injected { reason, .. } => reason,
+            ApiError::Injected { reason, .. } | ApiError::Rejected { reason, .. } => reason,
         }
     }
 
@@ -177,10 +198,7 @@ impl ApiError {
             ApiError::NotFound { subject }
             | ApiError::AlreadyExists { subject }
             | ApiError::Conflict { subject, .. } => subject_details(subject, &mut details),
-            ApiError::ApplyConflict {
-                subject, causes, ..
-            } => {
-                subject_details(subject, &mut details);
+            ApiError::ApplyConflict { causes, .. } => {
                 details.insert("causes".into(), causes_json(causes));
             }
             ApiError::Forbidden {
@@ -222,7 +240,9 @@ impl ApiError {
         status.insert("metadata".into(), json!({}));
         status.insert("status".into(), json!("Failure"));
         status.insert("message".into(), json!(self.to_string()));
-        status.insert("reason".into(), json!(self.reason()));
+        if !self.reason().is_empty() {
+            status.insert("reason".into(), json!(self.reason()));
+        }
         if !details.is_empty() || matches!(self, ApiError::UnknownResource) {
             status.insert("details".into(), Value::Object(details));
         }

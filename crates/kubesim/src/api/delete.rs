@@ -91,6 +91,7 @@ impl Cluster {
             subject: subject(def, name),
         })?;
         gc::settle(&mut state.store, &mut queue, &format_time(current));
+        super::crds::sync(&mut state);
         let revision = state.store.revision();
         drop(state);
         self.notify(revision);

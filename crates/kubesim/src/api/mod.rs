@@ -6,11 +6,13 @@
 //! crate docs). It owns the lock around the pure [`Store`] and the watch notification channel;
 //! it must not know about HTTP, headers or content types.
 
+mod crds;
 mod delete;
 mod read;
 mod watch;
 mod write;
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -18,9 +20,11 @@ use serde_json::Value;
 use tokio::sync::watch as notify;
 
 use crate::error::{ApiError, Subject};
-use crate::resources::{Registry, Representation, ResourceDef};
+use crate::resources::{Origin, Registry, Representation, ResourceDef};
+use crate::semantics::crd_schema::CompiledCrd;
 use crate::semantics::event_conversion;
 use crate::semantics::finalizers::Propagation;
+use crate::semantics::merge_schema::MergeSchema;
 use crate::store::{Store, TablePolicy};
 
 pub use watch::{WatchEvent, WatchStream};
@@ -96,11 +100,13 @@ pub enum Subresource {
     Scale,
 }
 
-/// The result of a write: the object and whether the write created it (201 vs 200).
+/// The result of a write: the object, whether the write created it (201 vs 200), and the
+/// warnings to send (`Warning: 299` headers, e.g. pruned unknown fields).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Written {
     pub object: Value,
     pub created: bool,
+    pub warnings: Vec<String>,
 }
 
 /// Settings of a cluster.
@@ -127,6 +133,38 @@ impl Default for ClusterConfig {
 pub(crate) struct State {
     pub(crate) store: Store,
     pub(crate) registry: Registry,
+    /// Compiled CRDs by CRD name.
+    pub(crate) crds: HashMap<String, crds::RegisteredCrd>,
+    /// Merge schemas by (group, version, kind), built on first use.
+    pub(crate) merge_schemas: HashMap<(String, String, String), Arc<MergeSchema>>,
+}
+
+impl State {
+    /// The compiled CRD behind a custom resource, `None` for built-ins.
+    pub(crate) fn compiled_crd(&self, def: &ResourceDef) -> Option<Arc<CompiledCrd>> {
+        match &def.origin {
+            Origin::Crd { crd_name } => self.crds.get(crd_name).map(|r| r.compiled.clone()),
+            Origin::BuiltIn => None,
+        }
+    }
+
+    /// The list/map merge knowledge of `def`'s kind at its version.
+    pub(crate) fn merge_schema(&mut self, def: &ResourceDef) -> Arc<MergeSchema> {
+        let key = (def.group.clone(), def.version.clone(), def.kind.clone());
+        if let Some(schema) = self.merge_schemas.get(&key) {
+            return schema.clone();
+        }
+        let schema = match self.compiled_crd(def) {
+            Some(crd) => crd
+                .version(&def.version)
+                .map(|v| MergeSchema::from_openapi(v.schema_json()))
+                .unwrap_or_else(|| MergeSchema::from_openapi(&Value::Null)),
+            None => MergeSchema::for_builtin(&def.group, &def.version, &def.kind),
+        };
+        let schema = Arc::new(schema);
+        self.merge_schemas.insert(key, schema.clone());
+        schema
+    }
 }
 
 struct Inner {
@@ -169,7 +207,12 @@ impl Cluster {
         let (revision, _) = notify::channel(store.revision());
         Cluster {
             inner: Arc::new(Inner {
-                state: Mutex::new(State { store, registry }),
+                state: Mutex::new(State {
+                    store,
+                    registry,
+                    crds: HashMap::new(),
+                    merge_schemas: HashMap::new(),
+                }),
                 revision,
                 config,
             }),

@@ -1,28 +1,45 @@
 //! Writes: create (generateName, AlreadyExists, namespace checks), update with optimistic
-//! concurrency, patch (four content types) and the `/status` and `/scale` subresources, each
-//! with `dryRun` (rust-ecosystem.md §3.1 create/replace/patch, §3.3 status subresource,
-//! generation, dryRun).
+//! concurrency, the four patch types, server-side apply (creating a missing object), and the
+//! `/status` and `/scale` subresources, each with `dryRun` (rust-ecosystem.md §3.1
+//! create/replace/patch, §3.3 server-side apply, status subresource, generation, dryRun).
 //!
-//! The order of one update: read stored → compute the candidate (body, patch or scale) → check
-//! name/namespace/resourceVersion/uid → keep what the addressed part may not change → metadata
-//! rules → managed fields → no-op detection → commit (generation, resourceVersion, GC).
+//! The order of one update, all on the served representation until the last step: read
+//! stored → compute the candidate (body, patch, apply or scale) → check name, namespace,
+//! resourceVersion and uid → keep what the addressed part may not change → metadata rules →
+//! CRD pruning, defaults and validation → managed fields (`ssa::track_update`, unless apply
+//! already set them) → omit-empty → no-op detection → commit (generation, resourceVersion, GC,
+//! CRD registry).
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::{
-    Cluster, Patch, PatchType, State, Subresource, WriteOptions, Written, absorb, format_time, now,
-    present, scope_namespace, subject,
+    Cluster, Patch, PatchType, State, Subresource, WriteOptions, Written, absorb, crds,
+    format_time, now, present, scope_namespace, subject,
 };
 use crate::error::{ApiError, StatusCause, Subject};
 use crate::resources::{Origin, ResourceDef};
+use crate::semantics::crd_schema::FieldValidation;
+use crate::semantics::field_cause::{FieldCause, FieldPath, invalid_message};
 use crate::semantics::finalizers;
 use crate::semantics::gc::{self, GcQueue, NAMESPACES_TABLE};
+use crate::semantics::merge_schema::MergeSchema;
 use crate::semantics::object_meta::{self, NameRule};
+use crate::semantics::patch::{self, PatchError};
+use crate::semantics::ssa::{self, ApplyError, FieldManagerContext};
 use crate::semantics::subresources;
 use crate::store::{ObjectKey, metadata_mut, str_at};
 
 const MODIFIED: &str =
     "the object has been modified; please apply your changes to the latest version and try again";
+
+/// Who maintains `metadata.managedFields` for a write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ownership {
+    /// Record an `Update` operation (create, PUT, merge/JSON/strategic patch).
+    Update,
+    /// Server-side apply has already computed them.
+    Applied,
+}
 
 impl Cluster {
     /// POST to a collection.
@@ -34,7 +51,7 @@ impl Cluster {
         options: &WriteOptions,
     ) -> Result<Written, ApiError> {
         let mut state = self.lock();
-        let written = create_locked(&mut state, def, namespace, body, options)?;
+        let written = create_locked(&mut state, def, namespace, body, options, Ownership::Update)?;
         let revision = state.store.revision();
         drop(state);
         if !options.dry_run {
@@ -53,10 +70,12 @@ impl Cluster {
         body: Value,
         options: &WriteOptions,
     ) -> Result<Written, ApiError> {
-        self.write_existing(def, namespace, name, subresource, options, |_, _| Ok(body))
+        self.write_existing(def, namespace, name, subresource, options, |_, _| {
+            Ok((body, Ownership::Update))
+        })
     }
 
-    /// PATCH of an item, `/status` or `/scale`. Server-side apply on a missing item creates it.
+    /// PATCH of an item, `/status` or `/scale`. Server-side apply of a missing item creates it.
     pub fn patch(
         &self,
         def: &ResourceDef,
@@ -66,30 +85,81 @@ impl Cluster {
         patch: Patch,
         options: &WriteOptions,
     ) -> Result<Written, ApiError> {
-        let patch_type = patch.patch_type;
-        if patch_type == PatchType::StrategicMerge && matches!(def.origin, Origin::Crd { .. }) {
+        if patch.patch_type == PatchType::StrategicMerge && matches!(def.origin, Origin::Crd { .. })
+        {
             return Err(ApiError::UnsupportedMediaType {
                 content_type: "application/strategic-merge-patch+json".into(),
                 accepted: "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml".into(),
             });
         }
-        Err(ApiError::Internal {
-            message: format!(
-                "{} patches of {} {:?} are not available yet: the patch engine (semantics::patch, semantics::ssa) is not part of this build",
-                match patch_type {
-                    PatchType::Json => "JSON",
-                    PatchType::Merge => "merge",
-                    PatchType::StrategicMerge => "strategic merge",
-                    PatchType::Apply => "apply",
-                },
-                def.qualified_resource(),
-                (namespace, name, subresource, patch, options),
-            ),
+        if patch.patch_type == PatchType::Apply {
+            if options.field_manager.as_deref().is_none_or(str::is_empty) {
+                let causes = vec![FieldCause::required(
+                    &FieldPath::new("fieldManager"),
+                    "is required for apply patch",
+                )];
+                return Err(ApiError::Invalid {
+                    message: invalid_message("PatchOptions", "meta.k8s.io", "", &causes),
+                    kind: "PatchOptions".into(),
+                    group: "meta.k8s.io".into(),
+                    name: String::new(),
+                    causes: causes.into_iter().map(StatusCause::from).collect(),
+                });
+            }
+            if subresource == Subresource::Main {
+                let key = ObjectKey::new(scope_namespace(def, namespace), name);
+                let mut state = self.lock();
+                if state.store.get(&def.table, &key).is_none() {
+                    let written =
+                        apply_create(&mut state, def, namespace, name, &patch.body, options)?;
+                    let revision = state.store.revision();
+                    drop(state);
+                    if !options.dry_run {
+                        self.notify(revision);
+                    }
+                    return Ok(written);
+                }
+            }
+        }
+        self.write_existing(def, namespace, name, subresource, options, |state, base| {
+            let schema = match subresource {
+                Subresource::Scale => std::sync::Arc::new(MergeSchema::for_builtin(
+                    "autoscaling",
+                    "v1",
+                    "Scale",
+                )),
+                _ => state.merge_schema(def),
+            };
+            let candidate = match patch.patch_type {
+                PatchType::Merge => {
+                    if !patch.body.is_object() {
+                        return Err(bad_request(format!(
+                            "json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
+                            go_json_kind(&patch.body)
+                        )));
+                    }
+                    patch::merge_patch(base, &patch.body)
+                }
+                PatchType::Json => patch::json_patch(base, &patch.body).map_err(patch_error)?,
+                PatchType::StrategicMerge => {
+                    patch::strategic_merge_patch(base, &patch.body, &schema).map_err(patch_error)?
+                }
+                PatchType::Apply => {
+                    check_type(def, &patch.body)?;
+                    check_name(&patch.body, name)?;
+                    let applied = applied_part(&patch.body, def, subresource);
+                    let ctx = manager_context(def, options, subresource);
+                    let merged = ssa::apply(Some(base), &applied, &ctx, options.force, &schema)
+                        .map_err(apply_error)?;
+                    return Ok((merged, Ownership::Applied));
+                }
+            };
+            Ok((candidate, Ownership::Update))
         })
     }
 
-    /// The shared update path: `candidate` turns the stored object (served representation)
-    /// into the requested new object of the addressed part.
+    /// The shared update path: `candidate` turns the stored object (served representation, or
+    /// the Scale for `/scale`) into the requested new one.
     fn write_existing(
         &self,
         def: &ResourceDef,
@@ -97,7 +167,7 @@ impl Cluster {
         name: &str,
         subresource: Subresource,
         options: &WriteOptions,
-        candidate: impl FnOnce(&ResourceDef, &Value) -> Result<Value, ApiError>,
+        candidate: impl FnOnce(&mut State, &Value) -> Result<(Value, Ownership), ApiError>,
     ) -> Result<Written, ApiError> {
         let mut state = self.lock();
         let key = ObjectKey::new(scope_namespace(def, namespace), name);
@@ -114,30 +184,35 @@ impl Cluster {
             Subresource::Scale => {
                 let paths = def.scale.clone().ok_or(ApiError::UnknownResource)?;
                 let current_scale = subresources::to_scale(&stored, &paths);
-                let scale = candidate(def, &current_scale)?;
+                let (scale, _) = candidate(&mut state, &current_scale)?;
                 check_resource_version(def, name, &scale, &stored)?;
                 let updated = subresources::apply_scale(&served, &scale, &paths);
-                let object = update_locked(
+                let written = update_locked(
                     &mut state,
                     def,
                     &stored,
                     updated,
-                    Subresource::Main,
+                    Subresource::Scale,
                     options,
+                    Ownership::Update,
                 )?;
-                let stored_now = state.store.get(&def.table, &key).cloned();
-                let scale_object = match stored_now {
-                    Some(s) if !options.dry_run => subresources::to_scale(&s, &paths),
-                    _ => subresources::to_scale(&absorb(def, object.object.clone()), &paths),
-                };
                 Written {
-                    object: scale_object,
+                    object: subresources::to_scale(&written.object, &paths),
                     created: false,
+                    warnings: written.warnings,
                 }
             }
             _ => {
-                let new = candidate(def, &served)?;
-                update_locked(&mut state, def, &stored, new, subresource, options)?
+                let (new, ownership) = candidate(&mut state, &served)?;
+                update_locked(
+                    &mut state,
+                    def,
+                    &stored,
+                    new,
+                    subresource,
+                    options,
+                    ownership,
+                )?
             }
         };
         let revision = state.store.revision();
@@ -151,6 +226,92 @@ impl Cluster {
 
 fn bad_request(message: String) -> ApiError {
     ApiError::BadRequest { message }
+}
+
+/// How Go's JSON decoder names a value's type in "cannot unmarshal X" errors.
+fn go_json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Array(_) => "array",
+        Value::String(_) => "string",
+        Value::Number(_) => "number",
+        Value::Bool(_) => "bool",
+        Value::Null => "null",
+        Value::Object(_) => "object",
+    }
+}
+
+fn patch_error(error: PatchError) -> ApiError {
+    ApiError::Rejected {
+        code: error.code(),
+        reason: error.reason().to_string(),
+        message: error.to_string(),
+    }
+}
+
+fn apply_error(error: ApplyError) -> ApiError {
+    match error {
+        ApplyError::Conflicts { conflicts } => ApiError::ApplyConflict {
+            message: conflicts.message(),
+            causes: conflicts
+                .causes()
+                .into_iter()
+                .map(|c| StatusCause {
+                    reason: c.reason.to_string(),
+                    field: c.field,
+                    message: c.message,
+                })
+                .collect(),
+        },
+        other => ApiError::Rejected {
+            code: other.code(),
+            reason: other.reason().to_string(),
+            message: other.to_string(),
+        },
+    }
+}
+
+/// The field manager of a write (`fieldManager`, which the HTTP layer defaults from the user
+/// agent as the API server does).
+fn manager_context(
+    def: &ResourceDef,
+    options: &WriteOptions,
+    subresource: Subresource,
+) -> FieldManagerContext {
+    FieldManagerContext {
+        manager: options.field_manager.clone().unwrap_or_default(),
+        api_version: def.api_version(),
+        subresource: match subresource {
+            Subresource::Main => None,
+            Subresource::Status => Some("status".into()),
+            Subresource::Scale => Some("scale".into()),
+        },
+        time: format_time(now()),
+    }
+}
+
+/// The part of an applied configuration the addressed endpoint may set (ssa's reset fields):
+/// no `.status` on a main write with a status subresource; only `.status` on `/status`.
+fn applied_part(applied: &Value, def: &ResourceDef, subresource: Subresource) -> Value {
+    let Some(map) = applied.as_object() else {
+        return applied.clone();
+    };
+    match subresource {
+        Subresource::Status => {
+            let mut kept = Map::new();
+            for key in ["apiVersion", "kind", "metadata", "status"] {
+                if let Some(v) = map.get(key) {
+                    kept.insert(key.into(), v.clone());
+                }
+            }
+            Value::Object(kept)
+        }
+        _ if def.status_subresource => {
+            let mut kept = map.clone();
+            kept.remove("status");
+            Value::Object(kept)
+        }
+        _ => applied.clone(),
+    }
 }
 
 fn name_rule(def: &ResourceDef) -> NameRule {
@@ -170,7 +331,6 @@ fn check_type(def: &ResourceDef, body: &Value) -> Result<(), ApiError> {
     }
     if let Some(api_version) = body.get("apiVersion").and_then(Value::as_str)
         && api_version != def.api_version()
-        && api_version != crate::resources::api_version(&def.group, &def.storage_version)
     {
         return Err(bad_request(format!(
             "the API version in the data ({api_version}) does not match the expected API version ({})",
@@ -188,13 +348,23 @@ fn check_type(def: &ResourceDef, body: &Value) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn invalid(def: &ResourceDef, name: &str, causes: Vec<StatusCause>) -> ApiError {
+fn check_name(body: &Value, url_name: &str) -> Result<(), ApiError> {
+    let name = str_at(body, &["metadata", "name"]).unwrap_or_default();
+    if !name.is_empty() && name != url_name {
+        return Err(bad_request(format!(
+            "the name of the object ({name}) does not match the name on the URL ({url_name})"
+        )));
+    }
+    Ok(())
+}
+
+fn invalid(def: &ResourceDef, name: &str, causes: Vec<FieldCause>) -> ApiError {
     ApiError::Invalid {
-        message: object_meta::invalid_message(&def.kind, &def.group, name, &causes),
+        message: invalid_message(&def.kind, &def.group, name, &causes),
         kind: def.kind.clone(),
         group: def.group.clone(),
         name: name.to_string(),
-        causes,
+        causes: causes.into_iter().map(StatusCause::from).collect(),
     }
 }
 
@@ -230,38 +400,92 @@ fn check_namespace(
     }
 }
 
-/// Create under the lock (also used by server-side apply of a missing object).
-pub(super) fn create_locked(
+/// Prunes, defaults and validates a custom resource (CRD engine, §3.3 "CRD engine"); returns
+/// the warnings of `fieldValidation=Warn`. Built-ins pass through.
+fn check_custom_resource(
+    state: &State,
+    def: &ResourceDef,
+    object: &mut Value,
+    old: Option<&Value>,
+    options: &WriteOptions,
+) -> Result<Vec<String>, ApiError> {
+    let Some(crd) = state.compiled_crd(def) else {
+        return Ok(Vec::new());
+    };
+    let mode: FieldValidation = options
+        .field_validation
+        .as_deref()
+        .unwrap_or_default()
+        .parse()
+        .map_err(
+            |e: crate::semantics::crd_schema::UnsupportedFieldValidation| {
+                bad_request(e.to_string())
+            },
+        )?;
+    let warnings = crd
+        .prune_and_default(&def.version, object, mode)
+        .map_err(|e| bad_request(e.to_string()))?;
+    let name = str_at(object, &["metadata", "name"])
+        .unwrap_or_default()
+        .to_string();
+    crd.validate(&def.version, object, old)
+        .map_err(|causes| invalid(def, &name, causes))?;
+    Ok(warnings)
+}
+
+/// Server-side apply of an object that does not exist yet: it is created.
+fn apply_create(
+    state: &mut State,
+    def: &ResourceDef,
+    namespace: Option<&str>,
+    name: &str,
+    body: &Value,
+    options: &WriteOptions,
+) -> Result<Written, ApiError> {
+    check_type(def, body)?;
+    check_name(body, name)?;
+    let mut applied = applied_part(body, def, Subresource::Main);
+    metadata_mut(&mut applied).insert("name".into(), json!(name));
+    let schema = state.merge_schema(def);
+    let ctx = manager_context(def, options, Subresource::Main);
+    let merged = ssa::apply(None, &applied, &ctx, options.force, &schema).map_err(apply_error)?;
+    create_locked(state, def, namespace, merged, options, Ownership::Applied)
+}
+
+/// Create under the lock; `body` is in the served representation.
+fn create_locked(
     state: &mut State,
     def: &ResourceDef,
     namespace: Option<&str>,
     body: Value,
     options: &WriteOptions,
+    ownership: Ownership,
 ) -> Result<Written, ApiError> {
     check_type(def, &body)?;
-    let mut object = absorb(def, body);
+    let mut object = body;
+    if let Some(map) = object.as_object_mut() {
+        map.insert("apiVersion".into(), json!(def.api_version()));
+        map.insert("kind".into(), json!(def.kind));
+    }
     let namespace = scope_namespace(def, namespace);
-    {
-        let body_namespace = str_at(&object, &["metadata", "namespace"]).map(str::to_string);
-        let metadata = metadata_mut(&mut object);
-        if def.namespaced {
-            if namespace.is_empty() {
-                return Err(bad_request(
-                    "the namespace of the provided object does not match the namespace sent on the request".into(),
-                ));
-            }
-            if body_namespace
+    let mismatch = || {
+        bad_request(
+            "the namespace of the provided object does not match the namespace sent on the request"
+                .into(),
+        )
+    };
+    let body_namespace = str_at(&object, &["metadata", "namespace"]).map(str::to_string);
+    if def.namespaced {
+        if namespace.is_empty()
+            || body_namespace
                 .as_deref()
                 .is_some_and(|ns| !ns.is_empty() && ns != namespace)
-            {
-                return Err(bad_request(
-                    "the namespace of the provided object does not match the namespace sent on the request".into(),
-                ));
-            }
-            metadata.insert("namespace".into(), json!(namespace));
-        } else {
-            metadata.remove("namespace");
+        {
+            return Err(mismatch());
         }
+        metadata_mut(&mut object).insert("namespace".into(), json!(namespace));
+    } else {
+        metadata_mut(&mut object).remove("namespace");
     }
     let mut name = str_at(&object, &["metadata", "name"])
         .unwrap_or_default()
@@ -297,33 +521,47 @@ pub(super) fn create_locked(
             subject: subject(def, &name),
         });
     }
-    if def.status_subresource && matches!(def.origin, Origin::Crd { .. }) {
-        // CRDs with a status subresource drop status on create (apiextensions strategy).
-        if let Some(map) = object.as_object_mut() {
-            map.remove("status");
-        }
+    if def.status_subresource
+        && matches!(def.origin, Origin::Crd { .. })
+        && let Some(map) = object.as_object_mut()
+    {
+        // Custom resources with a status subresource drop status on create (apiextensions
+        // strategy `PrepareForCreate`).
+        map.remove("status");
     }
     if def.group.is_empty() && def.plural == "namespaces" {
-        // The namespace registry's PrepareForCreate: the `kubernetes` finalizer and phase Active.
+        // The namespace strategy's PrepareForCreate: the `kubernetes` finalizer, phase Active.
         object["spec"]["finalizers"] = json!([finalizers::NAMESPACE_FINALIZER]);
         object["status"] = json!({"phase": "Active"});
     }
-    object_meta::normalize(&mut object, matches!(def.origin, Origin::BuiltIn));
     let timestamp = format_time(now());
-    let prepared = state.store.prepare_create(object, &timestamp);
+    if def.table == crds::CRD_TABLE {
+        crds::prepare_write(&mut object, None, &timestamp)?;
+    }
+    let warnings = check_custom_resource(state, def, &mut object, None, options)?;
+    if ownership == Ownership::Update {
+        let schema = state.merge_schema(def);
+        let ctx = manager_context(def, options, Subresource::Main);
+        object = ssa::track_update(None, &object, &ctx, &schema);
+    }
+    object_meta::normalize(&mut object, matches!(def.origin, Origin::BuiltIn));
+    let prepared = state.store.prepare_create(absorb(def, object), &timestamp);
     if options.dry_run {
         return Ok(Written {
             object: present(def, &prepared),
             created: true,
+            warnings,
         });
     }
     let stored = state.store.insert(&def.table, prepared);
     let mut queue = GcQueue::default();
     queue.after_write(&state.store, &stored);
     gc::settle(&mut state.store, &mut queue, &timestamp);
+    crds::sync(state);
     Ok(Written {
         object: present(def, &stored),
         created: true,
+        warnings,
     })
 }
 
@@ -345,27 +583,24 @@ fn check_resource_version(
 }
 
 /// Update of a stored object under the lock. `new` is in the served representation.
-pub(super) fn update_locked(
+fn update_locked(
     state: &mut State,
     def: &ResourceDef,
     stored: &Value,
     new: Value,
     subresource: Subresource,
     options: &WriteOptions,
+    ownership: Ownership,
 ) -> Result<Written, ApiError> {
     check_type(def, &new)?;
+    let served_old = present(def, stored);
     let name = str_at(stored, &["metadata", "name"])
         .unwrap_or_default()
         .to_string();
     let namespace = str_at(stored, &["metadata", "namespace"])
         .unwrap_or_default()
         .to_string();
-    let new_name = str_at(&new, &["metadata", "name"]).unwrap_or_default();
-    if !new_name.is_empty() && new_name != name {
-        return Err(bad_request(format!(
-            "the name of the object ({new_name}) does not match the name on the URL ({name})"
-        )));
-    }
+    check_name(&new, &name)?;
     let new_namespace = str_at(&new, &["metadata", "namespace"]).unwrap_or_default();
     if def.namespaced && !new_namespace.is_empty() && new_namespace != namespace {
         return Err(bad_request(
@@ -384,16 +619,20 @@ pub(super) fn update_locked(
             ),
         });
     }
-    let mut object = absorb(def, new);
-    object = match subresource {
-        Subresource::Status => subresources::take_status_only(stored, &object),
+    let mut object = match subresource {
+        Subresource::Status => subresources::take_status_only(&served_old, &new),
         Subresource::Main | Subresource::Scale => {
+            let mut object = new;
             if def.status_subresource {
-                subresources::keep_stored_status(stored, &mut object);
+                subresources::keep_stored_status(&served_old, &mut object);
             }
             object
         }
     };
+    if let Some(map) = object.as_object_mut() {
+        map.insert("apiVersion".into(), json!(def.api_version()));
+        map.insert("kind".into(), json!(def.kind));
+    }
     {
         let metadata = metadata_mut(&mut object);
         metadata.insert("name".into(), json!(name));
@@ -410,14 +649,13 @@ pub(super) fn update_locked(
             return Err(invalid(
                 def,
                 &name,
-                vec![StatusCause {
-                    reason: "FieldValueForbidden".into(),
-                    field: "metadata.finalizers".into(),
-                    message: format!(
-                        "Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers {}",
+                vec![FieldCause::forbidden(
+                    &FieldPath::new("metadata").child("finalizers"),
+                    &format!(
+                        "no new finalizers can be added if the object is being deleted, found new finalizers {}",
                         json!(added)
                     ),
-                }],
+                )],
             ));
         }
     }
@@ -425,7 +663,18 @@ pub(super) fn update_locked(
     if !causes.is_empty() {
         return Err(invalid(def, &name, causes));
     }
+    let timestamp = format_time(now());
+    if def.table == crds::CRD_TABLE && subresource == Subresource::Main {
+        crds::prepare_write(&mut object, stored.get("status"), &timestamp)?;
+    }
+    let warnings = check_custom_resource(state, def, &mut object, Some(&served_old), options)?;
+    if ownership == Ownership::Update {
+        let schema = state.merge_schema(def);
+        let ctx = manager_context(def, options, subresource);
+        object = ssa::track_update(Some(&served_old), &object, &ctx, &schema);
+    }
     object_meta::normalize(&mut object, matches!(def.origin, Origin::BuiltIn));
+    let mut object = absorb(def, object);
     // Same resourceVersion on both sides so that an unchanged object is a no-op: no new
     // revision, no watch event (controllers re-applying an unchanged object rely on this).
     metadata_mut(&mut object).insert(
@@ -437,8 +686,9 @@ pub(super) fn update_locked(
     );
     if object == *stored {
         return Ok(Written {
-            object: present(def, stored),
+            object: served_old,
             created: false,
+            warnings,
         });
     }
     let generation = state.store.next_generation(&def.table, stored, &object);
@@ -447,13 +697,14 @@ pub(super) fn update_locked(
         return Ok(Written {
             object: present(def, &object),
             created: false,
+            warnings,
         });
     }
-    let timestamp = format_time(now());
     let key = ObjectKey::of(&object);
     let mut queue = GcQueue::default();
     gc::commit_update(&mut state.store, &def.table, object.clone(), &mut queue);
     gc::settle(&mut state.store, &mut queue, &timestamp);
+    crds::sync(state);
     let result = match state.store.get(&def.table, &key) {
         Some(current) => present(def, current),
         // Removed: the last finalizer went away on a deleting object.
@@ -462,5 +713,6 @@ pub(super) fn update_locked(
     Ok(Written {
         object: result,
         created: false,
+        warnings,
     })
 }

@@ -210,10 +210,17 @@ fn parse_body(bytes: &Bytes, yaml_allowed: bool) -> Result<Value, ApiError> {
     }
 }
 
-fn write_options(query: &HashMap<String, String>) -> WriteOptions {
+/// Write options from the query; `fieldManager` defaults to the user agent's program name,
+/// as the API server does (`prefixFromUserAgent`).
+fn write_options(query: &HashMap<String, String>, headers: &HeaderMap) -> WriteOptions {
+    let from_user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|ua| ua.split('/').next().unwrap_or_default().to_string())
+        .filter(|m| !m.is_empty());
     WriteOptions {
         dry_run: query.get("dryRun").is_some_and(|v| v == "All"),
-        field_manager: query.get("fieldManager").cloned(),
+        field_manager: query.get("fieldManager").cloned().or(from_user_agent),
         field_validation: query.get("fieldValidation").cloned(),
         force: flag(query, "force"),
     }
@@ -342,7 +349,15 @@ fn written(result: Written, representation: Representation) -> Response {
     } else {
         StatusCode::OK
     };
-    json_response(code, &represent(result.object, representation))
+    let mut response = json_response(code, &represent(result.object, representation));
+    for warning in &result.warnings {
+        // RFC 7234 warning: code 299, agent "-", quoted text.
+        let text = format!("299 - {}", json!(warning));
+        if let Ok(value) = HeaderValue::from_str(&text) {
+            response.headers_mut().append(header::WARNING, value);
+        }
+    }
+    response
 }
 
 async fn resource(
@@ -423,7 +438,7 @@ async fn resource(
             let bytes = read_body().await?;
             let body = parse_body(&bytes, false)?;
             Ok(written(
-                cluster.create(&def, namespace, body, &write_options(query))?,
+                cluster.create(&def, namespace, body, &write_options(query, headers))?,
                 representation,
             ))
         }
@@ -437,7 +452,7 @@ async fn resource(
                     name,
                     subresource,
                     body,
-                    &write_options(query),
+                    &write_options(query, headers),
                 )?,
                 representation,
             ))
@@ -453,7 +468,7 @@ async fn resource(
                     name,
                     subresource,
                     crate::api::Patch { patch_type, body },
-                    &write_options(query),
+                    &write_options(query, headers),
                 )?,
                 representation,
             ))

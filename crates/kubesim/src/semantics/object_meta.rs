@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde_json::{Map, Value, json};
 
-use crate::error::StatusCause;
+use crate::semantics::field_cause::{FieldCause, FieldPath};
 
 /// Metadata fields the server owns: an update keeps the stored values.
 const SYSTEM_FIELDS: &[&str] = &[
@@ -107,18 +107,17 @@ pub enum NameRule {
 }
 
 /// Checks `metadata.name` and `metadata.ownerReferences`; every problem at once.
-pub fn validate(object: &Value, rule: NameRule) -> Vec<StatusCause> {
+pub fn validate(object: &Value, rule: NameRule) -> Vec<FieldCause> {
     let mut causes = Vec::new();
     let name = object
         .pointer("/metadata/name")
         .and_then(Value::as_str)
         .unwrap_or_default();
     if name.is_empty() {
-        causes.push(StatusCause {
-            reason: "FieldValueRequired".into(),
-            field: "metadata.name".into(),
-            message: "Required value: name or generateName is required".into(),
-        });
+        causes.push(FieldCause::required(
+            &FieldPath::new("metadata").child("name"),
+            "name or generateName is required",
+        ));
     } else {
         let (ok, max, what, example, pattern) = match rule {
             NameRule::Subdomain => (
@@ -138,23 +137,17 @@ pub fn validate(object: &Value, rule: NameRule) -> Vec<StatusCause> {
         };
         let pattern = pattern.trim_start_matches('^').trim_end_matches('$');
         if !ok {
-            causes.push(StatusCause {
-                reason: "FieldValueInvalid".into(),
-                field: "metadata.name".into(),
-                message: format!(
-                    "Invalid value: {}: {what} (e.g. {example}, regex used for validation is '{pattern}')",
-                    json!(name)
-                ),
-            });
+            causes.push(FieldCause::invalid(
+                &FieldPath::new("metadata").child("name"),
+                &json!(name),
+                &format!("{what} (e.g. {example}, regex used for validation is '{pattern}')"),
+            ));
         } else if name.len() > max {
-            causes.push(StatusCause {
-                reason: "FieldValueInvalid".into(),
-                field: "metadata.name".into(),
-                message: format!(
-                    "Invalid value: {}: must be no more than {max} characters",
-                    json!(name)
-                ),
-            });
+            causes.push(FieldCause::invalid(
+                &FieldPath::new("metadata").child("name"),
+                &json!(name),
+                &format!("must be no more than {max} characters"),
+            ));
         }
     }
     let controllers: Vec<String> = object
@@ -178,36 +171,16 @@ pub fn validate(object: &Value, rule: NameRule) -> Vec<StatusCause> {
             .pointer("/metadata/ownerReferences")
             .cloned()
             .unwrap_or(Value::Array(Vec::new()));
-        causes.push(StatusCause {
-            reason: "FieldValueInvalid".into(),
-            field: "metadata.ownerReferences".into(),
-            message: format!(
-                "Invalid value: {refs}: Only one reference can have Controller set to true. Found \"true\" in references for {} and {}",
+        causes.push(FieldCause::invalid_rendered(
+            &FieldPath::new("metadata").child("ownerReferences"),
+            &refs.to_string(),
+            &format!(
+                "Only one reference can have Controller set to true. Found \"true\" in references for {} and {}",
                 controllers[0], controllers[1]
             ),
-        });
+        ));
     }
     causes
-}
-
-/// The 422 message the API server builds from causes:
-/// `<Kind>[.<group>] "<name>" is invalid: <field>: <message>` (several causes in `[a, b]`).
-pub fn invalid_message(kind: &str, group: &str, name: &str, causes: &[StatusCause]) -> String {
-    let qualified = if group.is_empty() {
-        kind.to_string()
-    } else {
-        format!("{kind}.{group}")
-    };
-    let parts: Vec<String> = causes
-        .iter()
-        .map(|c| format!("{}: {}", c.field, c.message))
-        .collect();
-    let body = if parts.len() == 1 {
-        parts[0].clone()
-    } else {
-        format!("[{}]", parts.join(", "))
-    };
-    format!("{qualified} {} is invalid: {body}", json!(name))
 }
 
 /// An object's labels as a map (empty when absent).
@@ -239,7 +212,7 @@ mod tests {
     fn names_follow_dns_1123() {
         assert_eq!(
             validate(&json!({"metadata": {"name": "Bad_Name"}}), NameRule::Subdomain),
-            vec![StatusCause {
+            vec![FieldCause {
                 reason: "FieldValueInvalid".into(),
                 field: "metadata.name".into(),
                 message: "Invalid value: \"Bad_Name\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')".into(),
@@ -260,7 +233,7 @@ mod tests {
         assert_eq!(causes.len(), 1);
         assert_eq!(causes[0].field, "metadata.ownerReferences");
         assert_eq!(
-            invalid_message("ConfigMap", "", "a", &causes),
+            crate::semantics::field_cause::invalid_message("ConfigMap", "", "a", &causes),
             format!(
                 "ConfigMap \"a\" is invalid: metadata.ownerReferences: Invalid value: {}: Only one reference can have Controller set to true. Found \"true\" in references for Shard/s1 and Shard/s2",
                 obj["metadata"]["ownerReferences"]
