@@ -1,9 +1,13 @@
-//! Legacy discovery documents: `/version`, `/api` (APIVersions), `/apis` (APIGroupList),
-//! `/apis/{g}` (APIGroup), `/api/v1` and `/apis/{g}/{v}` (APIResourceList), enough for kube's
-//! `Discovery::run` and kubectl (rust-ecosystem.md §3.4). The aggregated v2 form and OpenAPI are
-//! a later issue; clients that ask for aggregated discovery and accept JSON get the legacy form.
+//! Discovery documents (rust-ecosystem.md §3.4): `/version`; legacy `/api` (APIVersions),
+//! `/apis` (APIGroupList), `/apis/{g}` (APIGroup), `/api/v1` and `/apis/{g}/{v}`
+//! (APIResourceList); and the aggregated `apidiscovery.k8s.io/v2` APIGroupDiscoveryList that
+//! `/api` and `/apis` return when the `Accept` header asks for it (kubectl and kube's
+//! `Discovery::run_aggregated` do). kubectl only reads the aggregated form when the reply carries
+//! the parameterised [`AGGREGATED_CONTENT_TYPE`] (§3.2: a plain `application/json` reply makes
+//! `api-resources` print nothing).
 //!
-//! Pure: documents from a registry snapshot.
+//! Pure: documents from a registry snapshot. Must not read the store or know about HTTP beyond
+//! parsing the `Accept` header value it is handed.
 
 use serde_json::{Value, json};
 
@@ -67,6 +71,130 @@ pub fn group(registry: &Registry, name: &str) -> Option<Value> {
     Some(entry)
 }
 
+/// The Content-Type of an aggregated discovery reply.
+pub const AGGREGATED_CONTENT_TYPE: &str =
+    "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
+
+/// Whether an `Accept` header prefers the aggregated v2 discovery document: the first media
+/// range that kubesim can serve decides (v2beta1 ranges are skipped, as kubesim serves only v2).
+pub fn wants_aggregated(accept: Option<&str>) -> bool {
+    let Some(accept) = accept else {
+        return false;
+    };
+    for range in accept.split(',') {
+        let mut parts = range.split(';').map(str::trim);
+        let media = parts.next().unwrap_or_default().to_ascii_lowercase();
+        if !matches!(media.as_str(), "application/json" | "*/*" | "application/*") {
+            continue;
+        }
+        let params: Vec<(&str, &str)> = parts
+            .filter_map(|p| p.split_once('='))
+            .map(|(k, v)| (k.trim(), v.trim()))
+            .collect();
+        let param = |name: &str| params.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
+        match (param("as"), param("g"), param("v")) {
+            (None, _, _) => return false,
+            (Some("APIGroupDiscoveryList"), Some("apidiscovery.k8s.io"), Some("v2")) => {
+                return true;
+            }
+            _ => continue,
+        }
+    }
+    false
+}
+
+fn gvk(group: &str, version: &str, kind: &str) -> Value {
+    json!({"group": group, "version": version, "kind": kind})
+}
+
+/// One `APIResourceDiscovery` of the aggregated document.
+fn aggregated_resource(def: &ResourceDef) -> Value {
+    let mut entry = json!({
+        "resource": def.plural,
+        "responseKind": gvk(&def.group, &def.version, &def.kind),
+        "scope": if def.namespaced { "Namespaced" } else { "Cluster" },
+        "singularResource": def.singular,
+        "verbs": crate::resources::STANDARD_VERBS,
+    });
+    if !def.short_names.is_empty() {
+        entry["shortNames"] = json!(def.short_names);
+    }
+    if !def.categories.is_empty() {
+        entry["categories"] = json!(def.categories);
+    }
+    let mut subresources = Vec::new();
+    if def.status_subresource {
+        subresources.push(json!({
+            "subresource": "status",
+            "responseKind": gvk(&def.group, &def.version, &def.kind),
+            "verbs": ["get", "patch", "update"],
+        }));
+    }
+    if def.scale.is_some() {
+        subresources.push(json!({
+            "subresource": "scale",
+            "responseKind": gvk("autoscaling", "v1", "Scale"),
+            "verbs": ["get", "patch", "update"],
+        }));
+    }
+    if !subresources.is_empty() {
+        entry["subresources"] = Value::Array(subresources);
+    }
+    entry
+}
+
+/// One `APIGroupDiscovery`: the group's versions in preference order, each with its resources.
+fn aggregated_group(registry: &Registry, group: &str, versions: &[String]) -> Value {
+    let versions: Vec<Value> = versions
+        .iter()
+        .map(|version| {
+            let resources: Vec<Value> = registry
+                .resources_of(group, version)
+                .into_iter()
+                .map(|def| aggregated_resource(def))
+                .collect();
+            json!({"version": version, "resources": resources, "freshness": "Current"})
+        })
+        .collect();
+    let metadata = if group.is_empty() {
+        json!({})
+    } else {
+        json!({"name": group})
+    };
+    json!({"metadata": metadata, "versions": versions})
+}
+
+fn aggregated_list(items: Vec<Value>) -> Value {
+    json!({
+        "kind": "APIGroupDiscoveryList",
+        "apiVersion": "apidiscovery.k8s.io/v2",
+        "metadata": {},
+        "items": items,
+    })
+}
+
+/// Aggregated `/api`: the core group alone.
+pub fn aggregated_core(registry: &Registry) -> Value {
+    let items = registry
+        .group_versions()
+        .into_iter()
+        .filter(|(group, _)| group.is_empty())
+        .map(|(group, versions)| aggregated_group(registry, &group, &versions))
+        .collect();
+    aggregated_list(items)
+}
+
+/// Aggregated `/apis`: every named group, in name order.
+pub fn aggregated_groups(registry: &Registry) -> Value {
+    let items = registry
+        .group_versions()
+        .into_iter()
+        .filter(|(group, _)| !group.is_empty())
+        .map(|(group, versions)| aggregated_group(registry, &group, &versions))
+        .collect();
+    aggregated_list(items)
+}
+
 fn resource_entry(def: &ResourceDef) -> Value {
     let mut entry = json!({
         "name": def.plural,
@@ -120,4 +248,78 @@ pub fn resource_list(registry: &Registry, group: &str, version: &str) -> Option<
         "groupVersion": api_version(group, version),
         "resources": resources,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_servable_accept_range_decides_the_discovery_form() {
+        let kubectl = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json";
+        let cases = [
+            (None, false),
+            (Some("application/json"), false),
+            (Some("application/json, */*"), false),
+            (Some(kubectl), true),
+            (
+                Some(
+                    "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json",
+                ),
+                false,
+            ),
+            (
+                Some(
+                    "application/json,application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList",
+                ),
+                false,
+            ),
+        ];
+        for (accept, expected) in cases {
+            assert_eq!(wants_aggregated(accept), expected, "{accept:?}");
+        }
+    }
+
+    #[test]
+    fn aggregated_entries_carry_scope_short_names_categories_and_subresources() {
+        let registry = Registry::with_builtins();
+        let apps = aggregated_groups(&registry);
+        let deployments = apps["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .find(|g| g["metadata"]["name"] == "apps")
+            .and_then(|g| {
+                g["versions"][0]["resources"]
+                    .as_array()
+                    .expect("resources")
+                    .iter()
+                    .find(|r| r["resource"] == "deployments")
+                    .cloned()
+            })
+            .expect("apps/v1 deployments");
+        assert_eq!(
+            deployments,
+            json!({
+                "resource": "deployments",
+                "responseKind": {"group": "apps", "version": "v1", "kind": "Deployment"},
+                "scope": "Namespaced",
+                "singularResource": "deployment",
+                "verbs": ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"],
+                "shortNames": ["deploy"],
+                "categories": ["all"],
+                "subresources": [
+                    {"subresource": "status", "responseKind": {"group": "apps", "version": "v1", "kind": "Deployment"}, "verbs": ["get", "patch", "update"]},
+                    {"subresource": "scale", "responseKind": {"group": "autoscaling", "version": "v1", "kind": "Scale"}, "verbs": ["get", "patch", "update"]},
+                ],
+            })
+        );
+        let core = aggregated_core(&registry);
+        assert_eq!(core["kind"], "APIGroupDiscoveryList");
+        assert_eq!(core["apiVersion"], "apidiscovery.k8s.io/v2");
+        assert_eq!(core["items"].as_array().map(Vec::len), Some(1));
+        assert_eq!(core["items"][0]["metadata"], json!({}));
+        assert_eq!(core["items"][0]["versions"][0]["version"], "v1");
+        assert_eq!(core["items"][0]["versions"][0]["freshness"], "Current");
+    }
 }

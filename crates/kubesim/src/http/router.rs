@@ -74,6 +74,12 @@ async fn handle(app: &AppState, request: Request) -> Response {
     match path::parse(parts.uri.path()) {
         Route::Version => json_ok(&discovery::version()),
         Route::Health => (StatusCode::OK, "ok").into_response(),
+        Route::CoreVersions if discovery::wants_aggregated(accept(&parts.headers)) => {
+            aggregated(&discovery::aggregated_core(&app.cluster.registry()))
+        }
+        Route::Groups if discovery::wants_aggregated(accept(&parts.headers)) => {
+            aggregated(&discovery::aggregated_groups(&app.cluster.registry()))
+        }
         Route::CoreVersions => json_ok(&discovery::core_versions(&app.server_address)),
         Route::Groups => json_ok(&discovery::groups(&app.cluster.registry())),
         Route::Group { group } => match discovery::group(&app.cluster.registry(), &group) {
@@ -137,6 +143,20 @@ fn percent_decode(input: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+fn accept(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::ACCEPT).and_then(|v| v.to_str().ok())
+}
+
+/// An aggregated discovery document with the Content-Type kubectl requires (§3.2).
+fn aggregated(value: &Value) -> Response {
+    let mut response = json_ok(value);
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(discovery::AGGREGATED_CONTENT_TYPE),
+    );
+    response
 }
 
 fn json_ok(value: &Value) -> Response {
