@@ -3,3 +3,4 @@
 //! This file declares the controller's modules; it must hold no builder logic.
 
 pub mod build;
+pub mod cert_entropy;
