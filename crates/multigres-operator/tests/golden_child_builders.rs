@@ -10,11 +10,15 @@ mod golden_objects;
 
 use anyhow::Context;
 use golden_objects::{
-    CELL_UIDS, Case, TOPO_SERVER_UID, cases, differences, golden_dir, stored, with_pull_settings,
+    CELL_UIDS, Case, TABLE_GROUP_UID, TOPO_SERVER_UID, cases, differences, golden_dir, stored,
+    with_pull_settings,
 };
-use multigres_api::v1alpha1::{Cell, TopoServer};
+use multigres_api::v1alpha1::{Cell, TableGroup, TopoServer};
 use multigres_operator::controllers::cell::build::{self as cell_build, build_cell_objects};
 use multigres_operator::controllers::otel_env::OperatorOtelEnv;
+use multigres_operator::controllers::table_group::build::{
+    self as table_group_build, build_table_group_objects,
+};
 use multigres_operator::controllers::topo_server::build::{
     self as topo_build, build_topo_server_objects,
 };
@@ -59,6 +63,15 @@ fn cell_objects(desired: &cell_build::Desired) -> anyhow::Result<Built> {
         ("Service", serde_json::to_value(service)?),
         ("Deployment", serde_json::to_value(deployment)?),
     ]))
+}
+
+fn table_group_objects(desired: &table_group_build::Desired) -> anyhow::Result<Built> {
+    let table_group_build::Desired { shards } = desired;
+    let mut objects = Vec::new();
+    for shard in shards {
+        objects.push(("Shard", serde_json::to_value(shard)?));
+    }
+    Ok(named(objects))
 }
 
 /// Compares every built object with its golden file, after `adjust` applied the documented
@@ -135,6 +148,26 @@ fn cell_objects_equal_the_go_operators() -> anyhow::Result<()> {
                 _ => golden,
             })?;
         }
+    }
+    Ok(())
+}
+
+#[test]
+fn table_group_objects_equal_the_go_operators() -> anyhow::Result<()> {
+    let Some(golden) = golden_dir("table_group_objects_equal_the_go_operators") else {
+        return Ok(());
+    };
+    for case in cases(&golden)? {
+        let names = case.names_of("TableGroup");
+        assert_eq!(names.len(), 1, "{}: one TableGroup", case.name);
+        let name = &names[0];
+        let input = stored(case.object("TableGroup", name)?, TABLE_GROUP_UID);
+        let table_group: TableGroup = serde_json::from_value(input)
+            .with_context(|| format!("{}: the golden TableGroup", case.name))?;
+        let desired = build_table_group_objects(&table_group)?;
+        let built = table_group_objects(&desired)?;
+        assert_same_set(&case, &format!("TableGroup/{name}"), &built);
+        assert_equal_to_goldens(&case, built, |_, golden| golden)?;
     }
     Ok(())
 }

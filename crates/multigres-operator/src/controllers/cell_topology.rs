@@ -1,24 +1,21 @@
-//! Where a cell's pods run: the node label a cell's zone or region selects (spec-controllers.md
-//! §4.2 `nodeSelector` of multigateway, §2.10 `cellTopologyLabels` of TableGroups, which the Shard
-//! controller turns into the nodeSelector of its pods).
+//! Where a cell's gateway pods run: the node label a cell's zone or region selects
+//! (spec-controllers.md §4.2 `nodeSelector` of multigateway; the resolver's
+//! `cell_topology_labels` is the same rule for the data plane's pods).
 //!
 //! Pure. A cell has a zone or a region, never both (CEL); should both be set, the zone wins, as
 //! in Go's `switch`.
 
 use std::collections::BTreeMap;
 
-/// The well-known node label of a zone.
-pub const TOPOLOGY_ZONE_LABEL: &str = "topology.kubernetes.io/zone";
-/// The well-known node label of a region.
-pub const TOPOLOGY_REGION_LABEL: &str = "topology.kubernetes.io/region";
+use multigres_api::labels::{LABEL_TOPOLOGY_REGION, LABEL_TOPOLOGY_ZONE};
 
 /// The node labels a cell's pods must match: `{zone label: zone}`, else `{region label:
 /// region}`, else `None` (any node).
 pub fn cell_node_selector(zone: &str, region: &str) -> Option<BTreeMap<String, String>> {
     let (key, value) = if !zone.is_empty() {
-        (TOPOLOGY_ZONE_LABEL, zone)
+        (LABEL_TOPOLOGY_ZONE, zone)
     } else if !region.is_empty() {
-        (TOPOLOGY_REGION_LABEL, region)
+        (LABEL_TOPOLOGY_REGION, region)
     } else {
         return None;
     };
@@ -40,15 +37,15 @@ mod tests {
         };
         assert_eq!(
             cell_node_selector("eu-west-1b", ""),
-            Some(selector(&[(TOPOLOGY_ZONE_LABEL, "eu-west-1b")]))
+            Some(selector(&[(LABEL_TOPOLOGY_ZONE, "eu-west-1b")]))
         );
         assert_eq!(
             cell_node_selector("", "eu-west-1"),
-            Some(selector(&[(TOPOLOGY_REGION_LABEL, "eu-west-1")]))
+            Some(selector(&[(LABEL_TOPOLOGY_REGION, "eu-west-1")]))
         );
         assert_eq!(
             cell_node_selector("eu-west-1b", "eu-west-1"),
-            Some(selector(&[(TOPOLOGY_ZONE_LABEL, "eu-west-1b")]))
+            Some(selector(&[(LABEL_TOPOLOGY_ZONE, "eu-west-1b")]))
         );
         assert_eq!(cell_node_selector("", ""), None);
     }

@@ -101,16 +101,29 @@ impl Case {
             .collect()
     }
 
-    /// The cluster input of the case.
+    /// The cluster input of the case: in `templates/` for the template cases, beside
+    /// `objects/` for the others.
     pub fn cluster_input(&self) -> anyhow::Result<Value> {
-        read_json(&self.dir.join(format!("{}.cluster-input.json", self.name))).or_else(|_| {
-            read_json(
-                &self
-                    .dir
-                    .join("..")
-                    .join(format!("{}.cluster-input.json", self.name)),
-            )
-        })
+        let file = format!("{}.cluster-input.json", self.name);
+        let here = self.dir.join(&file);
+        if here.is_file() {
+            read_json(&here)
+        } else {
+            read_json(&self.dir.join("..").join(file))
+        }
+    }
+
+    /// The templates of the case (`<case>.templates.json`, a JSON list), empty for the cases
+    /// without templates.
+    pub fn templates(&self) -> anyhow::Result<Vec<Value>> {
+        let path = self.dir.join(format!("{}.templates.json", self.name));
+        if !path.is_file() {
+            return Ok(Vec::new());
+        }
+        match read_json(&path)? {
+            Value::Array(items) => Ok(items),
+            other => bail!("{} is not a JSON list: {other}", path.display()),
+        }
     }
 }
 
