@@ -295,3 +295,77 @@ fn inline_and_overrides_beat_the_template_field_by_field() {
         (Some(11), "etcd:inline", Some(replicas_of(2)), Some(13))
     );
 }
+
+mod precedence {
+    //! The layering of one component as a property: for any combination of template,
+    //! overrides and inline values, a scalar comes from the highest layer that sets it (else the
+    //! built-in), and pod labels are the union of all layers, the highest winning per key.
+
+    use std::collections::BTreeMap;
+
+    use multigres_api::resolver::{NamespaceTemplates, resolve_cell};
+    use multigres_api::v1alpha1::{
+        CellConfig, CellInlineSpec, CellOverrides, CellTemplateSpec, StatelessSpec,
+    };
+    use proptest::prelude::*;
+
+    fn labels() -> impl Strategy<Value = BTreeMap<String, String>> {
+        proptest::collection::btree_map("[a-c]", "[x-z]", 0..3)
+    }
+
+    fn layer() -> impl Strategy<Value = Option<StatelessSpec>> {
+        proptest::option::of((proptest::option::of(0..128i32), labels()).prop_map(
+            |(replicas, pod_labels)| StatelessSpec {
+                replicas,
+                pod_labels,
+                ..StatelessSpec::default()
+            },
+        ))
+    }
+
+    proptest! {
+        #[test]
+        fn the_highest_layer_that_sets_a_field_wins(
+            template in layer(),
+            overrides in layer(),
+            inline in layer(),
+        ) {
+            // CEL forbids `spec` beside `overrides`; the resolver still layers them (inline
+            // last), which is what this pins.
+            let templates = NamespaceTemplates::empty().with_cell(
+                "t",
+                CellTemplateSpec {
+                    multigateway: template.clone(),
+                    ..CellTemplateSpec::default()
+                },
+            );
+            let cell = CellConfig {
+                name: "c".into(),
+                cell_template: "t".into(),
+                overrides: overrides.clone().map(|gateway| CellOverrides {
+                    multigateway: Some(gateway),
+                    multigateway_placement: None,
+                }),
+                spec: inline.clone().map(|multigateway| CellInlineSpec {
+                    multigateway,
+                    ..CellInlineSpec::default()
+                }),
+                ..CellConfig::default()
+            };
+            let resolved = resolve_cell(&cell, &templates).expect("template exists");
+
+            let layers = [&template, &overrides, &inline];
+            let expected_replicas = layers
+                .iter()
+                .rev()
+                .find_map(|layer| layer.as_ref().and_then(|l| l.replicas))
+                .unwrap_or(1);
+            let mut expected_labels = BTreeMap::new();
+            for layer in layers.iter().filter_map(|l| l.as_ref()) {
+                expected_labels.extend(layer.pod_labels.clone());
+            }
+            prop_assert_eq!(resolved.multigateway.replicas, Some(expected_replicas));
+            prop_assert_eq!(resolved.multigateway.pod_labels, expected_labels);
+        }
+    }
+}

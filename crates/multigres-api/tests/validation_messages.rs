@@ -620,3 +620,44 @@ fn deletion_is_blocked_by_explicit_and_implicit_users() {
         ]
     );
 }
+
+/// The logic checks on their own (without the integrity check in front, which normally reports
+/// a missing template first): the resolution failures carry Go's wrapping text.
+#[test]
+fn resolution_failures_inside_the_logic_checks_keep_go_wrapping() {
+    let mut spec = clean();
+    with_shard(
+        &mut spec,
+        ShardConfig {
+            name: "0-inf".into(),
+            shard_template: "gone".into(),
+            overrides: Some(ShardOverrides {
+                pools: BTreeMap::from([(PoolName::new("main"), PoolSpec::default())]),
+                ..ShardOverrides::default()
+            }),
+            ..ShardConfig::default()
+        },
+    );
+    let source = templates();
+    populate_cluster_defaults(&mut spec, &source).expect("in-memory lookups cannot fail");
+    let report = multigres_api::validation::validate_cluster_logic(&spec, &source, &facts())
+        .expect("in-memory lookups cannot fail");
+    assert_eq!(
+        findings(&report),
+        (
+            owned(&[
+                (
+                    SHARD,
+                    "failed to resolve template for orphan check: referenced ShardTemplate \
+                     'gone' not found: shardtemplates.multigres.com \"gone\" not found"
+                ),
+                (
+                    SHARD,
+                    "validation failed: cannot resolve shard '0-inf': referenced ShardTemplate \
+                     'gone' not found: shardtemplates.multigres.com \"gone\" not found"
+                ),
+            ]),
+            vec![]
+        )
+    );
+}
