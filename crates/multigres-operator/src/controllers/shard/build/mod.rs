@@ -24,6 +24,8 @@ pub mod spec_hash;
 pub mod storage_claim;
 #[cfg(test)]
 pub(crate) mod test_support;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeSet;
 

@@ -38,7 +38,6 @@ use multigres_api::naming::{
     shared_backup_pvc_name,
 };
 use multigres_api::v1alpha1::{BackupConfig, BackupType, PoolSpec};
-use sha2::{Digest, Sha256};
 
 use super::log_level::log_level_value;
 use super::postgres_password_secret::{PASSWORD_KEY, password_secret_name};
@@ -92,7 +91,8 @@ pub const TLS_KEY_KEY: &str = "tls.key";
 /// ConfigMap value, lower-case hex (spec-controllers.md §7.2 step 14). Part of the spec hash, so
 /// editing the configuration rolls the pools.
 pub fn postgres_config_hash(content: &str) -> String {
-    Sha256::digest(content.as_bytes())
+    ring::digest::digest(&ring::digest::SHA256, content.as_bytes())
+        .as_ref()
         .iter()
         .map(|byte| format!("{byte:02x}"))
         .collect()
