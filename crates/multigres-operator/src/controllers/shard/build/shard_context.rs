@@ -93,7 +93,7 @@ impl<'a> ShardContext<'a> {
         }
     }
 
-    /// `(kind namespace/name)` of the Shard, for error messages.
+    /// `namespace/name` of the Shard, for error messages.
     pub fn display_name(&self) -> String {
         format!("{}/{}", self.namespace, self.name)
     }
