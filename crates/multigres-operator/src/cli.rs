@@ -9,6 +9,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::crd_manifests;
+use crate::render::{InputFile, OutputFormat, render};
 
 /// Kubernetes operator for Multigres, sharded PostgreSQL.
 #[derive(Debug, Parser)]
@@ -24,6 +25,36 @@ pub enum Command {
     /// Print every CustomResourceDefinition of the operator as multi-document YAML, in install
     /// order (e.g. `multigres-operator crds | kubectl apply --server-side -f -`).
     Crds,
+    /// Print every object the operator would create for the MultigresClusters in the given
+    /// files, without a Kubernetes cluster: webhooks' defaulting and validation, then every
+    /// controller's builders (see docs/render.md).
+    Render(RenderArgs),
+}
+
+/// Arguments of `render`.
+#[derive(Debug, clap::Args)]
+pub struct RenderArgs {
+    /// A YAML or JSON file with one or more documents: a MultigresCluster, the Core, Cell and
+    /// ShardTemplates it references and the ConfigMaps its shards name; `-` reads standard
+    /// input. Repeat for several files.
+    #[arg(
+        short = 'f',
+        long = "filename",
+        required = true,
+        env = "MULTIGRES_RENDER_FILES",
+        value_delimiter = ','
+    )]
+    pub files: Vec<String>,
+
+    /// Output format of the objects.
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_enum,
+        default_value = "yaml",
+        env = "MULTIGRES_RENDER_OUTPUT"
+    )]
+    pub output: OutputFormat,
 }
 
 impl Cli {
@@ -38,7 +69,41 @@ impl Cli {
                     written => written.context("failed to write the CRDs to standard output")?,
                 }
             }
+            Command::Render(args) => run_render(&args, out)?,
         }
         Ok(())
+    }
+}
+
+/// Reads the files (standard input for `-`), renders, prints the objects to `out` and the
+/// warnings and notes to standard error.
+fn run_render(args: &RenderArgs, out: &mut impl Write) -> anyhow::Result<()> {
+    let mut files = Vec::new();
+    for name in &args.files {
+        let text = if name == "-" {
+            std::io::read_to_string(std::io::stdin()).context("failed to read standard input")?
+        } else {
+            std::fs::read_to_string(name).with_context(|| format!("failed to read {name}"))?
+        };
+        files.push(InputFile {
+            name: name.clone(),
+            text,
+        });
+    }
+    let rendered = render(&files, args.output)?;
+    let mut err = std::io::stderr().lock();
+    for warning in &rendered.warnings {
+        writeln!(err, "Warning: {warning}").context("failed to write to standard error")?;
+    }
+    for note in &rendered.notes {
+        writeln!(err, "Note: {note}").context("failed to write to standard error")?;
+    }
+    match out
+        .write_all(rendered.output.as_bytes())
+        .and_then(|()| out.flush())
+    {
+        // The reader stopped early (`render | head`): nothing went wrong here.
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        written => written.context("failed to write the objects to standard output"),
     }
 }

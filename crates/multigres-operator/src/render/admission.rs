@@ -56,29 +56,32 @@ impl Admission {
                 Err(err) => vec![format!("not a valid ConfigMap: {err}")],
             };
         }
-        let Some(crd) = self.crds.get(document.kind.kind()) else {
+        self.admit_custom_resource(document.kind.kind(), &mut document.value)
+    }
+
+    /// Defaults a custom resource of `kind` in place and returns every reason the API server
+    /// would refuse it: unknown fields (strict field validation), then the schema and CEL
+    /// causes.
+    pub fn admit_custom_resource(&self, kind: &str, value: &mut Value) -> Vec<String> {
+        let Some(crd) = self.crds.get(kind) else {
             return vec![format!(
-                "no CustomResourceDefinition of the operator serves kind {}",
-                document.kind.kind()
+                "no CustomResourceDefinition of the operator serves kind {kind}"
             )];
         };
-        let version = api_version_suffix(&document.value);
-        if let Err(unknown) =
-            crd.prune_and_default(&version, &mut document.value, FieldValidation::Strict)
-        {
+        let version = api_version_suffix(value);
+        if let Err(unknown) = crd.prune_and_default(&version, value, FieldValidation::Strict) {
             return unknown
                 .unknown_fields
                 .iter()
                 .map(|path| {
                     format!(
-                        "{path}: unknown field; the {} schema has no such field (check its \
-                         spelling and indentation)",
-                        document.kind.kind()
+                        "{path}: unknown field; the {kind} schema has no such field (check its \
+                         spelling and indentation)"
                     )
                 })
                 .collect();
         }
-        match crd.validate(&version, &document.value, None) {
+        match crd.validate(&version, value, None) {
             Ok(()) => Vec::new(),
             Err(causes) => causes.iter().map(ToString::to_string).collect(),
         }
