@@ -8,6 +8,7 @@ pub mod negotiation;
 pub mod path;
 mod router;
 mod status_error;
+pub mod table;
 mod watch;
 
 pub use router::{AppState, router};

@@ -1,7 +1,6 @@
-//! Content negotiation of `Accept` (rust-ecosystem.md §3.4 "Content negotiation"): JSON, or the
-//! `meta.k8s.io/v1` PartialObjectMetadata forms kube's metadata API asks for; protobuf-only and
-//! Table-only requests get 406 (Table rendering is not served yet, so a client offering JSON as
-//! a fallback, as kubectl does, gets JSON).
+//! Content negotiation of `Accept` (rust-ecosystem.md §3.4 "Content negotiation"): JSON, the
+//! `meta.k8s.io/v1` PartialObjectMetadata forms kube's metadata API asks for, or the
+//! `meta.k8s.io/v1` Table kubectl asks for (`http/table`); protobuf-only requests get 406.
 //!
 //! Pure header parsing.
 
@@ -12,6 +11,8 @@ pub enum Representation {
     /// `as=PartialObjectMetadata` (items and watch events) / `PartialObjectMetadataList`.
     Metadata,
     MetadataList,
+    /// `as=Table;v=v1;g=meta.k8s.io` (reads and watches; writes answer JSON).
+    Table,
 }
 
 /// The first supported media range of an `Accept` header, or `None` (406).
@@ -24,11 +25,13 @@ pub fn negotiate(accept: Option<&str>) -> Option<Representation> {
         let media = parts.next().unwrap_or_default().to_ascii_lowercase();
         let mut as_kind = None;
         let mut group = None;
+        let mut version = None;
         for param in parts {
             if let Some((k, v)) = param.split_once('=') {
                 match k.trim() {
                     "as" => as_kind = Some(v.trim().to_string()),
                     "g" => group = Some(v.trim().to_string()),
+                    "v" => version = Some(v.trim().to_string()),
                     _ => {}
                 }
             }
@@ -47,6 +50,10 @@ pub fn negotiate(accept: Option<&str>) -> Option<Representation> {
             }
             (Some("PartialObjectMetadataList"), Some("meta.k8s.io") | None) => {
                 return Some(Representation::MetadataList);
+            }
+            // Only the v1 Table is served; kubectl offers v1 first.
+            (Some("Table"), Some("meta.k8s.io")) if version.as_deref() == Some("v1") => {
+                return Some(Representation::Table);
             }
             _ => continue,
         }
@@ -68,6 +75,10 @@ mod tests {
                 Some(
                     "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json",
                 ),
+                Some(Representation::Table),
+            ),
+            (
+                Some("application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"),
                 Some(Representation::Json),
             ),
             (
@@ -83,7 +94,10 @@ mod tests {
                 Some(Representation::MetadataList),
             ),
             (Some("application/vnd.kubernetes.protobuf"), None),
-            (Some("application/json;as=Table;v=v1;g=meta.k8s.io"), None),
+            (
+                Some("application/json;as=Table;v=v1beta1;g=meta.k8s.io"),
+                None,
+            ),
         ];
         for (accept, expected) in cases {
             assert_eq!(negotiate(accept), expected, "{accept:?}");

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use super::negotiation::{self, Representation};
 use super::path::{self, ResourcePath, Route};
-use super::{control, discovery, watch};
+use super::{control, discovery, table, watch};
 use crate::api::{
     Cluster, DeleteOptions, ListOptions, PatchType, Subresource, WatchOptions, WriteOptions,
     Written,
@@ -24,7 +24,7 @@ use crate::api::{
 use crate::error::ApiError;
 use crate::faults::Faults;
 use crate::request_log::RequestLog;
-use crate::resources::ResourceDef;
+use crate::resources::{Origin, ResourceDef};
 use crate::semantics::finalizers::Propagation;
 
 /// Request bodies above this size are refused (the API server's default limit is 3 MiB).
@@ -143,6 +143,27 @@ fn percent_decode(input: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+fn query_str<'a>(query: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
+    query.get(name).map(String::as_str)
+}
+
+/// The current time tables measure ages against.
+fn now() -> jiff::Timestamp {
+    jiff::Timestamp::now()
+}
+
+/// The Table columns of `def`; custom resources read their CRD's printer columns.
+fn table_columns(cluster: &Cluster, def: &ResourceDef) -> table::Columns {
+    let crd = match &def.origin {
+        Origin::Crd { crd_name } => cluster
+            .resource("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+            .and_then(|crds| cluster.get(&crds, None, crd_name, Subresource::Main))
+            .ok(),
+        Origin::BuiltIn => None,
+    };
+    table::columns(def, crd.as_ref())
 }
 
 fn accept(headers: &HeaderMap) -> Option<&str> {
@@ -345,7 +366,8 @@ fn partial(object: &Value) -> Value {
 /// Renders an object or list in the negotiated representation.
 pub(super) fn represent(value: Value, representation: Representation) -> Value {
     match representation {
-        Representation::Json => value,
+        // Tables are rendered by the read paths (`read_view`); other replies stay JSON.
+        Representation::Json | Representation::Table => value,
         Representation::Metadata | Representation::MetadataList => {
             if let Some(items) = value.get("items").and_then(Value::as_array) {
                 json!({
@@ -423,14 +445,24 @@ async fn resource(
             .map_err(|e| bad_body(format!("reading the request body: {e}")))
     };
     match verb {
-        "get" => Ok(json_ok(&represent(
-            cluster.get(&def, namespace, name, subresource)?,
-            representation,
-        ))),
-        "list" => Ok(json_ok(&represent(
-            cluster.list(&def, namespace, &list_options(query)?)?,
-            representation,
-        ))),
+        "get" => {
+            let object = cluster.get(&def, namespace, name, subresource)?;
+            if representation == Representation::Table && subresource == Subresource::Main {
+                let options = table::TableOptions::from_query(query_str(query, "includeObject"))?;
+                let table = table_columns(cluster, &def).render(&object, now(), options);
+                return Ok(json_ok(&table));
+            }
+            Ok(json_ok(&represent(object, representation)))
+        }
+        "list" => {
+            let list = cluster.list(&def, namespace, &list_options(query)?)?;
+            if representation == Representation::Table {
+                let options = table::TableOptions::from_query(query_str(query, "includeObject"))?;
+                let table = table_columns(cluster, &def).render(&list, now(), options);
+                return Ok(json_ok(&table));
+            }
+            Ok(json_ok(&represent(list, representation)))
+        }
         "watch" => {
             let list = list_options(query)?;
             let timeout = query
@@ -447,9 +479,25 @@ async fn resource(
                 timeout,
             };
             let stream = cluster.watch(def.clone(), namespace, &options)?;
+            let render: watch::Render = if representation == Representation::Table {
+                let columns = table_columns(cluster, &def);
+                let mut options =
+                    table::TableOptions::from_query(query_str(query, "includeObject"))?;
+                // Only the first row of a watch carries the column definitions.
+                Box::new(move |event_type, object| {
+                    if event_type == "BOOKMARK" {
+                        return object;
+                    }
+                    let table = columns.render(&object, now(), options);
+                    options.no_headers = true;
+                    table
+                })
+            } else {
+                Box::new(move |_, object| represent(object, representation))
+            };
             Ok(watch::response(
                 stream,
-                representation,
+                render,
                 app.faults.drop_signal(),
                 decision.drop_watch_after,
             ))

@@ -11,13 +11,14 @@ use futures::StreamExt;
 use serde_json::json;
 use tokio::sync::watch;
 
-use super::negotiation::Representation;
-use super::router::represent;
 use crate::api::WatchStream;
+
+/// Turns the object of a non-ERROR event (given its type) into what the client asked for.
+pub(super) type Render = Box<dyn FnMut(&str, serde_json::Value) -> serde_json::Value + Send>;
 
 pub(super) fn response(
     stream: WatchStream,
-    representation: Representation,
+    mut render: Render,
     mut drops: watch::Receiver<u64>,
     drop_after: Option<Duration>,
 ) -> Response {
@@ -38,7 +39,7 @@ pub(super) fn response(
         let object = if event.event_type == "ERROR" {
             event.object
         } else {
-            represent(event.object, representation)
+            render(event.event_type, event.object)
         };
         let mut line = serde_json::to_vec(&json!({"type": event.event_type, "object": object}))
             .unwrap_or_default();
