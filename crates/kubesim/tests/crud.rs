@@ -345,3 +345,44 @@ async fn bootstrap_objects_exist() {
     assert!(roles.get_opt("cluster-admin").await.expect("get").is_some());
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn delete_collection_removes_only_matching_objects() {
+    let server = start().await;
+    let api: Api<ConfigMap> = Api::namespaced(server.client(), "default");
+    for name in ["one", "two"] {
+        api.create(&PostParams::default(), &cm(name, "x"))
+            .await
+            .expect("created");
+    }
+    let mut other = cm("other", "x");
+    other.metadata.labels = Some([("app".to_string(), "else".to_string())].into());
+    api.create(&PostParams::default(), &other)
+        .await
+        .expect("created");
+    let deleted = api
+        .delete_collection(
+            &DeleteParams::default(),
+            &kube::api::ListParams::default().labels("app=crud-test"),
+        )
+        .await
+        .expect("deleted")
+        .left()
+        .expect("the deleted objects are returned");
+    let names: Vec<String> = deleted
+        .items
+        .into_iter()
+        .filter_map(|c| c.metadata.name)
+        .collect();
+    assert_eq!(names, vec!["one", "two"]);
+    let left: Vec<String> = api
+        .list(&Default::default())
+        .await
+        .expect("listed")
+        .items
+        .into_iter()
+        .filter_map(|c| c.metadata.name)
+        .collect();
+    assert_eq!(left, vec!["other"]);
+    server.shutdown().await;
+}

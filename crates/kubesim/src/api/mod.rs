@@ -298,6 +298,16 @@ pub(crate) fn present(def: &ResourceDef, stored: &Value) -> Value {
     }
 }
 
+/// [`present`] plus the CRD's schema defaults, which the API server applies on every read of a
+/// custom resource (a default added to the schema later shows up without a write).
+pub(crate) fn present_read(def: &ResourceDef, crd: Option<&CompiledCrd>, stored: &Value) -> Value {
+    let mut object = present(def, stored);
+    if let Some(crd) = crd {
+        crd.apply_defaults(&def.version, &mut object);
+    }
+    object
+}
+
 /// The object as stored, from the representation a client sent to `def`.
 pub(crate) fn absorb(def: &ResourceDef, incoming: Value) -> Value {
     match def.representation {

@@ -9,7 +9,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::{Map, Value, json};
 
-use super::{Cluster, ListOptions, Subresource, present, scope_namespace, subject};
+use super::{Cluster, ListOptions, Subresource, present, present_read, scope_namespace, subject};
 use crate::error::ApiError;
 use crate::resources::{Representation, ResourceDef};
 use crate::semantics::field_selector::FieldSelector;
@@ -135,7 +135,11 @@ impl Cluster {
                 subject: subject(def, name),
             })?;
         match subresource {
-            Subresource::Main | Subresource::Status => Ok(present(def, stored)),
+            Subresource::Main | Subresource::Status => Ok(present_read(
+                def,
+                state.compiled_crd(def).as_deref(),
+                stored,
+            )),
             Subresource::Scale => {
                 let paths = def.scale.as_ref().ok_or(ApiError::UnknownResource)?;
                 Ok(subresources::to_scale(stored, paths))
@@ -156,6 +160,7 @@ impl Cluster {
             options.field_selector.as_deref(),
         )?;
         let state = self.lock();
+        let crd = state.compiled_crd(def);
         let store = &state.store;
         let current = store.revision();
         let (revision, start_after) = match options.continue_token.as_deref() {
@@ -245,7 +250,7 @@ impl Cluster {
                 continue;
             }
             last_key = Some(ObjectKey::of(object));
-            items.push(present(def, object));
+            items.push(present_read(def, crd.as_deref(), object));
         }
         let mut metadata = Map::new();
         metadata.insert("resourceVersion".into(), json!(revision.to_string()));

@@ -18,9 +18,10 @@ use tokio::sync::watch as notify;
 use tokio::time::Instant;
 
 use super::read::{Selectors, parse_resource_version, too_old_message};
-use super::{Cluster, WatchOptions, present};
+use super::{Cluster, WatchOptions, present_read};
 use crate::error::ApiError;
 use crate::resources::ResourceDef;
+use crate::semantics::crd_schema::CompiledCrd;
 use crate::store::{EventType, StoredEvent};
 
 /// One event on a watch stream, in the representation of the watched resource.
@@ -37,6 +38,8 @@ pub type WatchStream = Pin<Box<dyn Stream<Item = WatchEvent> + Send>>;
 struct Watcher {
     cluster: Cluster,
     def: Arc<ResourceDef>,
+    /// The CRD engine of a custom resource (read-time defaults).
+    crd: Option<Arc<CompiledCrd>>,
     namespace: Option<String>,
     selectors: Selectors,
     last_revision: u64,
@@ -76,6 +79,7 @@ impl Cluster {
         let mut watcher = Watcher {
             cluster: self.clone(),
             def: def.clone(),
+            crd: None,
             namespace,
             selectors,
             last_revision: 0,
@@ -87,6 +91,7 @@ impl Cluster {
             done: false,
         };
         let state = self.lock();
+        watcher.crd = state.compiled_crd(&def);
         // Subscribed before reading the revision: a write after this point wakes the watcher.
         watcher.revisions.borrow_and_update();
         let initial = options.send_initial_events || matches!(requested, None | Some(0));
@@ -96,7 +101,7 @@ impl Cluster {
                 if watcher.selectors.matches(&def, object) {
                     watcher.pending.push_back(WatchEvent {
                         event_type: EventType::Added.as_str(),
-                        object: present(&def, object),
+                        object: present_read(&def, watcher.crd.as_deref(), object),
                     });
                 }
             }
@@ -167,7 +172,7 @@ impl Watcher {
         };
         Some(WatchEvent {
             event_type: event_type.as_str(),
-            object: present(&self.def, &event.object),
+            object: present_read(&self.def, self.crd.as_deref(), &event.object),
         })
     }
 
