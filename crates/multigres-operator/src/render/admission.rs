@@ -69,22 +69,26 @@ impl Admission {
             )];
         };
         let version = api_version_suffix(value);
-        if let Err(unknown) = crd.prune_and_default(&version, value, FieldValidation::Strict) {
-            return unknown
-                .unknown_fields
-                .iter()
-                .map(|path| {
-                    format!(
-                        "{path}: unknown field; the {kind} schema has no such field (check its \
+        // Unlike the API server, which stops at the first unknown field (a 400 before any
+        // validation), render goes on with the pruned object, so one run reports everything.
+        let mut problems: Vec<String> =
+            match crd.prune_and_default(&version, value, FieldValidation::Strict) {
+                Ok(_) => Vec::new(),
+                Err(unknown) => unknown
+                    .unknown_fields
+                    .iter()
+                    .map(|path| {
+                        format!(
+                            "{path}: unknown field; the {kind} schema has no such field (check its \
                          spelling and indentation)"
-                    )
-                })
-                .collect();
+                        )
+                    })
+                    .collect(),
+            };
+        if let Err(causes) = crd.validate(&version, value, None) {
+            problems.extend(causes.iter().map(ToString::to_string));
         }
-        match crd.validate(&version, value, None) {
-            Ok(()) => Vec::new(),
-            Err(causes) => causes.iter().map(ToString::to_string).collect(),
-        }
+        problems
     }
 }
 
@@ -141,6 +145,23 @@ mod tests {
                     .to_owned(),
                 "spec.multiadmin.spec.replica: unknown field; the MultigresCluster schema has no \
                  such field (check its spelling and indentation)"
+                    .to_owned(),
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_fields_do_not_hide_the_other_violations() {
+        let (_, problems) = admit(
+            "apiVersion: multigres.com/v1alpha1\nkind: MultigresCluster\nmetadata:\n  name: orders\nspec:\n  cells:\n  - name: eu-b\n    zone: eu-west-1b\n    region: eu-west-1\n    weight: 3\n",
+        );
+        assert_eq!(
+            problems,
+            vec![
+                "spec.cells[0].weight: unknown field; the MultigresCluster schema has no such \
+                 field (check its spelling and indentation)"
+                    .to_owned(),
+                "spec.cells[0]: Invalid value: \"object\": cannot specify both 'zone' and 'region'"
                     .to_owned(),
             ]
         );

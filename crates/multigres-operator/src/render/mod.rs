@@ -43,7 +43,12 @@ pub struct Rendered {
 /// Why nothing was rendered.
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
-    #[error("the input is not valid ({} problems):\n{}", problems.len(), problems.join("\n"))]
+    #[error(
+        "the input is not valid ({} problem{}):\n{}",
+        problems.len(),
+        if problems.len() == 1 { "" } else { "s" },
+        problems.join("\n")
+    )]
     Invalid { problems: Vec<String> },
     #[error(
         "no MultigresCluster in the input; render needs at least one object with apiVersion \
