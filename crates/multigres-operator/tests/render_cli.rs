@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use anyhow::{Context, bail};
+use clap::Parser;
+use multigres_operator::cli::{Cli, Command as CliCommand};
+use multigres_operator::render::OutputFormat;
 use pretty_assertions::assert_eq;
 use serde_json::Value;
 
@@ -261,6 +264,45 @@ fn malformed_documents_and_missing_files_name_the_file() -> anyhow::Result<()> {
         text(&output.stderr),
         "Error: failed to read /nonexistent/cluster.yaml\n\nCaused by:\n    No such file or \
          directory (os error 2)\n"
+    );
+    Ok(())
+}
+
+#[test]
+fn render_flags_parse_as_documented() -> anyhow::Result<()> {
+    let cli = Cli::try_parse_from([
+        "multigres-operator",
+        "render",
+        "-f",
+        "cluster.yaml",
+        "--filename",
+        "-",
+        "-o",
+        "json",
+    ])?;
+    let CliCommand::Render(args) = cli.command else {
+        bail!("parsed as another command");
+    };
+    assert_eq!(args.files, vec!["cluster.yaml".to_owned(), "-".to_owned()]);
+    assert_eq!(args.output, OutputFormat::Json);
+
+    let missing = Cli::try_parse_from(["multigres-operator", "render"])
+        .expect_err("-f is required")
+        .to_string();
+    assert!(
+        missing.starts_with(
+            "error: the following required arguments were not provided:\n  --filename <FILES>"
+        ),
+        "{missing}"
+    );
+    let unknown = Cli::try_parse_from(["multigres-operator", "render", "-f", "a", "-o", "xml"])
+        .expect_err("xml is no format")
+        .to_string();
+    assert!(
+        unknown.starts_with(
+            "error: invalid value 'xml' for '--output <OUTPUT>'\n  [possible values: yaml, json]"
+        ),
+        "{unknown}"
     );
     Ok(())
 }
