@@ -40,7 +40,8 @@ users:
     )
 }
 
-/// Writes `contents` to `path` through a temporary file in the same directory.
+/// Writes `contents` to `path` through a temporary file in the same directory (also used for
+/// the state directory's `objects.json`).
 pub fn write_atomically(path: &Path, contents: &str) -> std::io::Result<()> {
     let dir = path
         .parent()

@@ -67,4 +67,4 @@ pub use api::Cluster;
 pub use error::ApiError;
 pub use faults::{FaultRule, Faults};
 pub use request_log::{RequestCount, RequestLog};
-pub use server::{Handle, Server, ServerBuilder, StartError};
+pub use server::{Handle, SaveError, Server, ServerBuilder, StartError};

@@ -34,7 +34,8 @@ struct Cli {
     )]
     zones: Vec<String>,
 
-    /// Directory kept across restarts (holds the CA so kubeconfigs stay valid).
+    /// Directory kept across restarts: the CA (so kubeconfigs stay valid) and, saved on a
+    /// graceful stop, every object (restored on the next start instead of bootstrapping).
     #[arg(long, env = "MULTIGRES_KUBESIM_STATE_DIR")]
     state_dir: Option<PathBuf>,
 }

@@ -32,6 +32,18 @@ pub enum StartError {
         #[source]
         source: TlsError,
     },
+    #[error("failed to read the saved state {path}")]
+    ReadState {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("failed to parse the saved state {path}")]
+    ParseState {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
     #[error("failed to create the bootstrap objects")]
     Bootstrap {
         #[source]
@@ -169,10 +181,29 @@ impl ServerBuilder {
             source,
         })?;
         let cluster = Cluster::new(self.cluster.clone());
-        let mut bootstrap_config = self.bootstrap.clone();
-        bootstrap_config.port = address.port();
-        bootstrap::bootstrap(&cluster, &bootstrap_config)
-            .map_err(|source| StartError::Bootstrap { source })?;
+        let saved = self
+            .state_dir
+            .as_deref()
+            .map(state_file)
+            .filter(|p| p.exists());
+        match saved {
+            Some(path) => {
+                let text =
+                    std::fs::read_to_string(&path).map_err(|source| StartError::ReadState {
+                        path: path.clone(),
+                        source,
+                    })?;
+                let snapshot = serde_json::from_str(&text)
+                    .map_err(|source| StartError::ParseState { path, source })?;
+                cluster.restore(snapshot);
+            }
+            None => {
+                let mut bootstrap_config = self.bootstrap.clone();
+                bootstrap_config.port = address.port();
+                bootstrap::bootstrap(&cluster, &bootstrap_config)
+                    .map_err(|source| StartError::Bootstrap { source })?;
+            }
+        }
         let faults = Faults::new(self.fault_seed);
         let requests = RequestLog::default();
         let app = router(AppState {
@@ -240,6 +271,7 @@ impl ServerBuilder {
             server: server_handle,
             task,
             client_config,
+            state_dir: self.state_dir.clone(),
             _temp_dir: temp_dir,
         })
     }
@@ -269,7 +301,28 @@ pub struct Handle {
     server: axum_server::Handle<SocketAddr>,
     task: JoinHandle<std::io::Result<()>>,
     client_config: kube::Config,
+    state_dir: Option<PathBuf>,
     _temp_dir: Option<tempfile::TempDir>,
+}
+
+/// Where a state directory keeps the objects.
+fn state_file(dir: &Path) -> PathBuf {
+    dir.join("objects.json")
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SaveError {
+    #[error("failed to serialise the cluster state")]
+    Serialize {
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("failed to write the cluster state to {path}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl std::fmt::Debug for Handle {
@@ -316,14 +369,36 @@ impl Handle {
         &self.requests
     }
 
-    /// Stops accepting, lets open requests finish for up to a second, and waits for the server.
-    pub async fn shutdown(self) {
+    /// Saves every object to the state directory (`objects.json`), if one was given; the next
+    /// start with the same directory restores them instead of bootstrapping.
+    pub fn save_state(&self) -> Result<(), SaveError> {
+        let Some(dir) = &self.state_dir else {
+            return Ok(());
+        };
+        let path = state_file(dir);
+        let text = serde_json::to_string(&self.cluster.snapshot())
+            .map_err(|source| SaveError::Serialize { source })?;
+        kubeconfig::write_atomically(&path, &text).map_err(|source| SaveError::Write {
+            path: path.clone(),
+            source,
+        })
+    }
+
+    /// Stops accepting, lets open requests finish for up to a second, waits for the server and
+    /// saves the state directory.
+    pub async fn shutdown(mut self) {
         self.faults.drop_watches();
         self.server.graceful_shutdown(Some(Duration::from_secs(1)));
-        if let Err(error) = self.task.await {
+        if let Err(error) = (&mut self.task).await {
             tracing::warn!(
                 error = &error as &dyn std::error::Error,
                 "kubesim server task failed"
+            );
+        }
+        if let Err(error) = self.save_state() {
+            tracing::error!(
+                error = &error as &dyn std::error::Error,
+                "kubesim state not saved"
             );
         }
     }

@@ -275,3 +275,60 @@ async fn many_servers_run_side_by_side() {
     a.shutdown().await;
     b.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_state_directory_keeps_objects_across_restarts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let first = support::start_with(kubesim::Server::builder().state_dir(dir.path())).await;
+    let api: Api<ConfigMap> = Api::namespaced(first.client(), "default");
+    let cm: ConfigMap =
+        serde_json::from_value(json!({"metadata": {"name": "durable"}, "data": {"k": "v"}}))
+            .expect("valid");
+    let created = api
+        .create(&PostParams::default(), &cm)
+        .await
+        .expect("created");
+    first.shutdown().await;
+
+    let second = support::start_with(kubesim::Server::builder().state_dir(dir.path())).await;
+    let api: Api<ConfigMap> = Api::namespaced(second.client(), "default");
+    let restored = api.get("durable").await.expect("restored");
+    assert_eq!(restored.metadata.uid, created.metadata.uid);
+    assert_eq!(
+        restored.metadata.resource_version,
+        created.metadata.resource_version
+    );
+    let rv: u64 = created
+        .metadata
+        .resource_version
+        .clone()
+        .expect("rv")
+        .parse()
+        .expect("number");
+    let next = api
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "after"}})).expect("valid"),
+        )
+        .await
+        .expect("created after restart");
+    let next_rv: u64 = next
+        .metadata
+        .resource_version
+        .expect("rv")
+        .parse()
+        .expect("number");
+    assert!(next_rv > rv, "{next_rv} > {rv}");
+    // Bootstrap objects came back from the file, not from a second bootstrap.
+    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(second.client());
+    assert_eq!(
+        namespaces
+            .list(&Default::default())
+            .await
+            .expect("listed")
+            .items
+            .len(),
+        4
+    );
+    second.shutdown().await;
+}

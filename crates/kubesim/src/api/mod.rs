@@ -8,6 +8,7 @@
 
 mod crds;
 mod delete;
+mod persistence;
 mod read;
 mod watch;
 mod write;
@@ -27,6 +28,7 @@ use crate::semantics::finalizers::Propagation;
 use crate::semantics::merge_schema::MergeSchema;
 use crate::store::{Store, TablePolicy};
 
+pub use persistence::Snapshot;
 pub use watch::{WatchEvent, WatchStream};
 
 /// Options of a list (rust-ecosystem.md §3.1 `Api::list`).

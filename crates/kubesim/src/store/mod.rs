@@ -306,6 +306,39 @@ impl Store {
         Some(last)
     }
 
+    /// Puts back an object saved by [`Store::dump`], keeping its uid and resourceVersion; the
+    /// revision moves up to the newest restored one. No watch event is recorded.
+    pub fn restore(&mut self, table: &str, object: Value) {
+        let revision = object
+            .pointer("/metadata/resourceVersion")
+            .and_then(Value::as_str)
+            .and_then(|rv| rv.parse::<u64>().ok())
+            .unwrap_or(0);
+        self.revision = self.revision.max(revision);
+        let object = Arc::new(object);
+        let key = ObjectKey::of(&object);
+        self.index(table, &object);
+        self.table_mut(table).objects.insert(key, object);
+    }
+
+    /// Moves the revision forward to at least `revision` (a restored state's counter).
+    pub fn advance_to(&mut self, revision: u64) {
+        self.revision = self.revision.max(revision);
+    }
+
+    /// Every object with its table, tables in name order (for saving to a state directory).
+    pub fn dump(&self) -> Vec<(String, Arc<Value>)> {
+        let mut tables: Vec<&String> = self.tables.keys().collect();
+        tables.sort();
+        tables
+            .into_iter()
+            .flat_map(|table| {
+                self.list(table, None)
+                    .map(move |object| (table.clone(), object.clone()))
+            })
+            .collect()
+    }
+
     /// Watch events of `table` after `revision`, oldest first, or [`TooOld`] when the history
     /// no longer reaches back that far.
     pub fn events_since(
