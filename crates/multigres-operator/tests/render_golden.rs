@@ -2,8 +2,7 @@
 //! for every case, the cluster input with its templates and ConfigMap goes through the whole
 //! render pipeline, and the printed set of objects is exactly the golden set, each equal as
 //! parsed JSON once the documented render differences are applied to the golden one: no uid
-//! (nothing was stored), no `status`, the generated pgBackRest data left empty, and the pull
-//! policy of fix 10.
+//! (nothing was stored), no `status`, and the generated pgBackRest data left empty.
 //!
 //! The goldens live outside the repository: `MULTIGRES_SHARED_DIR`, else `<workspace>/../shared`.
 //! Without them the test prints that it skips.
@@ -43,7 +42,7 @@ fn input_files(case: &Case) -> anyhow::Result<Vec<InputFile>> {
 /// The golden object as render prints it (see the module documentation). Objects the Go
 /// operator creates (rather than applies) were recorded without `apiVersion` and `kind`, which
 /// a printed object needs; all of them are core `v1` kinds.
-fn as_rendered(mut golden: Value, kind: &str, pull_policy: &str) -> Value {
+fn as_rendered(mut golden: Value, kind: &str) -> Value {
     if let Some(fields) = golden.as_object_mut() {
         fields.remove("status");
         if !fields.contains_key("kind") {
@@ -62,20 +61,6 @@ fn as_rendered(mut golden: Value, kind: &str, pull_policy: &str) -> Value {
     {
         for value in data.values_mut() {
             *value = Value::String(String::new());
-        }
-    }
-    let pod_spec = match golden["kind"].as_str() {
-        Some("Deployment") => golden.pointer_mut("/spec/template/spec"),
-        Some("Pod") => golden.pointer_mut("/spec"),
-        _ => None,
-    };
-    if let Some(pod_spec) = pod_spec {
-        for list in ["initContainers", "containers"] {
-            if let Some(containers) = pod_spec.get_mut(list).and_then(Value::as_array_mut) {
-                for container in containers {
-                    container["imagePullPolicy"] = Value::String(pull_policy.to_owned());
-                }
-            }
         }
     }
     golden
@@ -116,8 +101,7 @@ fn render_prints_the_go_operators_objects_for_every_golden_case() -> anyhow::Res
         for item in &items {
             let kind = item["kind"].as_str().unwrap_or_default();
             let name = item["metadata"]["name"].as_str().unwrap_or_default();
-            // Every golden case resolves the default pull policy, IfNotPresent.
-            let golden_object = as_rendered(case.object(kind, name)?, kind, "IfNotPresent");
+            let golden_object = as_rendered(case.object(kind, name)?, kind);
             assert_eq!(
                 differences(item, &golden_object),
                 Vec::<String>::new(),

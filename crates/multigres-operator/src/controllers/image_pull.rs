@@ -1,26 +1,27 @@
-//! Image pull settings of the operator's pods (spec/README.md deliberate fix 10): the resolved
-//! `images.imagePullPolicy` goes on every container and `images.imagePullSecrets` on every pod.
-//! The Go operator puts the secrets on the multiadmin pods only and the policy nowhere
-//! (spec-controllers.md §16 quirk 8), so private registries and pinned pull policies did not
-//! reach the data plane.
+//! Image pull settings of the operator's pods (spec/README.md deliberate fix 10): a resolved
+//! `images.imagePullPolicy` of `Always` or `Never` goes on every container, and
+//! `images.imagePullSecrets` on every pod. The Go operator puts the secrets on the multiadmin pods
+//! only and the policy nowhere (spec-controllers.md §16 quirk 8), so private registries and pinned
+//! pull policies did not reach the data plane.
 //!
-//! Migrating is safe: the API server already defaults a tagged image's policy to `IfNotPresent`,
-//! the resolved default, so existing pod templates do not change, and the pool pod spec hash
-//! ignores both settings. Pure value conversion; which pods get them is each builder's concern.
+//! `IfNotPresent` (the resolved default) is left implicit: for the tagged images the operator
+//! uses, it is what the API server fills into an omitted field, so writing it would only make
+//! every object differ from the Go operator's. For a `:latest` image the API server defaults to
+//! `Always`, exactly as it does for the objects Go writes. An empty secret list is left out too,
+//! as Go's `omitempty` does. The pool pod spec hash ignores both settings. Pure value conversion;
+//! which pods get them is each builder's concern.
 
 use k8s_openapi::api::core::v1::LocalObjectReference;
 use multigres_api::v1alpha1::ImagePullPolicy;
 
-/// The container `imagePullPolicy` for a resolved policy; `None` leaves the API server default.
+/// The container `imagePullPolicy` for a resolved policy: `Always` and `Never` are written;
+/// `IfNotPresent` and no policy leave the field to the API server's default, as Go does.
 pub fn container_pull_policy(policy: Option<ImagePullPolicy>) -> Option<String> {
-    policy.map(|policy| {
-        match policy {
-            ImagePullPolicy::Always => "Always",
-            ImagePullPolicy::Never => "Never",
-            ImagePullPolicy::IfNotPresent => "IfNotPresent",
-        }
-        .to_owned()
-    })
+    match policy? {
+        ImagePullPolicy::Always => Some("Always".to_owned()),
+        ImagePullPolicy::Never => Some("Never".to_owned()),
+        ImagePullPolicy::IfNotPresent => None,
+    }
 }
 
 /// The pod `imagePullSecrets`; `None` when there are none, as Go leaves an empty list out.
@@ -34,11 +35,7 @@ mod tests {
     use pretty_assertions::assert_eq;
 
     #[test]
-    fn policies_use_the_kubernetes_spelling() {
-        assert_eq!(
-            container_pull_policy(Some(ImagePullPolicy::IfNotPresent)).as_deref(),
-            Some("IfNotPresent")
-        );
+    fn only_policies_other_than_the_api_server_default_are_written() {
         assert_eq!(
             container_pull_policy(Some(ImagePullPolicy::Always)).as_deref(),
             Some("Always")
@@ -46,6 +43,10 @@ mod tests {
         assert_eq!(
             container_pull_policy(Some(ImagePullPolicy::Never)).as_deref(),
             Some("Never")
+        );
+        assert_eq!(
+            container_pull_policy(Some(ImagePullPolicy::IfNotPresent)),
+            None
         );
         assert_eq!(container_pull_policy(None), None);
     }

@@ -163,24 +163,6 @@ pub fn stored(mut object: Value, uid: &str) -> Value {
     object
 }
 
-/// spec/README.md fix 10: our containers carry the resolved `imagePullPolicy` (and pods the
-/// `imagePullSecrets`), which the Go operator leaves out of these objects. Adds them to a golden
-/// Deployment so that the rest of it is compared unchanged.
-pub fn with_pull_settings(mut deployment: Value, policy: Option<&str>, secrets: &Value) -> Value {
-    let pod_spec = &mut deployment["spec"]["template"]["spec"];
-    if let Some(policy) = policy
-        && let Some(containers) = pod_spec["containers"].as_array_mut()
-    {
-        for container in containers {
-            container["imagePullPolicy"] = Value::String(policy.to_owned());
-        }
-    }
-    if secrets.as_array().is_some_and(|list| !list.is_empty()) {
-        pod_spec["imagePullSecrets"] = secrets.clone();
-    }
-    deployment
-}
-
 /// The JSON paths where `ours` and `golden` differ, with both values; empty when they are equal
 /// (key order is ignored, as parsed-JSON equality does).
 pub fn differences(ours: &Value, golden: &Value) -> Vec<String> {

@@ -2,8 +2,8 @@
 //! §4.2): the PostgreSQL front end of one cell, pinned to the cell's zone or region.
 //!
 //! Image, arguments and environment are the Go operator's exactly, so swapping operators does not
-//! roll the gateways. Two additions are deliberate (spec/README.md fix 10): the cell's pull policy
-//! on the container and its pull secrets on the pod. Pure: builds from the parts
+//! roll the gateways. Two additions are deliberate (spec/README.md fix 10): the cell's `Always`/`Never`
+//! pull policy on the container and its pull secrets on the pod. Pure: builds from the parts
 //! `build_cell_objects` computed and the operator's OTEL environment.
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy};

@@ -3,7 +3,8 @@
 //!
 //! Arguments and environment are the Go operator's exactly, including its quirk of always
 //! pointing at the managed global topology address and root (§16 quirk 4), so swapping operators
-//! does not roll multiadmin. Fix 10 adds the pull policy. Pure.
+//! does not roll multiadmin. Fix 10 adds an `Always`/`Never` pull policy (`IfNotPresent` stays
+//! implicit, as in Go). Pure.
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Container, Service, ServiceSpec};

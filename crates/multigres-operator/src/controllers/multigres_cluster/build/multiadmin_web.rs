@@ -3,7 +3,7 @@
 //! gateway Service.
 //!
 //! The container is the Go operator's exactly (no OTEL variables, no sampling volume); fix 10
-//! adds the pull policy. The Service carries the external IPs and annotations of
+//! adds an `Always`/`Never` pull policy (`IfNotPresent` stays implicit, as in Go). The Service carries the external IPs and annotations of
 //! `externalAdminWeb` only while it is enabled, so a later apply without them removes them. Pure.
 
 use k8s_openapi::api::apps::v1::Deployment;

@@ -3,8 +3,8 @@
 //! shard's primary and repairs replication in that cell.
 //!
 //! Image, args and env are the Go operator's exactly (a different template would roll multiorch
-//! on takeover). One addition is deliberate (spec/README.md fix 10): the Shard's pull policy on
-//! the container and its pull secrets on the pod. Place: applied (SSA) on every pass, before the
+//! on takeover). One addition is deliberate (spec/README.md fix 10): the Shard's `Always`/`Never`
+//! pull policy on the container and its pull secrets on the pod. Place: applied (SSA) on every pass, before the
 //! pools. Must not: strip anything but `prometheus.io/*` from the user's pod annotations.
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy};

@@ -6,8 +6,9 @@
 //! security contexts, volumes, placement, the service account — is the Go operator's byte for
 //! byte, or a takeover would drain and recreate every pool pod. The `multigres.com/spec-hash`
 //! annotation is computed here, from the finished pod, by [`super::spec_hash`]. One addition is
-//! deliberate (spec/README.md fix 10): the Shard's pull policy on each container and its pull
-//! secrets on the pod; neither is hashed.
+//! deliberate (spec/README.md fix 10): the Shard's `Always`/`Never` pull policy on each
+//! container and its pull secrets on the pod; neither is hashed, and with the default
+//! `IfNotPresent` and no secrets the pod is Go's.
 //!
 //! Place: created with a plain Create when missing and never updated in place (drain, delete and
 //! recreate roll it, §7.6). Must not: read the clock or the cluster; the postgres configuration

@@ -566,7 +566,7 @@ fn without_backup_the_pods_mount_an_empty_dir_and_no_certificates() {
 fn pull_settings_reach_every_container_and_pod_without_changing_the_hash() {
     let plain = build(shard_json());
     let mut value = shard_json();
-    value["spec"]["images"]["imagePullPolicy"] = json!("IfNotPresent");
+    value["spec"]["images"]["imagePullPolicy"] = json!("Always");
     value["spec"]["images"]["imagePullSecrets"] = json!([{"name": "regcred"}]);
     let pulled = build(value);
     for pod in &pulled.pool_pods {
@@ -574,7 +574,7 @@ fn pull_settings_reach_every_container_and_pod_without_changing_the_hash() {
         assert_eq!(spec["imagePullSecrets"], json!([{"name": "regcred"}]));
         for list in ["initContainers", "containers"] {
             for container in spec[list].as_array().expect("a list") {
-                assert_eq!(container["imagePullPolicy"], json!("IfNotPresent"));
+                assert_eq!(container["imagePullPolicy"], json!("Always"));
             }
         }
     }
@@ -585,7 +585,7 @@ fn pull_settings_reach_every_container_and_pod_without_changing_the_hash() {
     );
     assert_eq!(
         orch["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"],
-        json!("IfNotPresent")
+        json!("Always")
     );
     let hashes = |desired: &Desired| -> Vec<Option<String>> {
         desired
@@ -604,6 +604,23 @@ fn pull_settings_reach_every_container_and_pod_without_changing_the_hash() {
     let plain_pod = pod_spec(&plain.pool_pods[0]);
     assert_eq!(plain_pod.get("imagePullSecrets"), None);
     assert_eq!(plain_pod["containers"][0].get("imagePullPolicy"), None);
+}
+
+/// Fix 10: `IfNotPresent` is what the API server fills in for the tagged images we use, so it
+/// is left out and the objects stay the Go operator's (docs/compatibility.md).
+#[test]
+fn the_if_not_present_policy_builds_the_same_objects_as_no_policy() {
+    let plain = build(shard_json());
+    let mut value = shard_json();
+    value["spec"]["images"]["imagePullPolicy"] = json!("IfNotPresent");
+    let defaulted = build(value);
+    let as_json = |desired: &Desired| -> (Vec<Value>, Vec<Value>) {
+        (
+            desired.pool_pods.iter().map(to_json).collect(),
+            desired.multiorch_deployments.iter().map(to_json).collect(),
+        )
+    };
+    assert_eq!(as_json(&defaulted), as_json(&plain));
 }
 
 #[test]
