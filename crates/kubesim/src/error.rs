@@ -266,11 +266,6 @@ fn causes_json(causes: &[StatusCause]) -> Value {
     )
 }
 
-/// The `Status` a successful delete of a resource without an object body returns.
-pub fn success_status() -> Value {
-    json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"})
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

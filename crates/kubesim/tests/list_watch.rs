@@ -459,3 +459,21 @@ async fn watch_from_an_expired_version_gets_an_in_stream_410() {
     );
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn watch_parameters_are_validated() {
+    let server = start().await;
+    let no_initial = raw(&server, "GET", "/api/v1/namespaces/default/configmaps?watch=true&resourceVersionMatch=NotOlderThan&resourceVersion=0", &[], "").await;
+    assert_eq!(no_initial.status, 422);
+    assert_eq!(
+        no_initial.json()["message"],
+        "ListOptions.meta.k8s.io \"\" is invalid: resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided"
+    );
+    let exact = raw(&server, "GET", "/api/v1/namespaces/default/configmaps?watch=true&sendInitialEvents=true&resourceVersionMatch=Exact&resourceVersion=1", &[], "").await;
+    assert_eq!(exact.status, 422);
+    assert_eq!(
+        exact.json()["message"],
+        "ListOptions.meta.k8s.io \"\" is invalid: resourceVersionMatch: Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"
+    );
+    server.shutdown().await;
+}

@@ -22,6 +22,7 @@ use super::{Cluster, WatchOptions, present_read};
 use crate::error::ApiError;
 use crate::resources::ResourceDef;
 use crate::semantics::crd_schema::CompiledCrd;
+use crate::semantics::field_cause::{FieldCause, FieldPath, invalid_message};
 use crate::store::{EventType, StoredEvent};
 
 /// One event on a watch stream, in the representation of the watched resource.
@@ -65,6 +66,33 @@ impl Cluster {
             options.label_selector.as_deref(),
             options.field_selector.as_deref(),
         )?;
+        let forbidden = |detail: &str| {
+            let causes = vec![FieldCause::forbidden(
+                &FieldPath::new("resourceVersionMatch"),
+                detail,
+            )];
+            ApiError::Invalid {
+                message: invalid_message("ListOptions", "meta.k8s.io", "", &causes),
+                kind: "ListOptions".into(),
+                group: "meta.k8s.io".into(),
+                name: String::new(),
+                causes: causes.into_iter().map(Into::into).collect(),
+            }
+        };
+        let version_match = options
+            .resource_version_match
+            .as_deref()
+            .unwrap_or_default();
+        if options.send_initial_events && version_match != "NotOlderThan" {
+            return Err(forbidden(
+                "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
+            ));
+        }
+        if !options.send_initial_events && !version_match.is_empty() {
+            return Err(forbidden(
+                "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided",
+            ));
+        }
         let requested = options
             .resource_version
             .as_deref()

@@ -87,8 +87,18 @@ impl FieldSelector {
     }
 }
 
+/// What an absent field reads as: upstream renders typed Go fields, so a missing boolean is
+/// `false` and a missing count `0`; strings are `""`.
+fn absent_value(field: &str) -> &'static str {
+    match field {
+        "spec.unschedulable" | "spec.hostNetwork" => "false",
+        "status.replicas" | "status.successful" => "0",
+        _ => "",
+    }
+}
+
 /// The string form of a selectable field: strings as is, booleans and numbers as text, absent
-/// fields as `""`. `source` on core/v1 Events means `source.component`, as upstream.
+/// fields per [`absent_value`]. `source` on core/v1 Events means `source.component`, as upstream.
 fn field_value(object: &Value, field: &str) -> String {
     let path = if field == "source" {
         "source.component"
@@ -99,7 +109,7 @@ fn field_value(object: &Value, field: &str) -> String {
     for segment in path.split('.') {
         match current.get(segment) {
             Some(next) => current = next,
-            None => return String::new(),
+            None => return absent_value(field).to_string(),
         }
     }
     match current {
@@ -131,6 +141,7 @@ mod tests {
             ("spec.nodeName=n1,spec.hostNetwork=true", true),
             ("status.podIP=", true),
             ("status.podIP!=", false),
+            ("spec.unschedulable=false", true),
         ];
         for (selector, expected) in cases {
             let parsed = FieldSelector::parse(selector, all).expect(selector);

@@ -7,7 +7,7 @@
 use std::sync::LazyLock;
 
 use regex::Regex;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::semantics::field_cause::{FieldCause, FieldPath};
 
@@ -181,15 +181,6 @@ pub fn validate(object: &Value, rule: NameRule) -> Vec<FieldCause> {
         ));
     }
     causes
-}
-
-/// An object's labels as a map (empty when absent).
-pub fn labels(object: &Value) -> Map<String, Value> {
-    object
-        .pointer("/metadata/labels")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default()
 }
 
 #[cfg(test)]
