@@ -251,3 +251,51 @@ async fn deleting_the_crd_removes_its_kind_and_objects() {
     );
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn every_served_version_reads_the_same_objects() {
+    let server = start().await;
+    let mut crd = widget_crd();
+    let mut beta = crd.spec.versions[0].clone();
+    beta.name = "v1beta1".into();
+    beta.storage = false;
+    crd.spec.versions.push(beta);
+    let crds: Api<CustomResourceDefinition> = Api::all(server.client());
+    crds.create(&PostParams::default(), &crd)
+        .await
+        .expect("CRD created");
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        await_condition(
+            crds,
+            "widgets.kubesim.test",
+            conditions::is_crd_established(),
+        ),
+    )
+    .await
+    .expect("established within 10s")
+    .expect("watch works");
+    let api_at = |version: &str| {
+        let resource = ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk("kubesim.test", version, "Widget"),
+            "widgets",
+        );
+        Api::<DynamicObject>::namespaced_with(server.client(), "default", &resource)
+    };
+    let mut old = widget("versioned", json!({"size": "s"}));
+    old.types = Some(kube::core::TypeMeta {
+        api_version: "kubesim.test/v1beta1".into(),
+        kind: "Widget".into(),
+    });
+    api_at("v1beta1")
+        .create(&PostParams::default(), &old)
+        .await
+        .expect("created at v1beta1");
+    let read = api_at("v1").get("versioned").await.expect("read at v1");
+    assert_eq!(
+        read.types.map(|t| t.api_version),
+        Some("kubesim.test/v1".to_string())
+    );
+    assert_eq!(read.data["spec"]["size"], "s");
+    server.shutdown().await;
+}

@@ -353,3 +353,34 @@ async fn recorder_events_read_back_as_core_events() {
     );
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_metadata_watcher_sees_partial_objects() {
+    let server = start().await;
+    let api: Api<ConfigMap> = Api::namespaced(server.client(), "default");
+    let metadata: Api<kube::core::PartialObjectMeta<ConfigMap>> =
+        Api::namespaced(server.client(), "default");
+    let (reader, writer) = reflector::store();
+    let stream = watcher(metadata, watcher::Config::default())
+        .default_backoff()
+        .reflect(writer)
+        .applied_objects();
+    let task = tokio::spawn(async move {
+        stream.for_each(|_| async {}).await;
+    });
+    api.create(&PostParams::default(), &source("meta-1", "x"))
+        .await
+        .expect("created");
+    api.create(&PostParams::default(), &source("meta-2", "x"))
+        .await
+        .expect("created");
+    let names = eventually("metadata reflector synced", DEADLINE, || async {
+        let mut names: Vec<String> = reader.state().iter().map(|m| m.name_any()).collect();
+        names.sort();
+        (names.len() == 2).then_some(names)
+    })
+    .await;
+    assert_eq!(names, vec!["meta-1", "meta-2"]);
+    task.abort();
+    server.shutdown().await;
+}
