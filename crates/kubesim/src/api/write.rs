@@ -27,6 +27,7 @@ use crate::semantics::object_meta::{self, NameRule};
 use crate::semantics::patch::{self, PatchError};
 use crate::semantics::ssa::{self, ApplyError, FieldManagerContext};
 use crate::semantics::subresources;
+use crate::semantics::unknown_fields;
 use crate::store::{ObjectKey, metadata_mut, str_at};
 
 const MODIFIED: &str =
@@ -401,7 +402,8 @@ fn check_namespace(
 }
 
 /// Prunes, defaults and validates a custom resource (CRD engine, §3.3 "CRD engine"); returns
-/// the warnings of `fieldValidation=Warn`. Built-ins pass through.
+/// the warnings of `fieldValidation=Warn`. Built-ins only have their undeclared fields handled
+/// per `fieldValidation` (`semantics::unknown_fields`).
 fn check_custom_resource(
     state: &State,
     def: &ResourceDef,
@@ -409,9 +411,6 @@ fn check_custom_resource(
     old: Option<&Value>,
     options: &WriteOptions,
 ) -> Result<Vec<String>, ApiError> {
-    let Some(crd) = state.compiled_crd(def) else {
-        return Ok(Vec::new());
-    };
     let mode: FieldValidation = options
         .field_validation
         .as_deref()
@@ -422,6 +421,10 @@ fn check_custom_resource(
                 bad_request(e.to_string())
             },
         )?;
+    let Some(crd) = state.compiled_crd(def) else {
+        let unknown = unknown_fields::prune_unknown(&def.group, &def.version, &def.kind, object);
+        return unknown_fields::outcome(mode, unknown).map_err(|e| bad_request(e.to_string()));
+    };
     let warnings = crd
         .prune_and_default(&def.version, object, mode)
         .map_err(|e| bad_request(e.to_string()))?;

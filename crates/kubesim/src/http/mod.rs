@@ -5,6 +5,7 @@
 mod control;
 pub mod discovery;
 pub mod negotiation;
+pub mod openapi;
 pub mod path;
 mod router;
 mod status_error;

@@ -40,6 +40,13 @@ pub enum Route {
     DropWatches,
     /// `/kubesim/v1/requests`
     Requests,
+    /// `GET /openapi/v3`
+    OpenApiIndex,
+    /// `GET /openapi/v3/api/v1`, `GET /openapi/v3/apis/{g}/{v}`
+    OpenApi {
+        group: String,
+        version: String,
+    },
     Unknown,
 }
 
@@ -57,6 +64,15 @@ pub fn parse(path: &str) -> Route {
         ["kubesim", "v1", "faults"] => Route::Faults,
         ["kubesim", "v1", "faults", "drop-watches"] => Route::DropWatches,
         ["kubesim", "v1", "requests"] => Route::Requests,
+        ["openapi", "v3"] => Route::OpenApiIndex,
+        ["openapi", "v3", "api", version] => Route::OpenApi {
+            group: String::new(),
+            version: (*version).to_string(),
+        },
+        ["openapi", "v3", "apis", group, version] => Route::OpenApi {
+            group: (*group).to_string(),
+            version: (*version).to_string(),
+        },
         ["api"] => Route::CoreVersions,
         ["apis"] => Route::Groups,
         ["apis", group] => Route::Group {
@@ -176,6 +192,21 @@ mod tests {
         assert_eq!(parse("/version"), Route::Version);
         assert_eq!(parse("/readyz"), Route::Health);
         assert_eq!(parse("/kubesim/v1/faults"), Route::Faults);
+        assert_eq!(parse("/openapi/v3"), Route::OpenApiIndex);
+        assert_eq!(
+            parse("/openapi/v3/api/v1"),
+            Route::OpenApi {
+                group: "".into(),
+                version: "v1".into()
+            }
+        );
+        assert_eq!(
+            parse("/openapi/v3/apis/apps/v1"),
+            Route::OpenApi {
+                group: "apps".into(),
+                version: "v1".into()
+            }
+        );
         assert_eq!(parse("/nope"), Route::Unknown);
     }
 }

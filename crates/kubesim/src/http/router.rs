@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use super::negotiation::{self, Representation};
 use super::path::{self, ResourcePath, Route};
-use super::{control, discovery, table, watch};
+use super::{control, discovery, openapi, table, watch};
 use crate::api::{
     Cluster, DeleteOptions, ListOptions, PatchType, Subresource, WatchOptions, WriteOptions,
     Written,
@@ -92,6 +92,33 @@ async fn handle(app: &AppState, request: Request) -> Response {
                 None => ApiError::UnknownResource.into_response(),
             }
         }
+        Route::OpenApiIndex | Route::OpenApi { .. }
+            if negotiation::negotiate(accept(&parts.headers)).is_none() =>
+        {
+            ApiError::NotAcceptable.into_response()
+        }
+        Route::OpenApiIndex => json_ok(&openapi::index(
+            &app.cluster.registry(),
+            &stored_crds(&app.cluster),
+        )),
+        Route::OpenApi { group, version } => {
+            match openapi::document(
+                &app.cluster.registry(),
+                &stored_crds(&app.cluster),
+                &group,
+                &version,
+            ) {
+                Some(document) => {
+                    let mut response = (StatusCode::OK, document.body.to_vec()).into_response();
+                    response.headers_mut().insert(
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static("application/json"),
+                    );
+                    response
+                }
+                None => ApiError::UnknownResource.into_response(),
+            }
+        }
         Route::Faults | Route::DropWatches | Route::Requests => {
             let bytes = match axum::body::to_bytes(body, MAX_BODY).await {
                 Ok(bytes) => bytes,
@@ -164,6 +191,26 @@ fn table_columns(cluster: &Cluster, def: &ResourceDef) -> table::Columns {
         Origin::BuiltIn => None,
     };
     table::columns(def, crd.as_ref())
+}
+
+/// The stored CustomResourceDefinitions by name (OpenAPI documents are built from them).
+fn stored_crds(cluster: &Cluster) -> std::collections::BTreeMap<String, Value> {
+    let Ok(crds) = cluster.resource("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+    else {
+        return Default::default();
+    };
+    let Ok(list) = cluster.list(&crds, None, &ListOptions::default()) else {
+        return Default::default();
+    };
+    list["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|crd| {
+            let name = crd.pointer("/metadata/name")?.as_str()?.to_string();
+            Some((name, crd.clone()))
+        })
+        .collect()
 }
 
 fn accept(headers: &HeaderMap) -> Option<&str> {
