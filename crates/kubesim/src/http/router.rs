@@ -245,10 +245,11 @@ fn bad_body(message: String) -> ApiError {
     ApiError::BadRequest { message }
 }
 
+/// A boolean query parameter as Go's `strconv.ParseBool` reads it (anything else is false).
 fn flag(query: &HashMap<String, String>, name: &str) -> bool {
     query
         .get(name)
-        .is_some_and(|v| v == "true" || v == "1" || v.is_empty())
+        .is_some_and(|v| matches!(v.as_str(), "1" | "t" | "T" | "true" | "TRUE" | "True"))
 }
 
 /// The verb of a resource request, as the API server's audit log names it.
