@@ -1,9 +1,11 @@
 //! The `--log-level` value of a multigres component (spec-controllers.md §2.5, §4.2, §7.3.5,
 //! §7.4): the resolved `spec.logLevels.<component>`.
 //!
-//! Pure. Child resources the operator writes always carry every level (the defaulting pass fills
-//! them, spec-api.md §10.8); for a hand-written one without a level this falls back to the
-//! resolver's default, `info`, where Go would pass an empty value the component rejects.
+//! Pure; the one place the multiadmin, multigateway, multiorch, multipooler and pgctld builders
+//! get the value from. Child resources the operator writes always carry every level (the
+//! defaulting pass fills them, spec-api.md §10.8), so a Go-built pod never changes; for a
+//! hand-written one without a level this falls back to the resolver's default, `info`
+//! (spec-api.md §10.2), where Go would pass an empty value the component rejects.
 
 use multigres_api::v1alpha1::LogLevel;
 
@@ -36,5 +38,20 @@ mod tests {
             );
         }
         assert_eq!(log_level_flag(None), "info");
+    }
+
+    #[test]
+    fn every_level_has_its_flag_value() {
+        assert_eq!(
+            [
+                Some(LogLevel::Debug),
+                Some(LogLevel::Info),
+                Some(LogLevel::Warn),
+                Some(LogLevel::Error),
+                None
+            ]
+            .map(log_level_flag),
+            ["debug", "info", "warn", "error", "info"]
+        );
     }
 }

@@ -10,7 +10,6 @@
 pub mod backup_pvc;
 pub mod ec_private_key;
 pub mod go_json;
-pub mod log_level;
 pub mod multiorch;
 pub mod pg_hba_config_map;
 pub mod pgbackrest_certs;

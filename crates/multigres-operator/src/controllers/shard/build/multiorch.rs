@@ -18,10 +18,10 @@ use multigres_api::labels::{
 };
 use multigres_api::naming::{multiorch_deployment_name, multiorch_service_name};
 
-use super::log_level::log_level_value;
 use super::{ShardBuildInputs, ShardContext};
 use crate::controllers::container_probes::HttpProbes;
 use crate::controllers::image_pull::{container_pull_policy, pod_pull_secrets};
+use crate::controllers::log_level::log_level_flag;
 use crate::controllers::otel_env::{otel_env_vars, otel_sampling_volume};
 use crate::controllers::ports::{container_port, service_port_to_name};
 use crate::controllers::zero_status;
@@ -172,6 +172,6 @@ fn multiorch_args(shard: &ShardContext<'_>, cell: &str) -> Vec<String> {
             "--watch-targets={}/{}/{}",
             spec.database_name, spec.table_group_name, spec.shard_name
         ),
-        format!("--log-level={}", log_level_value(spec.log_levels.multiorch)),
+        format!("--log-level={}", log_level_flag(spec.log_levels.multiorch)),
     ]
 }

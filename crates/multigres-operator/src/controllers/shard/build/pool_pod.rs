@@ -40,12 +40,12 @@ use multigres_api::naming::{
 };
 use multigres_api::v1alpha1::{BackupConfig, BackupType, PoolSpec};
 
-use super::log_level::log_level_value;
 use super::postgres_password_secret::{PASSWORD_KEY, password_secret_name};
 use super::spec_hash::spec_hash;
 use super::{BuildError, ShardBuildInputs, ShardContext};
 use crate::controllers::container_probes::HttpProbes;
 use crate::controllers::image_pull::{container_pull_policy, pod_pull_secrets};
+use crate::controllers::log_level::log_level_flag;
 use crate::controllers::otel_env::{SamplingVolume, otel_env_vars, otel_sampling_volume};
 use crate::controllers::ports::container_port;
 
@@ -316,7 +316,7 @@ fn multipooler_container(
         "--connpool-admin-capacity=5".to_owned(),
         format!(
             "--log-level={}",
-            log_level_value(spec.log_levels.multipooler)
+            log_level_flag(spec.log_levels.multipooler)
         ),
     ];
     if pieces.backup.is_some() {
@@ -373,7 +373,7 @@ fn postgres_container(
         format!("--grpc-port={PGCTLD_GRPC_PORT}"),
         format!("--pg-port={POSTGRES_PORT}"),
         "--pg-listen-addresses=*".to_owned(),
-        format!("--log-level={}", log_level_value(spec.log_levels.pgctld)),
+        format!("--log-level={}", log_level_flag(spec.log_levels.pgctld)),
         format!("--grpc-socket-file={POOLER_DIR}/pgctld.sock"),
         format!("--pg-hba-template={PG_HBA_DIR}/pg_hba_template.conf"),
         format!("--http-port={PGCTLD_HTTP_PORT}"),
