@@ -247,3 +247,45 @@ async fn create_records_an_update_manager() {
     assert_eq!(entry.api_version.as_deref(), Some("v1"));
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn dry_run_patches_and_applies_persist_nothing() {
+    let server = start().await;
+    let api: Api<ConfigMap> = Api::namespaced(server.client(), "default");
+    api.create(&PostParams::default(), &cm("dry"))
+        .await
+        .expect("created");
+    let before = server.cluster().revision();
+    let dry = PatchParams {
+        dry_run: true,
+        ..PatchParams::default()
+    };
+    let merged = api
+        .patch(
+            "dry",
+            &dry,
+            &Patch::Merge(json!({"data": {"a": "changed"}})),
+        )
+        .await
+        .expect("dry-run merge patch");
+    assert_eq!(
+        merged.data,
+        Some([("a".to_string(), "changed".to_string())].into())
+    );
+    let applied = json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "dry-applied"}, "data": {"x": "1"}});
+    let mut apply = PatchParams::apply("dry-runner");
+    apply.dry_run = true;
+    let would = api
+        .patch("dry-applied", &apply, &Patch::Apply(&applied))
+        .await
+        .expect("dry-run apply of a missing object");
+    assert_eq!(would.metadata.name.as_deref(), Some("dry-applied"));
+    assert_eq!(
+        api.get("dry").await.expect("kept").data,
+        Some([("a".to_string(), "1".to_string())].into())
+    );
+    assert_eq!(api.get_opt("dry-applied").await.expect("get_opt"), None);
+    assert_eq!(server.cluster().revision(), before);
+    server.shutdown().await;
+}
