@@ -8,6 +8,7 @@
 pub mod cell;
 pub mod cell_topology;
 pub mod cluster_label;
+pub mod container_image;
 pub mod container_probes;
 pub mod image_pull;
 pub mod log_level;

@@ -20,6 +20,7 @@ use multigres_api::naming::{self, MULTIGATEWAY_TLS_SECRET_NAME};
 
 use super::CellParts;
 use crate::controllers::cell_topology::cell_node_selector;
+use crate::controllers::container_image::image_or_default;
 use crate::controllers::container_probes::HttpProbes;
 use crate::controllers::image_pull::{container_pull_policy, pod_pull_secrets};
 use crate::controllers::log_level::log_level_flag;
@@ -41,15 +42,13 @@ pub(super) fn build_gateway_deployment(
 ) -> Deployment {
     let spec = &parts.cell.spec;
     let gateway = &spec.multigateway;
-    let image = if spec.images.multigateway.is_empty() {
-        defaults::MULTIGATEWAY_IMAGE.to_owned()
-    } else {
-        spec.images.multigateway.to_string()
-    };
     let env = otel_env_vars(spec.observability.as_ref(), operator_env);
     let mut container = Container {
         name: CONTAINER_NAME.to_owned(),
-        image: Some(image),
+        image: Some(image_or_default(
+            &spec.images.multigateway,
+            defaults::MULTIGATEWAY_IMAGE,
+        )),
         image_pull_policy: container_pull_policy(spec.images.image_pull_policy),
         args: Some(gateway_args(parts)),
         ports: Some(vec![

@@ -19,6 +19,7 @@ use multigres_api::labels::{
 use multigres_api::naming::{multiorch_deployment_name, multiorch_service_name};
 
 use super::{ShardBuildInputs, ShardContext};
+use crate::controllers::container_image::image_or_default;
 use crate::controllers::container_probes::HttpProbes;
 use crate::controllers::image_pull::{container_pull_policy, pod_pull_secrets};
 use crate::controllers::log_level::log_level_flag;
@@ -43,14 +44,9 @@ pub fn build_multiorch_deployment(
     let labels = labels(shard, cell);
     let sampling = otel_sampling_volume(spec.observability.as_ref());
     let env = otel_env_vars(spec.observability.as_ref(), &inputs.operator_otel_env);
-    let image = if spec.images.multiorch.is_empty() {
-        MULTIORCH_IMAGE.to_owned()
-    } else {
-        spec.images.multiorch.to_string()
-    };
     let mut container = Container {
         name: CONTAINER_NAME.to_owned(),
-        image: Some(image),
+        image: Some(image_or_default(&spec.images.multiorch, MULTIORCH_IMAGE)),
         image_pull_policy: container_pull_policy(spec.images.image_pull_policy),
         args: Some(multiorch_args(shard, cell)),
         ports: Some(vec![

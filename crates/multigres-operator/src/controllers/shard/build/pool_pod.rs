@@ -43,6 +43,7 @@ use multigres_api::v1alpha1::{BackupConfig, BackupType, PoolSpec};
 use super::postgres_password_secret::{PASSWORD_KEY, password_secret_name};
 use super::spec_hash::spec_hash;
 use super::{BuildError, ShardBuildInputs, ShardContext};
+use crate::controllers::container_image::image_or_default;
 use crate::controllers::container_probes::HttpProbes;
 use crate::controllers::image_pull::{container_pull_policy, pod_pull_secrets};
 use crate::controllers::log_level::log_level_flag;
@@ -334,14 +335,12 @@ fn multipooler_container(
     ));
     let mut mounts = pieces.data_mounts();
     mounts.extend(pieces.optional_mounts());
-    let image = if spec.images.multipooler.is_empty() {
-        MULTIPOOLER_IMAGE.to_owned()
-    } else {
-        spec.images.multipooler.to_string()
-    };
     let mut container = Container {
         name: MULTIPOOLER.to_owned(),
-        image: Some(image),
+        image: Some(image_or_default(
+            &spec.images.multipooler,
+            MULTIPOOLER_IMAGE,
+        )),
         image_pull_policy: container_pull_policy(spec.images.image_pull_policy),
         args: Some(args),
         ports: Some(vec![
@@ -404,14 +403,9 @@ fn postgres_container(
         mounts.push(mount(POSTGRES_CONFIG_VOLUME, POSTGRES_CONFIG_DIR, true));
     }
     mounts.extend(pieces.optional_mounts());
-    let image = if spec.images.postgres.is_empty() {
-        POSTGRES_IMAGE.to_owned()
-    } else {
-        spec.images.postgres.to_string()
-    };
     let mut container = Container {
         name: POSTGRES.to_owned(),
-        image: Some(image),
+        image: Some(image_or_default(&spec.images.postgres, POSTGRES_IMAGE)),
         image_pull_policy: container_pull_policy(spec.images.image_pull_policy),
         command: Some(vec!["/usr/local/bin/pgctld".to_owned()]),
         args: Some(args),

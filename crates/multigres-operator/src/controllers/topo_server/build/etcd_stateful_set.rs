@@ -30,6 +30,7 @@ use multigres_api::v1alpha1::{PvcDeletionPolicy, PvcRetentionPolicyType};
 use serde::{Serialize, Serializer};
 
 use super::{Error, TopoServerParts};
+use crate::controllers::container_image::image_or_default;
 use crate::controllers::container_probes::HttpProbes;
 use crate::controllers::ports::container_port;
 use crate::controllers::zero_status;
@@ -84,14 +85,9 @@ pub(super) fn build_etcd_stateful_set(
 ) -> Result<EtcdStatefulSet, Error> {
     let etcd = parts.topo_server.spec.etcd.clone().unwrap_or_default();
     let replicas = etcd.replicas.unwrap_or(controller_fallbacks::ETCD_REPLICAS);
-    let image = if etcd.image.is_empty() {
-        defaults::ETCD_IMAGE.to_owned()
-    } else {
-        etcd.image.to_string()
-    };
     let mut container = Container {
         name: CONTAINER_NAME.to_owned(),
-        image: Some(image),
+        image: Some(image_or_default(&etcd.image, defaults::ETCD_IMAGE)),
         ports: Some(vec![
             container_port("client", ETCD_CLIENT_PORT),
             container_port("peer", ETCD_PEER_PORT),
