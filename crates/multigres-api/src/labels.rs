@@ -12,6 +12,8 @@
 
 use std::collections::BTreeMap;
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
 use crate::naming::{ClusterName, PoolParts, ShardParts};
 
 /// A label or annotation map, sorted as Go's `encoding/json` writes it.
@@ -518,6 +520,18 @@ pub fn pool_pdb_labels(pool: &PoolParts<'_>) -> Labels {
 
 // --- Annotations ----------------------------------------------------------------------------
 
+/// The non-empty `multigres.com/project-ref` annotation of a parent object, if any (Go reads it
+/// with an empty-string check in each builder): what a MultigresCluster copies to its Cells and
+/// TableGroups, a TableGroup to its Shards, and what [`resolve_project_ref`] prefers.
+pub fn project_ref_annotation(metadata: &ObjectMeta) -> Option<&str> {
+    metadata
+        .annotations
+        .as_ref()?
+        .get(ANNOTATION_PROJECT_REF)
+        .map(String::as_str)
+        .filter(|value| !value.is_empty())
+}
+
 /// Go `ResolveProjectRef`: the `multigres.com/project-ref` annotation of the parent if non-empty,
 /// else the cluster name.
 pub fn resolve_project_ref<'a>(annotation: Option<&'a str>, cluster: &'a ClusterName) -> &'a str {
@@ -676,6 +690,20 @@ mod tests {
                 ("team", "payments"),
             ])
         );
+    }
+
+    #[test]
+    fn only_a_non_empty_project_ref_annotation_counts() {
+        let with = |value: &str| ObjectMeta {
+            annotations: Some(BTreeMap::from([
+                ("example.com/team".to_owned(), "payments".to_owned()),
+                (ANNOTATION_PROJECT_REF.to_owned(), value.to_owned()),
+            ])),
+            ..ObjectMeta::default()
+        };
+        assert_eq!(project_ref_annotation(&with("billing")), Some("billing"));
+        assert_eq!(project_ref_annotation(&with("")), None);
+        assert_eq!(project_ref_annotation(&ObjectMeta::default()), None);
     }
 
     #[test]

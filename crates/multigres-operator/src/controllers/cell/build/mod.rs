@@ -13,7 +13,7 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use multigres_api::labels::{
-    ANNOTATION_PROJECT_REF, Labels, cell_gateway_labels, resolve_project_ref, selector_labels,
+    Labels, cell_gateway_labels, project_ref_annotation, resolve_project_ref, selector_labels,
 };
 use multigres_api::naming::ClusterName;
 use multigres_api::v1alpha1::Cell;
@@ -75,15 +75,8 @@ pub fn build_cell_objects(cell: &Cell, operator_env: &OperatorOtelEnv) -> Result
         Some(spec.zone.as_str()),
         Some(spec.region.as_str()),
     );
-    let project_ref = resolve_project_ref(
-        cell.metadata
-            .annotations
-            .as_ref()
-            .and_then(|annotations| annotations.get(ANNOTATION_PROJECT_REF))
-            .map(String::as_str),
-        &cluster,
-    )
-    .to_owned();
+    let project_ref =
+        resolve_project_ref(project_ref_annotation(&cell.metadata), &cluster).to_owned();
     let parts = CellParts {
         cell,
         namespace: cell.metadata.namespace.clone(),

@@ -23,7 +23,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, 
 use kube::api::DynamicObject;
 use multigres_api::labels::{
     ANNOTATION_PROJECT_REF, Component, Labels, cluster_component_labels, merge_labels,
-    selector_labels,
+    project_ref_annotation, selector_labels,
 };
 use multigres_api::naming::{ClusterName, InvalidName};
 use multigres_api::resolver::ResolvedCluster;
@@ -148,13 +148,7 @@ pub fn build_cluster_objects(
         name: raw_name.clone(),
         source: Box::new(source),
     })?;
-    let project_ref = cluster
-        .metadata
-        .annotations
-        .as_ref()
-        .and_then(|annotations| annotations.get(ANNOTATION_PROJECT_REF))
-        .filter(|value| !value.is_empty())
-        .cloned();
+    let project_ref = project_ref_annotation(&cluster.metadata).map(str::to_owned);
     let parts = ClusterParts {
         cluster: name,
         namespace,

@@ -7,7 +7,7 @@
 //! Must not: default or resolve any spec field; that is the resolver's and each builder's job.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
-use multigres_api::labels::{ANNOTATION_PROJECT_REF, Labels, resolve_project_ref};
+use multigres_api::labels::{Labels, project_ref_annotation, resolve_project_ref};
 use multigres_api::naming::{ClusterName, PoolParts, ShardParts};
 use multigres_api::v1alpha1::{Shard, ShardSpec};
 
@@ -55,13 +55,8 @@ impl<'a> ShardContext<'a> {
         let cluster = owning_cluster(shard).map_err(|source| BuildError::ShardClusterLabel {
             source: Box::new(source),
         })?;
-        let annotation = shard
-            .metadata
-            .annotations
-            .as_ref()
-            .and_then(|annotations| annotations.get(ANNOTATION_PROJECT_REF))
-            .map(String::as_str);
-        let project_ref = resolve_project_ref(annotation, &cluster).to_owned();
+        let project_ref =
+            resolve_project_ref(project_ref_annotation(&shard.metadata), &cluster).to_owned();
         Ok(Self {
             spec: &shard.spec,
             name,

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use multigres_api::labels::{ANNOTATION_PROJECT_REF, shard_labels};
+use multigres_api::labels::{ANNOTATION_PROJECT_REF, project_ref_annotation, shard_labels};
 use multigres_api::naming::{self, ClusterName, ShardParts};
 use multigres_api::resolver::shard_spec;
 use multigres_api::v1alpha1::{Shard, ShardResolvedSpec, ShardStatus, TableGroup};
@@ -27,13 +27,8 @@ pub(super) fn build_shard(
         table_group: &table_group.spec.table_group_name,
         shard: &resolved.name,
     };
-    let project_ref = table_group
-        .metadata
-        .annotations
-        .as_ref()
-        .and_then(|annotations| annotations.get(ANNOTATION_PROJECT_REF))
-        .filter(|value| !value.is_empty())
-        .map(|value| BTreeMap::from([(ANNOTATION_PROJECT_REF.to_owned(), value.clone())]));
+    let project_ref = project_ref_annotation(&table_group.metadata)
+        .map(|value| BTreeMap::from([(ANNOTATION_PROJECT_REF.to_owned(), value.to_owned())]));
     Shard {
         metadata: ObjectMeta {
             name: Some(naming::shard_name(&parts).into_string()),
