@@ -5,7 +5,6 @@
 //! labels itself.
 
 use k8s_openapi::api::core::v1::{Service, ServiceSpec};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use multigres_api::defaults::ETCD_CLIENT_PORT;
 
 use super::TopoServerParts;
@@ -16,13 +15,7 @@ use crate::controllers::zero_status;
 /// Go `BuildClientService`.
 pub(super) fn build_client_service(parts: &TopoServerParts<'_>) -> Service {
     Service {
-        metadata: ObjectMeta {
-            name: Some(parts.name.clone()),
-            namespace: parts.namespace.clone(),
-            labels: Some(parts.labels.clone()),
-            owner_references: Some(parts.owner_references()),
-            ..ObjectMeta::default()
-        },
+        metadata: parts.object_meta(&parts.name),
         spec: Some(ServiceSpec {
             ip_family_policy: Some(PREFER_DUAL_STACK.to_owned()),
             type_: Some(CLUSTER_IP.to_owned()),

@@ -141,13 +141,7 @@ pub(super) fn build_etcd_stateful_set(
     };
 
     Ok(EtcdStatefulSet(StatefulSet {
-        metadata: ObjectMeta {
-            name: Some(parts.name.clone()),
-            namespace: parts.namespace.clone(),
-            labels: Some(parts.labels.clone()),
-            owner_references: Some(parts.owner_references()),
-            ..ObjectMeta::default()
-        },
+        metadata: parts.object_meta(&parts.name),
         spec: Some(StatefulSetSpec {
             replicas: Some(replicas),
             selector: LabelSelector {

@@ -6,7 +6,6 @@
 //! labels itself.
 
 use k8s_openapi::api::core::v1::{Service, ServiceSpec};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use multigres_api::defaults::{ETCD_CLIENT_PORT, ETCD_PEER_PORT};
 
 use super::TopoServerParts;
@@ -21,13 +20,7 @@ pub(super) const PREFER_DUAL_STACK: &str = "PreferDualStack";
 /// Go `BuildHeadlessService`.
 pub(super) fn build_headless_service(parts: &TopoServerParts<'_>) -> Service {
     Service {
-        metadata: ObjectMeta {
-            name: Some(parts.headless_service_name.clone()),
-            namespace: parts.namespace.clone(),
-            labels: Some(parts.labels.clone()),
-            owner_references: Some(parts.owner_references()),
-            ..ObjectMeta::default()
-        },
+        metadata: parts.object_meta(&parts.headless_service_name),
         spec: Some(ServiceSpec {
             ip_family_policy: Some(PREFER_DUAL_STACK.to_owned()),
             cluster_ip: Some(CLUSTER_IP_NONE.to_owned()),

@@ -10,6 +10,7 @@ mod etcd_stateful_set;
 mod headless_service;
 
 use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use multigres_api::labels::{Labels, selector_labels, topo_server_labels};
 use multigres_api::naming::{self, InvalidName};
 use multigres_api::quantity::QuantityError;
@@ -87,10 +88,16 @@ impl TopoServerParts<'_> {
         )
     }
 
-    fn owner_references(
-        &self,
-    ) -> Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference> {
-        vec![controller_owner_reference(self.topo_server)]
+    /// The metadata all three objects share but their name: the TopoServer's namespace and
+    /// labels, and the TopoServer as controller owner (spec-controllers.md §5).
+    fn object_meta(&self, name: &str) -> ObjectMeta {
+        ObjectMeta {
+            name: Some(name.to_owned()),
+            namespace: self.namespace.clone(),
+            labels: Some(self.labels.clone()),
+            owner_references: Some(vec![controller_owner_reference(self.topo_server)]),
+            ..ObjectMeta::default()
+        }
     }
 }
 
