@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 
 need_pkgs=()
 command -v protoc >/dev/null 2>&1 || need_pkgs+=(protobuf-compiler)
+# etcd-client's build runs protoc on protos importing google/protobuf/*.proto, which Debian ships
+# in libprotobuf-dev (only recommended by protobuf-compiler, so --no-install-recommends skips it).
+[ -f /usr/include/google/protobuf/descriptor.proto ] || need_pkgs+=(libprotobuf-dev)
 command -v etcd >/dev/null 2>&1 || [ -x /usr/bin/etcd ] || need_pkgs+=(etcd-server)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "installing ${need_pkgs[*]}"

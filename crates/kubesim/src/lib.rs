@@ -52,10 +52,12 @@
 
 pub mod api;
 pub mod bootstrap;
+pub mod dns;
 pub mod error;
 pub mod faults;
 pub mod http;
 pub mod kubeconfig;
+pub mod process_runtime;
 pub mod request_log;
 pub mod resources;
 pub mod semantics;

@@ -369,6 +369,12 @@ impl Handle {
         &self.requests
     }
 
+    /// The pod addresses an in-cluster name stands for (`<svc>.<ns>.svc[.cluster.local]`,
+    /// `<hostname>.<subdomain>.<ns>.svc[...]`); see [`crate::dns`]. Connect to `<ip>:<port>`.
+    pub fn resolve(&self, name: &str) -> Result<Vec<std::net::IpAddr>, crate::dns::ResolveError> {
+        crate::dns::resolve(&self.cluster, name)
+    }
+
     /// Saves every object to the state directory (`objects.json`), if one was given; the next
     /// start with the same directory restores them instead of bootstrapping.
     pub fn save_state(&self) -> Result<(), SaveError> {

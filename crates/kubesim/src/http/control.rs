@@ -1,5 +1,6 @@
 //! The kubesim control endpoints under `/kubesim/v1/` (a prefix no Kubernetes path uses):
-//! `GET|PUT|DELETE faults`, `POST faults/drop-watches`, `GET|DELETE requests`.
+//! `GET|PUT|DELETE faults`, `POST faults/drop-watches`, `GET|DELETE requests`,
+//! `GET resolve?name=<in-cluster name>` (crate::dns).
 
 use axum::body::Bytes;
 use axum::http::{Method, StatusCode};
@@ -60,5 +61,30 @@ pub(super) fn handle(app: &AppState, method: &Method, route: &Route, body: &Byte
             json(&json!({"requests": []}))
         }
         _ => ApiError::MethodNotAllowed.into_response(),
+    }
+}
+
+/// `GET /kubesim/v1/resolve?name=...` → `{"name": ..., "addresses": ["127.0.0.2", ...]}`
+/// (empty for an unknown Service or one without published pods; 400 for a name that is not an
+/// in-cluster name).
+pub(super) fn resolve(app: &AppState, name: Option<&str>) -> Response {
+    let Some(name) = name.filter(|n| !n.is_empty()) else {
+        return ApiError::BadRequest {
+            message: "resolve: the query parameter \"name\" is required, e.g. \
+                      ?name=<service>.<namespace>.svc"
+                .into(),
+        }
+        .into_response();
+    };
+    match crate::dns::resolve(&app.cluster, name) {
+        Ok(addresses) => json(&json!({
+            "name": name,
+            "addresses": addresses.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        })),
+        Err(error @ crate::dns::ResolveError::NotClusterName { .. }) => ApiError::BadRequest {
+            message: error.to_string(),
+        }
+        .into_response(),
+        Err(crate::dns::ResolveError::Read { source, .. }) => source.into_response(),
     }
 }

@@ -47,6 +47,8 @@ pub enum Route {
         group: String,
         version: String,
     },
+    /// `/kubesim/v1/resolve?name=...` (crate::dns)
+    Resolve,
     Unknown,
 }
 
@@ -73,6 +75,7 @@ pub fn parse(path: &str) -> Route {
             group: (*group).to_string(),
             version: (*version).to_string(),
         },
+        ["kubesim", "v1", "resolve"] => Route::Resolve,
         ["api"] => Route::CoreVersions,
         ["apis"] => Route::Groups,
         ["apis", group] => Route::Group {
@@ -207,6 +210,7 @@ mod tests {
                 version: "v1".into()
             }
         );
+        assert_eq!(parse("/kubesim/v1/resolve"), Route::Resolve);
         assert_eq!(parse("/nope"), Route::Unknown);
     }
 }

@@ -126,6 +126,10 @@ async fn handle(app: &AppState, request: Request) -> Response {
             };
             control::handle(app, &parts.method, &path::parse(parts.uri.path()), &bytes)
         }
+        Route::Resolve if parts.method == axum::http::Method::GET => {
+            control::resolve(app, query_str(&query, "name"))
+        }
+        Route::Resolve => ApiError::MethodNotAllowed.into_response(),
         Route::Resource(target) => {
             match resource(app, &parts.method, &parts.headers, &query, target, body).await {
                 Ok(response) => response,
