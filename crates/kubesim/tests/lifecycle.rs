@@ -262,9 +262,8 @@ async fn status_and_scale_subresources_split_the_object() {
         .await
         .expect("created");
     assert_eq!(
-        created.status.as_ref().and_then(|s| s.replicas),
-        Some(99),
-        "built-ins keep status on create"
+        created.status, None,
+        "create resets status (registry PrepareForCreate)"
     );
     let mut status_write = created.clone();
     status_write.status =
@@ -361,5 +360,51 @@ async fn metadata_only_reads_return_partial_object_metadata() {
     assert_eq!(raw["kind"], "PartialObjectMetadata");
     assert_eq!(raw["apiVersion"], "meta.k8s.io/v1");
     assert_eq!(raw.get("data"), None);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn registry_strategies_initialise_pods_pvcs_and_services() {
+    let server = start().await;
+    let client = server.client();
+    let pods: Api<k8s_openapi::api::core::v1::Pod> = Api::namespaced(client.clone(), "default");
+    let pod = serde_json::from_value(json!({"metadata": {"name": "p"},
+        "spec": {"containers": [{"name": "c", "image": "busybox",
+            "resources": {"limits": {"cpu": "1", "memory": "64Mi"}}}]},
+        "status": {"phase": "Running"}}))
+    .expect("valid Pod");
+    let created = pods
+        .create(&PostParams::default(), &pod)
+        .await
+        .expect("created");
+    let status = created.status.expect("status set by the server");
+    assert_eq!(
+        (status.phase.as_deref(), status.qos_class.as_deref()),
+        (Some("Pending"), Some("Guaranteed"))
+    );
+    let services: Api<k8s_openapi::api::core::v1::Service> =
+        Api::namespaced(client.clone(), "default");
+    let service = serde_json::from_value(json!({"metadata": {"name": "db"},
+        "spec": {"selector": {"app": "db"}, "ports": [{"port": 5432}]}}))
+    .expect("valid Service");
+    let created = services
+        .create(&PostParams::default(), &service)
+        .await
+        .expect("created");
+    let spec = created.spec.clone().expect("spec");
+    assert_eq!(spec.cluster_ip.as_deref(), Some("10.96.0.10"));
+    assert_eq!(spec.type_.as_deref(), Some("ClusterIP"));
+    // A replace without the address keeps it.
+    let mut without_ip = created.clone();
+    without_ip.spec.as_mut().expect("spec").cluster_ip = None;
+    without_ip.spec.as_mut().expect("spec").cluster_ips = None;
+    let replaced = services
+        .replace("db", &PostParams::default(), &without_ip)
+        .await
+        .expect("replaced");
+    assert_eq!(
+        replaced.spec.and_then(|s| s.cluster_ip).as_deref(),
+        Some("10.96.0.10")
+    );
     server.shutdown().await;
 }

@@ -10,6 +10,8 @@
 //! already set them) → omit-empty → no-op detection → commit (generation, resourceVersion, GC,
 //! CRD registry).
 
+use std::collections::BTreeSet;
+
 use serde_json::{Map, Value, json};
 
 use super::{
@@ -18,6 +20,7 @@ use super::{
 };
 use crate::error::{ApiError, StatusCause, Subject};
 use crate::resources::{Origin, ResourceDef};
+use crate::semantics::builtin_create;
 use crate::semantics::crd_schema::FieldValidation;
 use crate::semantics::field_cause::{FieldCause, FieldPath, invalid_message};
 use crate::semantics::finalizers;
@@ -532,10 +535,22 @@ fn create_locked(
         // strategy `PrepareForCreate`).
         map.remove("status");
     }
+    if matches!(def.origin, Origin::BuiltIn) && def.status_subresource {
+        builtin_create::initial_status(&def.group, &def.plural, &mut object);
+    }
     if def.group.is_empty() && def.plural == "namespaces" {
         // The namespace strategy's PrepareForCreate: the `kubernetes` finalizer, phase Active.
         object["spec"]["finalizers"] = json!([finalizers::NAMESPACE_FINALIZER]);
         object["status"] = json!({"phase": "Active"});
+    }
+    if def.group.is_empty() && def.plural == "services" {
+        let used: BTreeSet<String> = state
+            .store
+            .list(&def.table, None)
+            .filter_map(|s| s.pointer("/spec/clusterIP").and_then(Value::as_str))
+            .map(str::to_string)
+            .collect();
+        builtin_create::prepare_service(&mut object, &used);
     }
     let timestamp = format_time(now());
     if def.table == crds::CRD_TABLE {
@@ -635,6 +650,9 @@ fn update_locked(
     if let Some(map) = object.as_object_mut() {
         map.insert("apiVersion".into(), json!(def.api_version()));
         map.insert("kind".into(), json!(def.kind));
+    }
+    if def.group.is_empty() && def.plural == "services" {
+        builtin_create::keep_allocated_service_fields(&served_old, &mut object);
     }
     {
         let metadata = metadata_mut(&mut object);

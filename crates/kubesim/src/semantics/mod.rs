@@ -4,6 +4,7 @@
 //! the Kubernetes API server; `gc` works on the pure [`crate::store::Store`]. The request
 //! pipeline (`api/`) calls them in order and the `http/` layer turns results into responses.
 
+pub mod builtin_create;
 pub mod builtin_schema;
 pub mod cel;
 pub mod crd_schema;
