@@ -384,3 +384,37 @@ async fn a_metadata_watcher_sees_partial_objects() {
     task.abort();
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_streaming_list_watcher_syncs_without_a_list_call() {
+    let server = start().await;
+    let api: Api<ConfigMap> = Api::namespaced(server.client(), "default");
+    api.create(&PostParams::default(), &source("streamed-1", "x"))
+        .await
+        .expect("created");
+    let (reader, writer) = reflector::store();
+    let stream = watcher(api.clone(), watcher::Config::default().streaming_lists())
+        .default_backoff()
+        .reflect(writer)
+        .applied_objects();
+    let task = tokio::spawn(async move {
+        stream.for_each(|_| async {}).await;
+    });
+    tokio::time::timeout(DEADLINE, reader.wait_until_ready())
+        .await
+        .expect("initial events end within the deadline")
+        .expect("store ready");
+    api.create(&PostParams::default(), &source("streamed-2", "x"))
+        .await
+        .expect("created");
+    let names = eventually("both objects", DEADLINE, || async {
+        let mut names: Vec<String> = reader.state().iter().map(|m| m.name_any()).collect();
+        names.sort();
+        (names.len() == 2).then_some(names)
+    })
+    .await;
+    assert_eq!(names, vec!["streamed-1", "streamed-2"]);
+    assert_eq!(server.requests().count("list", "configmaps"), 0);
+    task.abort();
+    server.shutdown().await;
+}
