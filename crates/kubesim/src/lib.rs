@@ -50,6 +50,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod admission;
 pub mod api;
 pub mod bootstrap;
 pub mod dns;

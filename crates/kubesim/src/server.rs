@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
+use crate::admission::ServiceAddresses;
 use crate::api::{Cluster, ClusterConfig};
 use crate::bootstrap::{self, BootstrapConfig};
 use crate::error::ApiError;
@@ -206,10 +207,12 @@ impl ServerBuilder {
         }
         let faults = Faults::new(self.fault_seed);
         let requests = RequestLog::default();
+        let services = ServiceAddresses::default();
         let app = router(AppState {
             cluster: cluster.clone(),
             faults: faults.clone(),
             requests: requests.clone(),
+            services: services.clone(),
             server_address: address.to_string(),
         });
         let server_handle = axum_server::Handle::<SocketAddr>::new();
@@ -268,6 +271,7 @@ impl ServerBuilder {
             cluster,
             faults,
             requests,
+            services,
             server: server_handle,
             task,
             client_config,
@@ -298,6 +302,7 @@ pub struct Handle {
     cluster: Cluster,
     faults: Faults,
     requests: RequestLog,
+    services: ServiceAddresses,
     server: axum_server::Handle<SocketAddr>,
     task: JoinHandle<std::io::Result<()>>,
     client_config: kube::Config,
@@ -373,6 +378,19 @@ impl Handle {
     /// `<hostname>.<subdomain>.<ns>.svc[...]`); see [`crate::dns`]. Connect to `<ip>:<port>`.
     pub fn resolve(&self, name: &str) -> Result<Vec<std::net::IpAddr>, crate::dns::ResolveError> {
         crate::dns::resolve(&self.cluster, name)
+    }
+
+    /// Routes admission webhook calls for the Service `namespace/name` on `port` to `address`
+    /// (webhook `clientConfig.service` references; the certificate must be valid for
+    /// `<name>.<namespace>.svc`).
+    pub fn register_service_address(
+        &self,
+        namespace: &str,
+        name: &str,
+        port: u16,
+        address: SocketAddr,
+    ) {
+        self.services.register(namespace, name, port, address);
     }
 
     /// Saves every object to the state directory (`objects.json`), if one was given; the next

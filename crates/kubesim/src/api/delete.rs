@@ -6,7 +6,8 @@ use serde_json::{Value, json};
 
 use super::read::Selectors;
 use super::{
-    Cluster, DeleteOptions, ListOptions, format_time, now, present, scope_namespace, subject,
+    AdmissionStage, Cluster, DeleteOptions, ListOptions, format_time, now, present,
+    scope_namespace, subject,
 };
 use crate::error::ApiError;
 use crate::resources::ResourceDef;
@@ -57,6 +58,11 @@ impl Cluster {
                     ),
                 });
             }
+        }
+        if let Some(hook) = &options.admission {
+            let served = present(def, &stored);
+            hook.call(AdmissionStage::Mutating, None, Some(&served))?;
+            hook.call(AdmissionStage::Validating, None, Some(&served))?;
         }
         let propagation = options.propagation.unwrap_or(Propagation::Background);
         let grace = options.grace_period_seconds.unwrap_or(0).max(0);

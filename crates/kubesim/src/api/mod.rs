@@ -56,6 +56,54 @@ pub struct WatchOptions {
     pub timeout: Option<Duration>,
 }
 
+/// Where in a write the API server runs admission control (`crate::admission`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AdmissionStage {
+    /// After the request is decoded (patched, applied) and before validation: the object may
+    /// be replaced.
+    Mutating,
+    /// After validation, just before the write is persisted: the object may only be refused.
+    Validating,
+}
+
+/// The signature of an [`AdmissionHook`]: the stage, the new object (`None` on delete) and the
+/// stored object in its served form (`None` on create).
+pub type AdmissionFn = dyn Fn(AdmissionStage, Option<&mut Value>, Option<&Value>) -> Result<(), ApiError>
+    + Send
+    + Sync;
+
+/// A synchronous admission callback the pipeline calls under its lock at both stages. The
+/// HTTP layer uses it to run webhooks: it calls them between dry runs and replays their
+/// verdicts through this hook in the persisting run (`crate::admission`). Writes without a
+/// hook (in-process callers) are not admitted.
+#[derive(Clone)]
+pub struct AdmissionHook(pub Arc<AdmissionFn>);
+
+impl AdmissionHook {
+    pub(crate) fn call(
+        &self,
+        stage: AdmissionStage,
+        object: Option<&mut Value>,
+        old: Option<&Value>,
+    ) -> Result<(), ApiError> {
+        (self.0)(stage, object, old)
+    }
+}
+
+impl std::fmt::Debug for AdmissionHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AdmissionHook")
+    }
+}
+
+impl PartialEq for AdmissionHook {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for AdmissionHook {}
+
 /// Options of create/update/patch.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct WriteOptions {
@@ -66,6 +114,8 @@ pub struct WriteOptions {
     pub field_validation: Option<String>,
     /// `force` for server-side apply.
     pub force: bool,
+    /// Admission control at the API server's two stages (none for in-process writes).
+    pub admission: Option<AdmissionHook>,
 }
 
 /// DeleteOptions (body of DELETE) plus `dryRun`.
@@ -76,6 +126,8 @@ pub struct DeleteOptions {
     pub precondition_uid: Option<String>,
     pub precondition_resource_version: Option<String>,
     pub dry_run: bool,
+    /// Admission control of the delete (none for in-process writes).
+    pub admission: Option<AdmissionHook>,
 }
 
 /// The four PATCH content types (rust-ecosystem.md §3.1 `patch`).

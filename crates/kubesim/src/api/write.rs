@@ -15,8 +15,8 @@ use std::collections::BTreeSet;
 use serde_json::{Map, Value, json};
 
 use super::{
-    Cluster, Patch, PatchType, State, Subresource, WriteOptions, Written, absorb, crds,
-    format_time, now, present, scope_namespace, subject,
+    AdmissionStage, Cluster, Patch, PatchType, State, Subresource, WriteOptions, Written, absorb,
+    crds, format_time, now, present, scope_namespace, subject,
 };
 use crate::error::{ApiError, StatusCause, Subject};
 use crate::resources::{Origin, ResourceDef};
@@ -493,6 +493,12 @@ fn create_locked(
     } else {
         metadata_mut(&mut object).remove("namespace");
     }
+    // Mutating admission sees the decoded object before names are generated and the object
+    // is validated (apiserver `createHandler`: admit, then `BeforeCreate`).
+    if let Some(hook) = &options.admission {
+        hook.call(AdmissionStage::Mutating, Some(&mut object), None)?;
+        check_type(def, &object)?;
+    }
     let mut name = str_at(&object, &["metadata", "name"])
         .unwrap_or_default()
         .to_string();
@@ -564,6 +570,13 @@ fn create_locked(
     }
     object_meta::normalize(&mut object, matches!(def.origin, Origin::BuiltIn));
     let prepared = state.store.prepare_create(absorb(def, object), &timestamp);
+    if let Some(hook) = &options.admission {
+        hook.call(
+            AdmissionStage::Validating,
+            Some(&mut present(def, &prepared)),
+            None,
+        )?;
+    }
     if options.dry_run {
         return Ok(Written {
             object: present(def, &prepared),
@@ -664,6 +677,17 @@ fn update_locked(
         }
     }
     object_meta::keep_system_fields(stored, &mut object);
+    // Mutating admission sees the patched (or replaced) object before it is validated.
+    if let Some(hook) = &options.admission {
+        hook.call(
+            AdmissionStage::Mutating,
+            Some(&mut object),
+            Some(&served_old),
+        )?;
+        check_type(def, &object)?;
+        check_name(&object, &name)?;
+        object_meta::keep_system_fields(stored, &mut object);
+    }
     if finalizers::is_deleting(stored) {
         let added = finalizers::added_finalizers(stored, &object);
         if !added.is_empty() {
@@ -705,6 +729,14 @@ fn update_locked(
             .cloned()
             .unwrap_or(Value::Null),
     );
+    // Validating admission runs for every update, unchanged ones included.
+    if let Some(hook) = &options.admission {
+        hook.call(
+            AdmissionStage::Validating,
+            Some(&mut present(def, &object)),
+            Some(&served_old),
+        )?;
+    }
     if object == *stored {
         return Ok(Written {
             object: served_old,

@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 use super::negotiation::{self, Representation};
 use super::path::{self, ResourcePath, Route};
 use super::{control, discovery, openapi, table, watch};
+use crate::admission::{Admission, AdmissionRequest, ServiceAddresses, WriteKind};
 use crate::api::{
     Cluster, DeleteOptions, ListOptions, PatchType, Subresource, WatchOptions, WriteOptions,
     Written,
@@ -36,6 +37,8 @@ pub struct AppState {
     pub cluster: Cluster,
     pub faults: Faults,
     pub requests: RequestLog,
+    /// Addresses of Services that admission webhooks are reached at.
+    pub services: ServiceAddresses,
     /// `host:port` the server listens on (reported by `/api`).
     pub server_address: String,
 }
@@ -316,6 +319,7 @@ fn write_options(query: &HashMap<String, String>, headers: &HeaderMap) -> WriteO
         field_manager: query.get("fieldManager").cloned().or(from_user_agent),
         field_validation: query.get("fieldValidation").cloned(),
         force: flag(query, "force"),
+        admission: None,
     }
 }
 
@@ -366,6 +370,7 @@ fn delete_options(
             .and_then(Value::as_str)
             .map(str::to_string),
         dry_run,
+        admission: None,
     })
 }
 
@@ -443,15 +448,70 @@ fn written(result: Written, representation: Representation) -> Response {
     } else {
         StatusCode::OK
     };
-    let mut response = json_response(code, &represent(result.object, representation));
-    for warning in &result.warnings {
-        // RFC 7234 warning: code 299, agent "-", quoted text.
+    let response = json_response(code, &represent(result.object, representation));
+    with_warnings(response, &result.warnings)
+}
+
+/// Adds `Warning` headers: RFC 7234 code 299, agent "-", quoted text.
+fn with_warnings(mut response: Response, warnings: &[String]) -> Response {
+    for warning in warnings {
         let text = format!("299 - {}", json!(warning));
         if let Ok(value) = HeaderValue::from_str(&text) {
             response.headers_mut().append(header::WARNING, value);
         }
     }
     response
+}
+
+/// The admission control of this server (`crate::admission`).
+fn admission(app: &AppState) -> Admission {
+    Admission {
+        cluster: app.cluster.clone(),
+        services: app.services.clone(),
+    }
+}
+
+fn str_at_name(body: &Value) -> &str {
+    body.pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+}
+
+/// What a webhook is told about a write.
+fn admission_request<'a>(
+    def: &'a ResourceDef,
+    namespace: Option<&'a str>,
+    name: &'a str,
+    subresource: Subresource,
+    options: Value,
+    dry_run: bool,
+) -> AdmissionRequest<'a> {
+    AdmissionRequest {
+        def,
+        namespace,
+        name,
+        subresource,
+        dry_run,
+        options,
+    }
+}
+
+/// The `CreateOptions`/`UpdateOptions`/`PatchOptions` object of a write.
+fn options_object(kind: &str, options: &WriteOptions) -> Value {
+    let mut object = json!({"kind": kind, "apiVersion": "meta.k8s.io/v1"});
+    if options.dry_run {
+        object["dryRun"] = json!(["All"]);
+    }
+    if let Some(manager) = &options.field_manager {
+        object["fieldManager"] = json!(manager);
+    }
+    if let Some(validation) = &options.field_validation {
+        object["fieldValidation"] = json!(validation);
+    }
+    if kind == "PatchOptions" && options.force {
+        object["force"] = json!(true);
+    }
+    object
 }
 
 async fn resource(
@@ -557,49 +617,92 @@ async fn resource(
         "create" => {
             let bytes = read_body().await?;
             let body = parse_body(&bytes, false)?;
-            Ok(written(
-                cluster.create(&def, namespace, body, &write_options(query, headers))?,
-                representation,
-            ))
+            let options = write_options(query, headers);
+            let request = admission_request(
+                &def,
+                namespace,
+                str_at_name(&body),
+                subresource,
+                options_object("CreateOptions", &options),
+                options.dry_run,
+            );
+            let result = admission(app)
+                .write(request, WriteKind::Create, options, |options| {
+                    cluster.create(&def, namespace, body.clone(), options)
+                })
+                .await?;
+            Ok(written(result, representation))
         }
         "update" => {
             let bytes = read_body().await?;
             let body = parse_body(&bytes, false)?;
-            Ok(written(
-                cluster.update(
-                    &def,
-                    namespace,
-                    name,
-                    subresource,
-                    body,
-                    &write_options(query, headers),
-                )?,
-                representation,
-            ))
+            let options = write_options(query, headers);
+            let request = admission_request(
+                &def,
+                namespace,
+                name,
+                subresource,
+                options_object("UpdateOptions", &options),
+                options.dry_run,
+            );
+            let result = admission(app)
+                .write(request, WriteKind::UpdateOrPatch, options, |options| {
+                    cluster.update(&def, namespace, name, subresource, body.clone(), options)
+                })
+                .await?;
+            Ok(written(result, representation))
         }
         "patch" => {
             let patch_type = patch_type(headers)?;
             let bytes = read_body().await?;
             let body = parse_body(&bytes, patch_type == PatchType::Apply)?;
-            Ok(written(
-                cluster.patch(
-                    &def,
-                    namespace,
-                    name,
-                    subresource,
-                    crate::api::Patch { patch_type, body },
-                    &write_options(query, headers),
-                )?,
-                representation,
-            ))
+            let options = write_options(query, headers);
+            let request = admission_request(
+                &def,
+                namespace,
+                name,
+                subresource,
+                options_object("PatchOptions", &options),
+                options.dry_run,
+            );
+            let result = admission(app)
+                .write(request, WriteKind::UpdateOrPatch, options, |options| {
+                    let patch = crate::api::Patch {
+                        patch_type,
+                        body: body.clone(),
+                    };
+                    cluster.patch(&def, namespace, name, subresource, patch, options)
+                })
+                .await?;
+            Ok(written(result, representation))
         }
         "delete" => {
             let bytes = read_body().await?;
             let options = delete_options(query, &bytes)?;
-            Ok(json_ok(&represent(
-                cluster.delete(&def, namespace, name, &options)?,
-                representation,
-            )))
+            let mut options_json = json!({"kind": "DeleteOptions", "apiVersion": "meta.k8s.io/v1"});
+            if options.dry_run {
+                options_json["dryRun"] = json!(["All"]);
+            }
+            if let Some(policy) = &options.propagation {
+                options_json["propagationPolicy"] = json!(format!("{policy:?}"));
+            }
+            let request = admission_request(
+                &def,
+                namespace,
+                name,
+                subresource,
+                options_json,
+                options.dry_run,
+            );
+            let (deleted, warnings) = admission(app)
+                .delete(request, options, |options| {
+                    cluster.delete(&def, namespace, name, options)
+                })
+                .await?;
+            Ok(with_warnings(
+                json_ok(&represent(deleted, representation)),
+                &warnings,
+            ))
         }
         "deletecollection" => {
             let bytes = read_body().await?;
