@@ -213,3 +213,25 @@ async fn unknown_fields_of_built_ins_follow_field_validation() {
     assert_eq!(ignore.json().get("datta"), None);
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn bodies_in_media_types_kubesim_cannot_decode_are_refused() {
+    let server = support::start().await;
+    let protobuf = support::raw(
+        &server,
+        "POST",
+        "/api/v1/namespaces/default/configmaps",
+        &[("Content-Type", "application/vnd.kubernetes.protobuf")],
+        "k8s\u{0}",
+    )
+    .await;
+    assert_eq!(
+        protobuf.json(),
+        json!({
+            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml",
+            "reason": "UnsupportedMediaType", "code": 415,
+        })
+    );
+    server.shutdown().await;
+}

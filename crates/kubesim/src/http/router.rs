@@ -288,6 +288,24 @@ fn subresource(def: &ResourceDef, target: &ResourcePath) -> Result<Subresource, 
     }
 }
 
+/// Refuses request bodies kubesim cannot decode (protobuf, CBOR) with 415, as the API server
+/// refuses media types it does not serve; clients such as kubectl's typed commands then
+/// retry with JSON.
+fn check_body_type(headers: &HeaderMap) -> Result<(), ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let media = content_type.split(';').next().unwrap_or_default().trim();
+    match media {
+        "" | "application/json" | "application/yaml" | "*/*" => Ok(()),
+        other => Err(ApiError::UnsupportedMediaType {
+            content_type: other.to_string(),
+            accepted: "application/json, application/yaml".into(),
+        }),
+    }
+}
+
 /// Parses a JSON body (or YAML for apply patches).
 fn parse_body(bytes: &Bytes, yaml_allowed: bool) -> Result<Value, ApiError> {
     match serde_json::from_slice::<Value>(bytes) {
@@ -615,6 +633,7 @@ async fn resource(
             ))
         }
         "create" => {
+            check_body_type(headers)?;
             let bytes = read_body().await?;
             let body = parse_body(&bytes, false)?;
             let options = write_options(query, headers);
@@ -634,6 +653,7 @@ async fn resource(
             Ok(written(result, representation))
         }
         "update" => {
+            check_body_type(headers)?;
             let bytes = read_body().await?;
             let body = parse_body(&bytes, false)?;
             let options = write_options(query, headers);
