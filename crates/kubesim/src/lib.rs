@@ -58,6 +58,7 @@ pub mod error;
 pub mod faults;
 pub mod http;
 pub mod kubeconfig;
+pub mod kubelet;
 pub mod process_runtime;
 pub mod request_log;
 pub mod resources;
