@@ -10,6 +10,8 @@
 //! - [`semantics`]: pure rules (selectors, finalizers, GC, subresources, patches, CRD schemas).
 //! - [`api`]: the request pipeline over the store ([`Cluster`]); no HTTP.
 //! - [`http`]: the thin axum layer.
+//! - [`kubelet`]: the simulated kubelet, scheduler, volume binder and workload controllers,
+//!   driving the in-process API (opt in with [`ServerBuilder::kubelet`]).
 //! - [`server`]: [`Server::builder`] → [`Handle`].
 //!
 //! # Tests

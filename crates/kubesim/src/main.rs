@@ -1,6 +1,7 @@
 //! The `kubesim` binary: a loopback Kubernetes API server for local mode and tests.
 //!
-//! `kubesim --kubeconfig FILE [--port N] [--http] [--zones a,b,c] [--state-dir DIR]` serves
+//! `kubesim --kubeconfig FILE [--port N] [--http] [--zones a,b,c] [--state-dir DIR]
+//! [--no-kubelet] [--time-scale F]` serves
 //! until SIGINT/SIGTERM, writing FILE once the listener accepts. One debug log line per request
 //! (`RUST_LOG=kubesim=debug`).
 
@@ -38,6 +39,14 @@ struct Cli {
     /// graceful stop, every object (restored on the next start instead of bootstrapping).
     #[arg(long, env = "MULTIGRES_KUBESIM_STATE_DIR")]
     state_dir: Option<PathBuf>,
+
+    /// Do not run the simulated kubelet and workload controllers (pods then stay unscheduled).
+    #[arg(long, env = "MULTIGRES_KUBESIM_NO_KUBELET")]
+    no_kubelet: bool,
+
+    /// Real seconds per simulated second for grace periods, back-offs and evictions.
+    #[arg(long, default_value_t = 1.0, env = "MULTIGRES_KUBESIM_TIME_SCALE")]
+    time_scale: f64,
 }
 
 #[tokio::main]
@@ -57,6 +66,11 @@ async fn main() -> anyhow::Result<()> {
         .kubeconfig_path(cli.kubeconfig.clone());
     if let Some(dir) = cli.state_dir {
         builder = builder.state_dir(dir);
+    }
+    if !cli.no_kubelet {
+        builder = builder.kubelet(kubesim::kubelet::KubeletConfig::with_time_scale(
+            cli.time_scale,
+        ));
     }
     let handle = builder.start().await?;
     tracing::info!(url = handle.url(), kubeconfig = %cli.kubeconfig.display(), "kubesim serving");
@@ -89,5 +103,18 @@ mod tests {
         assert_eq!(cli.zones, vec!["a", "b", "c"]);
         assert!(cli.http);
         assert_eq!(cli.port, 0);
+        assert!(!cli.no_kubelet);
+        assert_eq!(cli.time_scale, 1.0);
+        let quiet = Cli::try_parse_from([
+            "kubesim",
+            "--kubeconfig",
+            "k",
+            "--no-kubelet",
+            "--time-scale",
+            "0.01",
+        ])
+        .expect("valid arguments");
+        assert!(quiet.no_kubelet);
+        assert_eq!(quiet.time_scale, 0.01);
     }
 }

@@ -17,6 +17,7 @@ use crate::error::ApiError;
 use crate::faults::Faults;
 use crate::http::{AppState, router};
 use crate::kubeconfig;
+use crate::kubelet::{Kubelet, KubeletConfig, KubeletControls, KubeletError};
 use crate::request_log::RequestLog;
 use crate::tls::{self, TlsError};
 
@@ -54,6 +55,11 @@ pub enum StartError {
     TempDir {
         #[source]
         source: std::io::Error,
+    },
+    #[error("failed to start the simulated kubelet")]
+    Kubelet {
+        #[source]
+        source: KubeletError,
     },
     #[error("the listener stopped before accepting connections")]
     NotListening,
@@ -96,6 +102,7 @@ pub struct ServerBuilder {
     bootstrap: BootstrapConfig,
     cluster: ClusterConfig,
     fault_seed: u64,
+    kubelet: Option<KubeletConfig>,
 }
 
 impl Default for ServerBuilder {
@@ -108,6 +115,7 @@ impl Default for ServerBuilder {
             bootstrap: BootstrapConfig::default(),
             cluster: ClusterConfig::default(),
             fault_seed: 1,
+            kubelet: None,
         }
     }
 }
@@ -162,6 +170,14 @@ impl ServerBuilder {
         self
     }
 
+    /// Runs the simulated kubelet and workload controllers (`kubelet` module): pods get
+    /// scheduled and run, claims bound, Deployments and StatefulSets managed. Off by default, so
+    /// a test can play those parts itself.
+    pub fn kubelet(mut self, config: KubeletConfig) -> Self {
+        self.kubelet = Some(config);
+        self
+    }
+
     /// Binds, bootstraps, serves and writes the kubeconfig.
     pub async fn start(self) -> Result<Handle, StartError> {
         let listener =
@@ -208,13 +224,24 @@ impl ServerBuilder {
         let faults = Faults::new(self.fault_seed);
         let requests = RequestLog::default();
         let services = ServiceAddresses::default();
-        let app = router(AppState {
+        let kubelet = self
+            .kubelet
+            .clone()
+            .map(|config| Kubelet::start(cluster.clone(), config))
+            .transpose()
+            .map_err(|source| StartError::Kubelet { source })?;
+        let mut app = router(AppState {
             cluster: cluster.clone(),
             faults: faults.clone(),
             requests: requests.clone(),
             services: services.clone(),
             server_address: address.to_string(),
         });
+        if let Some(kubelet) = &kubelet {
+            app = app.merge(crate::kubelet::control_http::routes(
+                kubelet.controls().clone(),
+            ));
+        }
         let server_handle = axum_server::Handle::<SocketAddr>::new();
         let (scheme, ca_pem, task): (&str, Option<String>, JoinHandle<std::io::Result<()>>) =
             if self.plain_http {
@@ -276,6 +303,7 @@ impl ServerBuilder {
             task,
             client_config,
             state_dir: self.state_dir.clone(),
+            kubelet,
             _temp_dir: temp_dir,
         })
     }
@@ -307,6 +335,7 @@ pub struct Handle {
     task: JoinHandle<std::io::Result<()>>,
     client_config: kube::Config,
     state_dir: Option<PathBuf>,
+    kubelet: Option<Kubelet>,
     _temp_dir: Option<tempfile::TempDir>,
 }
 
@@ -374,6 +403,12 @@ impl Handle {
         &self.requests
     }
 
+    /// The simulated kubelet's test controls (`None` unless started with
+    /// [`ServerBuilder::kubelet`]).
+    pub fn kubelet(&self) -> Option<&KubeletControls> {
+        self.kubelet.as_ref().map(Kubelet::controls)
+    }
+
     /// The pod addresses an in-cluster name stands for (`<svc>.<ns>.svc[.cluster.local]`,
     /// `<hostname>.<subdomain>.<ns>.svc[...]`); see [`crate::dns`]. Connect to `<ip>:<port>`.
     pub fn resolve(&self, name: &str) -> Result<Vec<std::net::IpAddr>, crate::dns::ResolveError> {
@@ -412,6 +447,9 @@ impl Handle {
     /// saves the state directory.
     pub async fn shutdown(mut self) {
         self.faults.drop_watches();
+        if let Some(kubelet) = self.kubelet.take() {
+            kubelet.shutdown().await;
+        }
         self.server.graceful_shutdown(Some(Duration::from_secs(1)));
         if let Err(error) = (&mut self.task).await {
             tracing::warn!(

@@ -115,7 +115,7 @@ fn deletion_rank(pod: &Value) -> impl Ord + '_ {
     )
 }
 
-fn ranked<'a>(mut pods: Vec<&'a Value>) -> Vec<&'a Value> {
+fn ranked(mut pods: Vec<&Value>) -> Vec<&Value> {
     pods.sort_by(|a, b| deletion_rank(a).cmp(&deletion_rank(b)));
     pods
 }

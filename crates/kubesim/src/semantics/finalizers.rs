@@ -126,11 +126,18 @@ pub fn plan_delete(
     DeletePlan::Mark(marked)
 }
 
-/// Whether an object that was just updated should be removed: it is being deleted and no
-/// finalizer (nor, for a Namespace, spec finalizer) remains.
+/// Whether an object that was just updated should be removed: it is being deleted, no
+/// finalizer (nor, for a Namespace, spec finalizer) remains, and no grace period is pending
+/// (a pod deleted gracefully waits for the kubelet's final delete; upstream
+/// `ShouldDeleteDuringUpdate`).
 pub fn is_ready_to_remove(object: &Value) -> bool {
     is_deleting(object)
         && finalizers(object).is_empty()
+        && object
+            .pointer("/metadata/deletionGracePeriodSeconds")
+            .and_then(Value::as_i64)
+            .unwrap_or(0)
+            == 0
         && object
             .pointer("/spec/finalizers")
             .and_then(Value::as_array)

@@ -13,6 +13,7 @@ pub mod field_cause;
 pub mod field_selector;
 pub mod finalizers;
 pub mod gc;
+pub mod graceful_delete;
 pub mod jsonpath;
 pub mod label_selector;
 pub mod merge_schema;
