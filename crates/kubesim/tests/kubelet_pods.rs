@@ -23,9 +23,12 @@ async fn pods_run_ready_with_conditions_and_unique_loopback_ips() {
     let server = start(&ZONES, 1.0).await;
     let pods: Api<Pod> = Api::namespaced(server.client(), "default");
     for name in ["web-1", "web-2", "web-3"] {
-        pods.create(&PostParams::default(), &pod(name, &["app", "sidecar"], json!({})))
-            .await
-            .expect("created");
+        pods.create(
+            &PostParams::default(),
+            &pod(name, &["app", "sidecar"], json!({})),
+        )
+        .await
+        .expect("created");
     }
     let mut ips = BTreeSet::new();
     for name in ["web-1", "web-2", "web-3"] {
@@ -39,7 +42,13 @@ async fn pods_run_ready_with_conditions_and_unique_loopback_ips() {
             .collect();
         assert_eq!(
             types,
-            vec!["PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled"]
+            vec![
+                "PodReadyToStartContainers",
+                "Initialized",
+                "Ready",
+                "ContainersReady",
+                "PodScheduled"
+            ]
         );
         assert!(
             status["conditions"]
@@ -51,7 +60,10 @@ async fn pods_run_ready_with_conditions_and_unique_loopback_ips() {
         assert_eq!(status["qosClass"], "BestEffort");
         assert!(status["startTime"].is_string());
         let node = running["spec"]["nodeName"].as_str().expect("bound");
-        let node_object: Node = Api::all(server.client()).get(node).await.expect("node exists");
+        let node_object: Node = Api::all(server.client())
+            .get(node)
+            .await
+            .expect("node exists");
         let internal = node_object
             .status
             .and_then(|s| s.addresses)
@@ -60,7 +72,11 @@ async fn pods_run_ready_with_conditions_and_unique_loopback_ips() {
             .address;
         assert_eq!(status["hostIP"], json!(internal));
         assert_eq!(status["hostIPs"], json!([{"ip": internal}]));
-        let ip: Ipv4Addr = status["podIP"].as_str().expect("podIP").parse().expect("IPv4");
+        let ip: Ipv4Addr = status["podIP"]
+            .as_str()
+            .expect("podIP")
+            .parse()
+            .expect("IPv4");
         assert!(ip.is_loopback() && ip != Ipv4Addr::LOCALHOST, "{ip}");
         assert_eq!(status["podIPs"], json!([{"ip": ip.to_string()}]));
         ips.insert(ip);
@@ -70,8 +86,18 @@ async fn pods_run_ready_with_conditions_and_unique_loopback_ips() {
         assert_eq!(app["started"], true);
         assert_eq!(app["restartCount"], 0);
         assert_eq!(app["image"], "docker.io/library/nginx:1.27");
-        assert!(app["imageID"].as_str().expect("imageID").starts_with("docker.io/library/nginx@sha256:"));
-        assert!(app["containerID"].as_str().expect("containerID").starts_with("containerd://"));
+        assert!(
+            app["imageID"]
+                .as_str()
+                .expect("imageID")
+                .starts_with("docker.io/library/nginx@sha256:")
+        );
+        assert!(
+            app["containerID"]
+                .as_str()
+                .expect("containerID")
+                .starts_with("containerd://")
+        );
         assert!(app["state"]["running"]["startedAt"].is_string());
         assert_eq!(app["lastState"], json!({}));
         assert_eq!(status["containerStatuses"][1]["name"], "sidecar");
@@ -89,9 +115,21 @@ async fn node_selector_and_required_affinity_pick_the_zone() {
             {"matchExpressions": [{"key": "topology.kubernetes.io/zone", "operator": operator, "values": values}]}]}}})
     };
     let cases = [
-        ("by-selector", json!({"nodeSelector": {"topology.kubernetes.io/zone": "zone-b"}}), "kubesim-zone-b"),
-        ("by-in", json!({"affinity": zone_term("In", &["zone-c"])}), "kubesim-zone-c"),
-        ("by-notin", json!({"affinity": zone_term("NotIn", &["zone-b", "zone-c"])}), "kubesim-zone-a"),
+        (
+            "by-selector",
+            json!({"nodeSelector": {"topology.kubernetes.io/zone": "zone-b"}}),
+            "kubesim-zone-b",
+        ),
+        (
+            "by-in",
+            json!({"affinity": zone_term("In", &["zone-c"])}),
+            "kubesim-zone-c",
+        ),
+        (
+            "by-notin",
+            json!({"affinity": zone_term("NotIn", &["zone-b", "zone-c"])}),
+            "kubesim-zone-a",
+        ),
         (
             "by-field",
             json!({"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
@@ -124,7 +162,9 @@ async fn an_unschedulable_pod_stays_pending_with_the_schedulers_message() {
     })
     .await;
     assert_eq!(pending["status"]["phase"], "Pending");
-    let scheduled = condition(&pending, "PodScheduled").expect("condition").clone();
+    let scheduled = condition(&pending, "PodScheduled")
+        .expect("condition")
+        .clone();
     assert_eq!(
         scheduled,
         // (`lastProbeTime: null` does not survive the typed client.)
@@ -147,18 +187,34 @@ async fn taints_keep_pods_away_unless_tolerated() {
         serde_json::from_value(json!({"key": "dedicated", "value": "db", "effect": "NoSchedule"}))
             .expect("taint"),
     ]);
-    nodes.replace("kubesim-zone-a", &PostParams::default(), &node).await.expect("tainted");
+    nodes
+        .replace("kubesim-zone-a", &PostParams::default(), &node)
+        .await
+        .expect("tainted");
     let pods: Api<Pod> = Api::namespaced(server.client(), "default");
     let zone_a = json!({"nodeSelector": {"topology.kubernetes.io/zone": "zone-a"}});
-    pods.create(&PostParams::default(), &pod("intolerant", &["app"], zone_a.clone()))
-        .await
-        .expect("created");
+    pods.create(
+        &PostParams::default(),
+        &pod("intolerant", &["app"], zone_a.clone()),
+    )
+    .await
+    .expect("created");
     let mut tolerant_spec = zone_a;
-    tolerant_spec["tolerations"] = json!([{"key": "dedicated", "operator": "Equal", "value": "db", "effect": "NoSchedule"}]);
-    pods.create(&PostParams::default(), &pod("tolerant", &["app"], tolerant_spec))
-        .await
-        .expect("created");
-    let running = wait_pod(&pods, "tolerant", "the tolerant pod to run", running_and_ready).await;
+    tolerant_spec["tolerations"] =
+        json!([{"key": "dedicated", "operator": "Equal", "value": "db", "effect": "NoSchedule"}]);
+    pods.create(
+        &PostParams::default(),
+        &pod("tolerant", &["app"], tolerant_spec),
+    )
+    .await
+    .expect("created");
+    let running = wait_pod(
+        &pods,
+        "tolerant",
+        "the tolerant pod to run",
+        running_and_ready,
+    )
+    .await;
     assert_eq!(running["spec"]["nodeName"], "kubesim-zone-a");
     let pending = wait_pod(&pods, "intolerant", "the scheduler's verdict", |p| {
         condition(p, "PodScheduled").is_some()
@@ -178,9 +234,15 @@ async fn a_deleted_pod_waits_out_its_grace_period_and_its_finalizers() {
     // 20 simulated seconds of grace are 1 real second at this scale.
     let server = start(&ZONES, 0.05).await;
     let pods: Api<Pod> = Api::namespaced(server.client(), "default");
-    let mut held = pod("held", &["app"], json!({"terminationGracePeriodSeconds": 20}));
+    let mut held = pod(
+        "held",
+        &["app"],
+        json!({"terminationGracePeriodSeconds": 20}),
+    );
     held.metadata.finalizers = Some(vec!["example.com/hold".into()]);
-    pods.create(&PostParams::default(), &held).await.expect("created");
+    pods.create(&PostParams::default(), &held)
+        .await
+        .expect("created");
     wait_pod(&pods, "held", "the pod to run", running_and_ready).await;
     let started = std::time::Instant::now();
     let marked = pods
@@ -205,7 +267,10 @@ async fn a_deleted_pod_waits_out_its_grace_period_and_its_finalizers() {
         confirmed["status"]["containerStatuses"][0]["state"]["terminated"]["reason"],
         "Completed"
     );
-    assert_eq!(confirmed["metadata"]["finalizers"], json!(["example.com/hold"]));
+    assert_eq!(
+        confirmed["metadata"]["finalizers"],
+        json!(["example.com/hold"])
+    );
     let mut released: Pod = serde_json::from_value(confirmed).expect("pod");
     released.metadata.finalizers = None;
     pods.replace("held", &PostParams::default(), &released)
@@ -224,7 +289,13 @@ async fn grace_zero_and_unscheduled_pods_go_at_once() {
         .expect("created");
     wait_pod(&pods, "quick", "the pod to run", running_and_ready).await;
     let gone = pods
-        .delete("quick", &DeleteParams { grace_period_seconds: Some(0), ..DeleteParams::default() })
+        .delete(
+            "quick",
+            &DeleteParams {
+                grace_period_seconds: Some(0),
+                ..DeleteParams::default()
+            },
+        )
         .await
         .expect("deleted");
     assert!(gone.is_left(), "the API returns the last state");
@@ -233,7 +304,13 @@ async fn grace_zero_and_unscheduled_pods_go_at_once() {
     pods.create(&PostParams::default(), &pod("pending", &["app"], spec))
         .await
         .expect("created");
-    pods.delete("pending", &DeleteParams::default()).await.expect("deleted");
-    assert_eq!(get_json(&pods, "pending").await, None::<Value>, "no node, no grace");
+    pods.delete("pending", &DeleteParams::default())
+        .await
+        .expect("deleted");
+    assert_eq!(
+        get_json(&pods, "pending").await,
+        None::<Value>,
+        "no node, no grace"
+    );
     server.shutdown().await;
 }

@@ -50,12 +50,19 @@ impl Runtime {
         let _ = reply.send(result);
     }
 
-    fn set_pod_ready(&mut self, namespace: &str, name: &str, ready: bool) -> Result<(), ControlError> {
+    fn set_pod_ready(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        ready: bool,
+    ) -> Result<(), ControlError> {
         let key = ObjectKey::new(namespace, name);
-        let pod = self.lookup(Kind::Pod, &key).ok_or_else(|| ControlError::PodNotFound {
-            namespace: namespace.into(),
-            name: name.into(),
-        })?;
+        let pod = self
+            .lookup(Kind::Pod, &key)
+            .ok_or_else(|| ControlError::PodNotFound {
+                namespace: namespace.into(),
+                name: name.into(),
+            })?;
         if ready {
             self.unready.remove(uid(&pod));
         } else {
@@ -66,14 +73,24 @@ impl Runtime {
         Ok(())
     }
 
-    fn crash_container(&mut self, namespace: &str, name: &str, container: &str) -> Result<(), ControlError> {
+    fn crash_container(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        container: &str,
+    ) -> Result<(), ControlError> {
         let key = ObjectKey::new(namespace, name);
         for _ in 0..ATTEMPTS {
-            let pod = self.lookup(Kind::Pod, &key).ok_or_else(|| ControlError::PodNotFound {
-                namespace: namespace.into(),
-                name: name.into(),
-            })?;
-            let node = self.cached(Kind::Node, &ObjectKey::new("", str_at(&pod, "/spec/nodeName")));
+            let pod = self
+                .lookup(Kind::Pod, &key)
+                .ok_or_else(|| ControlError::PodNotFound {
+                    namespace: namespace.into(),
+                    name: name.into(),
+                })?;
+            let node = self.cached(
+                Kind::Node,
+                &ObjectKey::new("", str_at(&pod, "/spec/nodeName")),
+            );
             let running = str_at(&pod, "/status/phase") == "Running";
             let Some(node) = node.filter(|n| running && node_is_ready(n)) else {
                 return Err(ControlError::PodNotRunning {

@@ -96,7 +96,10 @@ async fn recover(State(controls): State<KubeletControls>, Path(node): Path<Strin
 /// The routes, to merge into kubesim's router.
 pub fn routes(controls: KubeletControls) -> Router {
     Router::new()
-        .route("/kubesim/v1/namespaces/{namespace}/pods/{pod}/ready", put(set_ready))
+        .route(
+            "/kubesim/v1/namespaces/{namespace}/pods/{pod}/ready",
+            put(set_ready),
+        )
         .route(
             "/kubesim/v1/namespaces/{namespace}/pods/{pod}/containers/{container}/crash",
             post(crash),

@@ -97,7 +97,12 @@ impl KubeletControls {
     /// Holds the pod not ready (`ready: false`: containers unready, `Ready` and
     /// `ContainersReady` False with `ContainersNotReady`) or releases it (`ready: true`).
     /// Applies to a pod that is not running yet as soon as it runs.
-    pub async fn set_pod_ready(&self, namespace: &str, name: &str, ready: bool) -> Result<(), ControlError> {
+    pub async fn set_pod_ready(
+        &self,
+        namespace: &str,
+        name: &str,
+        ready: bool,
+    ) -> Result<(), ControlError> {
         self.send(|reply| Command::SetPodReady {
             namespace: namespace.into(),
             name: name.into(),
@@ -110,7 +115,12 @@ impl KubeletControls {
     /// Crashes a running container (exit code 1): the first crash restarts it at once
     /// (`restartCount` + 1, `lastState.terminated`); later ones leave it waiting in
     /// `CrashLoopBackOff` for the kubelet's back-off (10 s, 20 s, ... up to 300 s, scaled).
-    pub async fn crash_container(&self, namespace: &str, pod: &str, container: &str) -> Result<(), ControlError> {
+    pub async fn crash_container(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+    ) -> Result<(), ControlError> {
         self.send(|reply| Command::CrashContainer {
             namespace: namespace.into(),
             pod: pod.into(),

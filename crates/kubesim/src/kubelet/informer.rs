@@ -111,7 +111,11 @@ impl Informer {
         match self.objects.get(&key) {
             Some(cached) if resource_version(cached) <= resource_version(object) => {
                 let old = self.objects.remove(&key);
-                Some(Change { key, old, new: None })
+                Some(Change {
+                    key,
+                    old,
+                    new: None,
+                })
             }
             _ => None,
         }
@@ -219,7 +223,11 @@ mod tests {
         assert_eq!(i.upsert(pod("a", 5)), None, "the echo of our own write");
         assert_eq!(i.upsert(pod("a", 4)), None);
         assert!(i.upsert(pod("a", 6)).is_some());
-        assert_eq!(i.remove(&pod("a", 3)), None, "a late DELETED of an older incarnation");
+        assert_eq!(
+            i.remove(&pod("a", 3)),
+            None,
+            "a late DELETED of an older incarnation"
+        );
         assert!(i.remove(&pod("a", 7)).is_some());
         assert!(i.is_empty());
     }

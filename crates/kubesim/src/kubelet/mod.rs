@@ -26,8 +26,8 @@
 
 pub mod availability;
 pub mod container_status;
-pub mod control_http;
 mod control_commands;
+pub mod control_http;
 pub mod controls;
 pub mod deployment;
 pub mod informer;
@@ -118,12 +118,12 @@ impl Kubelet {
             Kind::StatefulSet,
         ] {
             let (group, version, plural) = kind.resource();
-            let def = cluster
-                .resource(group, version, plural)
-                .map_err(|source| KubeletError::Resource {
+            let def = cluster.resource(group, version, plural).map_err(|source| {
+                KubeletError::Resource {
                     resource: crate::resources::api_version(group, version) + "/" + plural,
                     source: Box::new(source),
-                })?;
+                }
+            })?;
             defs.insert(kind, def);
         }
         let (commands, receiver) = mpsc::unbounded_channel();

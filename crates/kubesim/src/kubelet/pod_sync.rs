@@ -11,8 +11,8 @@ use tokio::time::Instant;
 
 use super::node_lifecycle::{disruption_condition, eviction_delay, node_is_ready};
 use super::object_fields::{
-    controller_uid, is_deleting, name, namespace, pod_claim_names, pod_is_terminal,
-    set_condition, str_at, uid,
+    controller_uid, is_deleting, name, namespace, pod_claim_names, pod_is_terminal, set_condition,
+    str_at, uid,
 };
 use super::pod_lifecycle::{
     RunFacts, node_lost_status, restart_after_backoff, running_status, stopped_status,
@@ -135,7 +135,9 @@ impl Runtime {
                             keys.iter()
                                 .filter_map(|k| pods.get(k))
                                 .filter(|p| !pod_is_terminal(p))
-                                .filter(|p| !same_owner || (owner.is_some() && controller_uid(p) == owner))
+                                .filter(|p| {
+                                    !same_owner || (owner.is_some() && controller_uid(p) == owner)
+                                })
                                 .count()
                         })
                     };
@@ -181,7 +183,8 @@ impl Runtime {
                 Ok(())
             }
             Err(unschedulable) => {
-                let desired = unschedulable_status(pod, &unschedulable.message, &self.clock().timestamp());
+                let desired =
+                    unschedulable_status(pod, &unschedulable.message, &self.clock().timestamp());
                 if pod.get("status") != Some(&desired) {
                     tracing::debug!(pod = %name(pod), namespace = %namespace(pod), message = %unschedulable.message, "pod unschedulable");
                     self.write_status(Kind::Pod, pod, desired, SCHEDULER)?;
@@ -269,7 +272,12 @@ impl Runtime {
 
     /// A pod whose node stopped reporting: not Ready, and evicted once its toleration of the
     /// NoExecute taint runs out.
-    fn sync_pod_on_lost_node(&mut self, pod: &Value, node: &Value, clock: &SimClock) -> Result<(), SyncError> {
+    fn sync_pod_on_lost_node(
+        &mut self,
+        pod: &Value,
+        node: &Value,
+        clock: &SimClock,
+    ) -> Result<(), SyncError> {
         let key = ObjectKey::of(pod);
         let now = clock.timestamp();
         if let Some(status) = node_lost_status(pod, &now)
@@ -332,7 +340,9 @@ impl ClaimLookup {
                 immediate: *immediate,
             },
             ClaimLookup::Bound(volume) => ClaimState::Bound {
-                volume: runtime.informer(Kind::Volume).get(&ObjectKey::new("", volume)),
+                volume: runtime
+                    .informer(Kind::Volume)
+                    .get(&ObjectKey::new("", volume)),
             },
         }
     }

@@ -272,7 +272,12 @@ impl Runtime {
         let Change { key, old, new } = change;
         match kind {
             Kind::Node => {
-                for pod in self.pods_by_node.get(&key.name).cloned().unwrap_or_default() {
+                for pod in self
+                    .pods_by_node
+                    .get(&key.name)
+                    .cloned()
+                    .unwrap_or_default()
+                {
                     self.mark(Work::Pod(pod));
                 }
                 self.mark_pending_pods();
@@ -340,7 +345,8 @@ impl Runtime {
                     self.workloads_by_uid.remove(uid(old));
                 }
                 if let Some(new) = &new {
-                    self.workloads_by_uid.insert(uid(new).to_string(), work.clone());
+                    self.workloads_by_uid
+                        .insert(uid(new).to_string(), work.clone());
                 }
                 self.mark(work);
             }
@@ -395,7 +401,11 @@ impl Runtime {
             }
         }
         self.mark(Work::Pod(key.clone()));
-        for owner in old.iter().chain(new.iter()).filter_map(|p| controller_uid(p)) {
+        for owner in old
+            .iter()
+            .chain(new.iter())
+            .filter_map(|p| controller_uid(p))
+        {
             if let Some(work) = self.workloads_by_uid.get(owner).cloned() {
                 self.mark(work);
             }
@@ -485,7 +495,10 @@ impl Runtime {
     pub(super) fn refresh(&mut self, kind: Kind, key: &ObjectKey) {
         let def = self.informer(kind).def.clone();
         let namespace = (!key.namespace.is_empty()).then_some(key.namespace.as_str());
-        match self.cluster.get(&def, namespace, &key.name, Subresource::Main) {
+        match self
+            .cluster
+            .get(&def, namespace, &key.name, Subresource::Main)
+        {
             Ok(object) => self.absorb(kind, object),
             Err(ApiError::NotFound { .. }) => {
                 if let Some(change) = self.informer_mut(kind).forget(key) {

@@ -81,7 +81,11 @@ impl Runtime {
             None => Ok(()),
             Some(VolumeStep::Delete { volume }) => {
                 tracing::debug!(%volume, "deleting a released volume");
-                self.delete(Kind::Volume, &ObjectKey::new("", &volume), &DeleteOptions::default())
+                self.delete(
+                    Kind::Volume,
+                    &ObjectKey::new("", &volume),
+                    &DeleteOptions::default(),
+                )
             }
             Some(VolumeStep::VolumeStatus { status, .. }) => {
                 self.write_status(Kind::Volume, &current, status, CONTROLLER_MANAGER)?;

@@ -48,7 +48,12 @@ pub async fn get_json(pods: &Api<Pod>, name: &str) -> Option<Value> {
 }
 
 /// Waits until the pod satisfies `check` and returns it as JSON.
-pub async fn wait_pod(pods: &Api<Pod>, name: &str, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+pub async fn wait_pod(
+    pods: &Api<Pod>,
+    name: &str,
+    what: &str,
+    check: impl Fn(&Value) -> bool,
+) -> Value {
     support::eventually(what, DEADLINE, || async {
         get_json(pods, name).await.filter(|p| check(p))
     })
