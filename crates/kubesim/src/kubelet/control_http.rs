@@ -28,7 +28,7 @@ struct ReadyBody {
 
 fn status(code: u16, reason: &str, message: &str) -> Response {
     let body = if code == 200 {
-        crate::error::success_status()
+        json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"})
     } else {
         json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
                "message": message, "reason": reason, "code": code})

@@ -9,7 +9,7 @@
 //!
 //! # Layout
 //! - Pure decisions, one file per idea: [`scheduler`], [`node_selection`], [`pod_lifecycle`],
-//!   [`container_status`], [`qos`], [`pod_ip`], [`pvc_binder`], [`deployment`],
+//!   [`container_status`], [`pod_ip`], [`pvc_binder`], [`deployment`],
 //!   [`statefulset`], [`availability`], [`node_lifecycle`], [`template_hash`], [`sim_time`].
 //! - The runtime: one task (`runtime.rs`) fed by in-process watches ([`informer`]), with its
 //!   work split by subject (`pod_sync.rs`, `storage_sync.rs`, `workload_sync.rs`,
@@ -38,7 +38,6 @@ pub mod pod_ip;
 pub mod pod_lifecycle;
 mod pod_sync;
 pub mod pvc_binder;
-pub mod qos;
 mod runtime;
 pub mod scheduler;
 pub mod sim_time;

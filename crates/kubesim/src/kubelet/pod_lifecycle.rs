@@ -13,7 +13,6 @@ use serde_json::{Map, Value, json};
 
 use super::container_status::{self, CrashOutcome};
 use super::object_fields::{name, namespace, str_at, uid};
-use super::qos::qos_class;
 
 /// The conditions the kubelet owns, in the order it writes them.
 const KUBELET_CONDITIONS: [&str; 5] = [
@@ -166,6 +165,16 @@ fn readiness_gates_message(pod: &Value) -> Option<String> {
     (!problems.is_empty()).then(|| problems.join(", "))
 }
 
+/// The pod's QoS class: the one the API server recorded at create (it never changes), else
+/// computed as the API server does.
+fn qos_class(pod: &Value) -> String {
+    match str_at(pod, "/status/qosClass") {
+        "" => crate::semantics::builtin_create::qos_class(pod.get("spec").unwrap_or(&Value::Null))
+            .to_string(),
+        recorded => recorded.to_string(),
+    }
+}
+
 /// Assembles a status object in the API's field order.
 fn status_object(
     phase: &str,
@@ -218,7 +227,7 @@ pub fn unschedulable_status(pod: &Value, message: &str, now: &str) -> Value {
         None,
         vec![],
         vec![],
-        qos_class(pod),
+        &qos_class(pod),
     )
 }
 
@@ -318,7 +327,7 @@ pub fn running_status(pod: &Value, facts: &RunFacts<'_>) -> Value {
         ),
         init_statuses,
         statuses,
-        qos_class(pod),
+        &qos_class(pod),
     )
 }
 
@@ -398,7 +407,7 @@ pub fn stopped_status(pod: &Value, now: &str) -> Value {
         pod.pointer("/status/startTime").cloned(),
         init_statuses,
         statuses,
-        qos_class(pod),
+        &qos_class(pod),
     )
 }
 

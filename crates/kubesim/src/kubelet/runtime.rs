@@ -217,9 +217,11 @@ impl Runtime {
 
     fn start_watch(&mut self, kind: Kind) {
         let def = self.informer(kind).def.clone();
+        // A streaming list, as kube's watcher does: initial events, then the end bookmark.
         let options = WatchOptions {
             send_initial_events: true,
             allow_bookmarks: true,
+            resource_version_match: Some("NotOlderThan".into()),
             ..WatchOptions::default()
         };
         match self.cluster.watch(def, None, &options) {
