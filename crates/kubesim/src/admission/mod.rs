@@ -147,7 +147,8 @@ fn failed_calling(webhook: &str, reason: impl std::fmt::Display) -> ApiError {
     }
 }
 
-/// A fresh request uid.
+/// A fresh request uid. The counter only makes uids unique within the process (the time alone
+/// could repeat); it carries no state any server depends on.
 fn request_uid() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(1);
     let count = COUNTER.fetch_add(1, AtomicOrdering::Relaxed);
@@ -537,7 +538,12 @@ impl Admission {
             });
             let recorded = recorded.lock().map(|r| r.clone()).unwrap_or_default();
             let (Some(input), true) = (recorded.object.clone(), recorded.reached) else {
-                return first;
+                // Refused before admission (404, 409, ...): that is the answer. A write that
+                // never reaches admission has nothing to offer the webhooks.
+                return match first {
+                    Err(error) => Err(error),
+                    Ok(_) => run(&options),
+                };
             };
             let old = recorded.old.clone();
             let operation = if old.is_some() {
