@@ -183,6 +183,104 @@ async fn a_retained_volume_is_released_with_its_claim() {
 }
 
 #[tokio::test]
+async fn resizing_follows_the_api_servers_rules() {
+    let server = start(&["zone-a"], 1.0).await;
+    let classes: Api<StorageClass> = Api::all(server.client());
+    classes
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(
+                json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+                "metadata": {"name": "fixed"}, "provisioner": "kubesim.io/hostpath",
+                "volumeBindingMode": "Immediate", "allowVolumeExpansion": false}),
+            )
+            .expect("class"),
+        )
+        .await
+        .expect("class created");
+    let claims: Api<PersistentVolumeClaim> = Api::namespaced(server.client(), "default");
+    let with_size = |claim: &Value, size: &str| -> PersistentVolumeClaim {
+        let mut c = claim.clone();
+        c["spec"]["resources"]["requests"]["storage"] = json!(size);
+        serde_json::from_value(c).expect("claim")
+    };
+    claims
+        .create(
+            &PostParams::default(),
+            &claim("fixed-data", Some("fixed"), "1Gi"),
+        )
+        .await
+        .expect("created");
+    let bound = wait_claim(&claims, "fixed-data", "the claim to be bound", |c| {
+        c["status"]["phase"] == "Bound"
+    })
+    .await;
+    let refused = support::status_of(
+        claims
+            .replace(
+                "fixed-data",
+                &PostParams::default(),
+                &with_size(&bound, "2Gi"),
+            )
+            .await,
+    );
+    assert_eq!(
+        (
+            refused.code,
+            refused.reason.as_str(),
+            refused.message.as_str()
+        ),
+        (
+            403,
+            "Forbidden",
+            "persistentvolumeclaims \"fixed-data\" is forbidden: only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize"
+        )
+    );
+    let shrink = support::status_of(
+        claims
+            .replace(
+                "fixed-data",
+                &PostParams::default(),
+                &with_size(&bound, "512Mi"),
+            )
+            .await,
+    );
+    assert_eq!(
+        (shrink.code, shrink.reason.as_str(), shrink.message.as_str()),
+        (
+            422,
+            "Invalid",
+            "PersistentVolumeClaim \"fixed-data\" is invalid: spec.resources.requests.storage: Forbidden: field can not be less than status.capacity"
+        )
+    );
+    claims
+        .create(
+            &PostParams::default(),
+            &claim("unbound", Some("missing-class"), "1Gi"),
+        )
+        .await
+        .expect("created");
+    let unbound = claim_json(&claims, "unbound").await.expect("claim");
+    let not_bound = support::status_of(
+        claims
+            .replace(
+                "unbound",
+                &PostParams::default(),
+                &with_size(&unbound, "2Gi"),
+            )
+            .await,
+    );
+    assert_eq!(
+        (not_bound.code, not_bound.message.as_str()),
+        (
+            403,
+            "persistentvolumeclaims \"unbound\" is forbidden: Only bound persistent volume claims can be expanded"
+        )
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_pod_waits_for_its_claim() {
     let server = start(&["zone-a"], 1.0).await;
     let pods: Api<Pod> = Api::namespaced(server.client(), "default");

@@ -21,6 +21,7 @@ use super::{
 use crate::error::{ApiError, StatusCause, Subject};
 use crate::resources::{Origin, ResourceDef};
 use crate::semantics::builtin_create;
+use crate::semantics::claim_resize::{self, ClaimResizeError};
 use crate::semantics::crd_schema::FieldValidation;
 use crate::semantics::field_cause::{FieldCause, FieldPath, invalid_message};
 use crate::semantics::finalizers;
@@ -372,6 +373,44 @@ fn invalid(def: &ResourceDef, name: &str, causes: Vec<FieldCause>) -> ApiError {
     }
 }
 
+/// The API server's rules for a changed storage request (`semantics::claim_resize`).
+fn check_claim_resize(
+    state: &State,
+    def: &ResourceDef,
+    name: &str,
+    old: &Value,
+    new: &Value,
+) -> Result<(), ApiError> {
+    let class_name = str_at(new, &["spec", "storageClassName"]).unwrap_or_default();
+    let class = state
+        .registry
+        .get("storage.k8s.io", "v1", "storageclasses")
+        .and_then(|classes| {
+            state
+                .store
+                .get(&classes.table, &ObjectKey::new("", class_name))
+        });
+    match claim_resize::check_claim_update(old, new, class.map(|c| &**c)) {
+        Ok(()) => Ok(()),
+        Err(ClaimResizeError::BelowCapacity) => Err(invalid(
+            def,
+            name,
+            vec![FieldCause::forbidden(
+                &FieldPath::new("spec")
+                    .child("resources")
+                    .child("requests")
+                    .child("storage"),
+                claim_resize::BELOW_CAPACITY,
+            )],
+        )),
+        Err(ClaimResizeError::Forbidden { detail }) => Err(ApiError::Forbidden {
+            subject: subject(def, name),
+            detail: detail.to_string(),
+            causes: Vec::new(),
+        }),
+    }
+}
+
 /// Checks that the namespace exists and is not terminating (creates only).
 fn check_namespace(
     state: &State,
@@ -707,6 +746,12 @@ fn update_locked(
     let causes = object_meta::validate(&object, name_rule(def));
     if !causes.is_empty() {
         return Err(invalid(def, &name, causes));
+    }
+    if def.group.is_empty()
+        && def.plural == "persistentvolumeclaims"
+        && subresource == Subresource::Main
+    {
+        check_claim_resize(state, def, &name, &served_old, &object)?;
     }
     let timestamp = format_time(now());
     if def.table == crds::CRD_TABLE && subresource == Subresource::Main {

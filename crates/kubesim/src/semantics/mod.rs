@@ -7,6 +7,7 @@
 pub mod builtin_create;
 pub mod builtin_schema;
 pub mod cel;
+pub mod claim_resize;
 pub mod crd_schema;
 pub mod event_conversion;
 pub mod field_cause;
