@@ -314,3 +314,55 @@ async fn grace_zero_and_unscheduled_pods_go_at_once() {
     );
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_kubelet_relists_after_its_watch_expires() {
+    // Two watch events per resource: writes made while the kubelet's task cannot run expire its
+    // watch (410 in-stream), and it must list again, including the deletions it missed.
+    let server = kubelet_support::start_with(
+        kubesim::Server::builder()
+            .zones(vec!["zone-a".into()])
+            .watch_history(2),
+        1.0,
+    )
+    .await;
+    let cluster = server.cluster().clone();
+    let pods_def = cluster.resource("", "v1", "pods").expect("pods are served");
+    // A single-threaded test runtime: the kubelet's task does not run during this loop.
+    for i in 0..20 {
+        let body = json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": format!("burst-{i}")},
+            "spec": {"containers": [{"name": "app", "image": "nginx"}]}});
+        cluster
+            .create(&pods_def, Some("default"), body, &Default::default())
+            .expect("created");
+    }
+    for i in 0..10 {
+        cluster
+            .delete(
+                &pods_def,
+                Some("default"),
+                &format!("burst-{i}"),
+                &Default::default(),
+            )
+            .expect("deleted before it was scheduled");
+    }
+    let pods: Api<Pod> = Api::namespaced(server.client(), "default");
+    support::eventually(
+        "the ten remaining pods to run",
+        kubelet_support::DEADLINE,
+        || async {
+            let listed = pods.list(&Default::default()).await.expect("list").items;
+            let names: Vec<String> = listed
+                .iter()
+                .filter_map(|p| p.metadata.name.clone())
+                .collect();
+            let all_running = listed
+                .iter()
+                .all(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"));
+            (names.len() == 10 && all_running).then_some(names)
+        },
+    )
+    .await;
+    server.shutdown().await;
+}

@@ -16,10 +16,17 @@ pub const DEADLINE: Duration = Duration::from_secs(20);
 
 /// A plain-HTTP kubesim with one node per zone and the kubelet at `time_scale`.
 pub async fn start(zones: &[&str], time_scale: f64) -> kubesim::Handle {
+    start_with(
+        kubesim::Server::builder().zones(zones.iter().map(|z| z.to_string()).collect()),
+        time_scale,
+    )
+    .await
+}
+
+/// A plain-HTTP kubesim from a builder, with the kubelet at `time_scale`.
+pub async fn start_with(builder: kubesim::ServerBuilder, time_scale: f64) -> kubesim::Handle {
     support::start_with(
-        kubesim::Server::builder()
-            .zones(zones.iter().map(|z| z.to_string()).collect())
-            .kubelet(kubesim::kubelet::KubeletConfig::with_time_scale(time_scale)),
+        builder.kubelet(kubesim::kubelet::KubeletConfig::with_time_scale(time_scale)),
     )
     .await
 }
