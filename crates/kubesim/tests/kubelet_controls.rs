@@ -89,8 +89,9 @@ async fn a_pod_held_unready_and_released() {
 
 #[tokio::test]
 async fn a_crashing_container_restarts_then_backs_off() {
-    // The second crash's 10 s back-off lasts 0.5 s at this scale.
-    let server = start(&["zone-a"], 0.05).await;
+    // The second crash's 10 s back-off lasts 3 s at this scale: long enough to observe the
+    // waiting state on a loaded machine, short enough to wait for the restart.
+    let server = start(&["zone-a"], 0.3).await;
     let pods: Api<Pod> = Api::namespaced(server.client(), "default");
     pods.create(&PostParams::default(), &pod("db", &["postgres"], json!({})))
         .await
