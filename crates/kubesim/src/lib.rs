@@ -3,13 +3,16 @@
 //! It serves the core semantics real clients depend on (rust-ecosystem.md §3): CRUD with
 //! optimistic concurrency, one global resourceVersion, list pagination, watches with bookmarks
 //! and 410 Expired, label/field selectors, finalizers, garbage collection, namespaces,
-//! status/scale subresources, dryRun, discovery, fault injection and request counts.
+//! status/scale subresources, dryRun, discovery, fault injection and request counts; and what
+//! kubectl needs to work without `--validate=false` (aggregated discovery, OpenAPI v3, Table
+//! output, `fieldValidation`) plus admission webhooks (docs/kubesim.md).
 //!
 //! # Layout
 //! - [`store`]: pure state (objects, revision counter, watch history).
 //! - [`semantics`]: pure rules (selectors, finalizers, GC, subresources, patches, CRD schemas).
 //! - [`api`]: the request pipeline over the store ([`Cluster`]); no HTTP.
-//! - [`http`]: the thin axum layer.
+//! - [`http`]: the thin axum layer (with discovery, OpenAPI and Table documents).
+//! - [`admission`]: admission webhooks around the HTTP writes.
 //! - [`kubelet`]: the simulated kubelet, scheduler, volume binder and workload controllers,
 //!   driving the in-process API (opt in with [`ServerBuilder::kubelet`]).
 //! - [`server`]: [`Server::builder`] → [`Handle`].

@@ -6,7 +6,7 @@
 //! kind's `patch` operation has a `fieldValidation` parameter, and `explain` renders fields from
 //! the kind's schema found by its `x-kubernetes-group-version-kind`. Built-in schemas come from
 //! [`crate::semantics::builtin_schema`]; custom resources from their stored CRD
-//! ([`custom_resources`]). Documents of group-versions with only built-in kinds never change
+//! (`custom_resources`). Documents of group-versions with only built-in kinds never change
 //! and are built once per process.
 //!
 //! Pure: documents from a registry snapshot and the stored CRD objects.

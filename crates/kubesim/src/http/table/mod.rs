@@ -2,8 +2,8 @@
 //! `kubectl get` asks for; rust-ecosystem.md §3.2 "get" and §3.3 "Table"): column definitions
 //! and one row of cells per object, rendered by the server so kubectl prints them verbatim.
 //!
-//! Built-in kinds use [`builtin_printers`], custom resources their CRD's printer columns
-//! ([`printer_columns`]), every other kind the API server's default `Name`/`Created At` table.
+//! Built-in kinds use `builtin_printers`, custom resources their CRD's printer columns
+//! (`printer_columns`), every other kind the API server's default `Name`/`Created At` table.
 //! Rows carry the object as `includeObject` asks (PartialObjectMetadata by default), which
 //! kubectl reads for `--show-labels`, `-L` and the namespace column. On watches only the first
 //! event carries column definitions (`TableOptions.NoHeaders` after the first object).
