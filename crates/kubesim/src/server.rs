@@ -227,7 +227,15 @@ impl ServerBuilder {
         let kubelet = self
             .kubelet
             .clone()
-            .map(|config| Kubelet::start(cluster.clone(), config))
+            .map(|mut config| {
+                // Process data lives in the state folder when there is one.
+                if let (Some(processes), Some(dir)) = (config.processes.as_mut(), &self.state_dir)
+                    && processes.root.is_none()
+                {
+                    processes.root = Some(dir.join("processes"));
+                }
+                Kubelet::start(cluster.clone(), config)
+            })
             .transpose()
             .map_err(|source| StartError::Kubelet { source })?;
         let mut app = router(AppState {

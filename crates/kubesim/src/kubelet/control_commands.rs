@@ -112,6 +112,7 @@ impl Runtime {
                 pod_ip: str_at(&pod, "/status/podIP"),
                 unready: self.unready.contains(&pod_uid),
                 now: &now,
+                processes: &std::collections::BTreeMap::new(),
             };
             let desired = running_status(&crashed, &facts);
             if self.write_status(Kind::Pod, &pod, desired, KUBELET)? {

@@ -37,6 +37,7 @@ pub mod object_fields;
 pub mod pod_ip;
 pub mod pod_lifecycle;
 mod pod_sync;
+mod process_sync;
 pub mod pvc_binder;
 mod runtime;
 pub mod scheduler;
@@ -63,18 +64,36 @@ use runtime::{Kind, Runtime};
 pub struct KubeletConfig {
     /// Real seconds per simulated second for the durations objects name (1.0: real time).
     pub time_scale: f64,
+    /// Run containers whose image has a process runtime as real processes
+    /// (crate::process_runtime); `None`: every container is simulated.
+    pub processes: Option<crate::process_runtime::ProcessRuntimeConfig>,
 }
 
 impl Default for KubeletConfig {
     fn default() -> Self {
-        KubeletConfig { time_scale: 1.0 }
+        KubeletConfig {
+            time_scale: 1.0,
+            processes: None,
+        }
     }
 }
 
 impl KubeletConfig {
     /// A configuration with this time scale.
     pub fn with_time_scale(time_scale: f64) -> KubeletConfig {
-        KubeletConfig { time_scale }
+        KubeletConfig {
+            time_scale,
+            processes: None,
+        }
+    }
+
+    /// The same configuration with process runtimes on.
+    pub fn with_processes(
+        mut self,
+        processes: crate::process_runtime::ProcessRuntimeConfig,
+    ) -> KubeletConfig {
+        self.processes = Some(processes);
+        self
     }
 }
 
@@ -83,6 +102,11 @@ impl KubeletConfig {
 pub enum KubeletError {
     #[error("kubelet time scale {value} is invalid: it must be a finite number greater than 0")]
     TimeScale { value: f64 },
+    #[error("failed to create a temporary folder for the process runtimes' data")]
+    ProcessRoot {
+        #[source]
+        source: std::io::Error,
+    },
     #[error("the cluster does not serve {resource}, which the kubelet watches")]
     Resource {
         resource: String,
@@ -96,6 +120,8 @@ pub enum KubeletError {
 pub struct Kubelet {
     controls: KubeletControls,
     task: JoinHandle<()>,
+    /// The process runtimes' data when no folder was given: removed after the task stops.
+    _process_root: Option<tempfile::TempDir>,
 }
 
 impl Kubelet {
@@ -125,12 +151,24 @@ impl Kubelet {
             })?;
             defs.insert(kind, def);
         }
+        let (process_root, temporary) = match config.processes.as_ref().map(|p| p.root.clone()) {
+            Some(Some(root)) => (root, None),
+            Some(None) => {
+                let dir = tempfile::Builder::new()
+                    .prefix("kubesim-processes-")
+                    .tempdir()
+                    .map_err(|source| KubeletError::ProcessRoot { source })?;
+                (dir.path().to_path_buf(), Some(dir))
+            }
+            None => (std::path::PathBuf::new(), None),
+        };
         let (commands, receiver) = mpsc::unbounded_channel();
-        let runtime = Runtime::new(cluster, config, defs, receiver);
+        let runtime = Runtime::new(cluster, config, defs, receiver, process_root);
         let task = tokio::spawn(runtime.run());
         Ok(Kubelet {
             controls: KubeletControls { commands },
             task,
+            _process_root: temporary,
         })
     }
 

@@ -19,6 +19,9 @@ pub struct PodIps {
     cursor: u32,
     by_pod: BTreeMap<String, u32>,
     in_use: BTreeSet<u32>,
+    /// The last address of each pod name (`namespace/name`), offered again to the next pod of
+    /// that name (see [`PodIps::assign_for`]).
+    by_name: BTreeMap<String, u32>,
 }
 
 fn usable(offset: u32) -> bool {
@@ -51,6 +54,28 @@ impl PodIps {
             }
         }
         None
+    }
+
+    /// Like [`PodIps::assign`], but a pod named like an earlier one (`namespace/name`: a
+    /// StatefulSet pod recreated) gets that pod's address back when it is free. Processes run
+    /// for pods keep peers' addresses where a cluster would keep their DNS names
+    /// (docs/kubesim.md "Process runtimes"), so a recreated member must come back at the same
+    /// address.
+    pub fn assign_for(&mut self, pod_uid: &str, pod_name: &str) -> Option<Ipv4Addr> {
+        if let Some(offset) = self.by_pod.get(pod_uid) {
+            return Some(address(*offset));
+        }
+        if let Some(offset) = self.by_name.get(pod_name).copied()
+            && !self.in_use.contains(&offset)
+        {
+            self.in_use.insert(offset);
+            self.by_pod.insert(pod_uid.to_string(), offset);
+            return Some(address(offset));
+        }
+        let assigned = self.assign(pod_uid)?;
+        self.by_name
+            .insert(pod_name.to_string(), u32::from(assigned) & 0x00ff_ffff);
+        Some(assigned)
     }
 
     /// Records an address a pod already has (a pod that was running before this kubelet
@@ -117,6 +142,31 @@ mod tests {
         assert_eq!(ips.assign("a"), Some(Ipv4Addr::new(127, 0, 0, 254)));
         // .255, then 127.0.1.0 and 127.0.1.1 are skipped.
         assert_eq!(ips.assign("b"), Some(Ipv4Addr::new(127, 0, 1, 2)));
+    }
+
+    #[test]
+    fn a_recreated_pod_gets_its_name_s_address_back_when_free() {
+        let mut ips = PodIps::default();
+        assert_eq!(
+            ips.assign_for("u1", "db/topo-0"),
+            Some(Ipv4Addr::new(127, 0, 0, 2))
+        );
+        assert_eq!(
+            ips.assign_for("u2", "db/topo-1"),
+            Some(Ipv4Addr::new(127, 0, 0, 3))
+        );
+        ips.release("u1");
+        assert_eq!(
+            ips.assign_for("u3", "db/topo-0"),
+            Some(Ipv4Addr::new(127, 0, 0, 2))
+        );
+        // Held by another pod meanwhile: a new address.
+        ips.release("u3");
+        ips.adopt("other", "127.0.0.2");
+        assert_eq!(
+            ips.assign_for("u4", "db/topo-0"),
+            Some(Ipv4Addr::new(127, 0, 0, 4))
+        );
     }
 
     #[test]

@@ -9,6 +9,8 @@
 //! Pure: every function takes the pod and the time (`now`, RFC 3339) and returns the new
 //! `status`; the runtime decides when to call them and writes the result.
 
+use std::collections::BTreeMap;
+
 use serde_json::{Map, Value, json};
 
 use super::container_status::{self, CrashOutcome};
@@ -32,6 +34,9 @@ pub struct RunFacts<'a> {
     /// Held not-ready by a test control (as a failing readiness probe would).
     pub unready: bool,
     pub now: &'a str,
+    /// The statuses of containers running as real processes (by name): used as they are
+    /// (process_sync.rs), except that a pod held unready keeps them unready.
+    pub processes: &'a BTreeMap<String, Value>,
 }
 
 /// Why a crash cannot be simulated.
@@ -242,6 +247,13 @@ pub fn running_status(pod: &Value, facts: &RunFacts<'_>) -> Value {
         .iter()
         .map(|spec| {
             let container = str_at(spec, "/name");
+            if let Some(real) = facts.processes.get(container) {
+                let mut real = real.clone();
+                if facts.unready {
+                    real["ready"] = json!(false);
+                }
+                return real;
+            }
             let existing = find_status(current, container);
             match existing {
                 Some(e) if e.pointer("/state/running").is_none() && e.get("state").is_some() => {
@@ -484,12 +496,15 @@ mod tests {
                                        {"name": "log", "image": "busybox"}]}})
     }
 
+    static NO_PROCESSES: BTreeMap<String, Value> = BTreeMap::new();
+
     fn facts<'a>(now: &'a str) -> RunFacts<'a> {
         RunFacts {
             host_ip: "172.18.0.2",
             pod_ip: "127.0.0.2",
             unready: false,
             now,
+            processes: &NO_PROCESSES,
         }
     }
 

@@ -98,17 +98,19 @@ impl Runtime {
             match str_at(pod, "/status/podIP") {
                 "" => self
                     .ips
-                    .assign(&pod_uid)
+                    .assign_for(&pod_uid, &format!("{}/{}", key.namespace, key.name))
                     .map(|ip| ip.to_string())
                     .unwrap_or_default(),
                 ip => ip.to_string(),
             }
         };
+        let processes = self.process_statuses(&working, &pod_ip);
         let facts = RunFacts {
             host_ip: &host,
             pod_ip: &pod_ip,
             unready: self.unready.contains(&pod_uid),
             now: &now,
+            processes: &processes,
         };
         let desired = running_status(&working, &facts);
         if pod.get("status") != Some(&desired) {
@@ -243,11 +245,16 @@ impl Runtime {
             // Confirmed already; the finalizers' owners decide now.
             return Ok(());
         }
+        let first_seen = !self.deletion_seen.contains_key(uid(pod));
         let seen = *self
             .deletion_seen
             .entry(uid(pod).to_string())
             .or_insert_with(Instant::now);
         let due = seen + clock.real(grace as f64);
+        if first_seen {
+            // The kubelet's kill: SIGTERM now, SIGKILL when the grace period ends.
+            self.stop_processes(uid(pod), clock.real(grace as f64));
+        }
         if Instant::now() < due {
             self.schedule_at(due, Work::Pod(key));
             return Ok(());

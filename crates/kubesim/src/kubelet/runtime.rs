@@ -27,6 +27,7 @@ use super::controls::Command;
 use super::informer::{Change, Informer};
 use super::object_fields::{controller_uid, is_deleting, name, str_at, uid};
 use super::pod_ip::PodIps;
+use super::process_sync::ProcessHost;
 use super::sim_time::SimClock;
 use crate::api::{Cluster, DeleteOptions, Subresource, WatchEvent, WatchOptions, WriteOptions};
 use crate::error::ApiError;
@@ -128,6 +129,12 @@ pub(super) struct Runtime {
     pub(super) pending_pods: BTreeSet<ObjectKey>,
     pub(super) pods_by_owner: HashMap<String, BTreeSet<ObjectKey>>,
     workloads_by_uid: HashMap<String, Work>,
+    // Process runtimes (process_sync.rs).
+    pub(super) processes: ProcessHost,
+    pub(super) process_root: std::path::PathBuf,
+    /// Supervisors announce a changed container view with the pod's key.
+    pub(super) process_events: mpsc::UnboundedSender<ObjectKey>,
+    process_updates: mpsc::UnboundedReceiver<ObjectKey>,
 }
 
 impl Runtime {
@@ -136,8 +143,14 @@ impl Runtime {
         config: KubeletConfig,
         defs: BTreeMap<Kind, Arc<ResourceDef>>,
         commands: mpsc::UnboundedReceiver<Command>,
+        process_root: std::path::PathBuf,
     ) -> Runtime {
+        let (process_events, process_updates) = mpsc::unbounded_channel();
         Runtime {
+            processes: ProcessHost::default(),
+            process_root,
+            process_events,
+            process_updates,
             cluster,
             config,
             informers: defs
@@ -180,6 +193,12 @@ impl Runtime {
                     // Take whatever else is ready before deciding anything.
                     while let Some(Some((kind, event))) = self.streams.next().now_or_never() {
                         self.on_event(kind, event);
+                    }
+                }
+                Some(key) = self.process_updates.recv() => {
+                    self.mark(Work::Pod(key));
+                    while let Ok(key) = self.process_updates.try_recv() {
+                        self.mark(Work::Pod(key));
                     }
                 }
                 _ = sleep_until(next_timer) => self.fire_timers(),
@@ -399,6 +418,7 @@ impl Runtime {
                     self.unready.remove(pod_uid);
                     self.deletion_seen.remove(pod_uid);
                     self.backoffs.remove(pod_uid);
+                    self.forget_processes(pod_uid);
                 }
             }
         }

@@ -64,9 +64,20 @@ impl RuntimeKind {
 /// Settings of the process runtimes.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ProcessRuntimeConfig {
-    /// Where process data lives: `<root>/volumes/...`, `<root>/pods/...`.
-    pub root: PathBuf,
+    /// Where process data lives (`<root>/volumes/...`, `<root>/pods/...`). `None`: the
+    /// server's `<state-dir>/processes`, or a temporary folder removed when the kubelet stops.
+    pub root: Option<PathBuf>,
+    /// The etcd to run for `*etcd*` images.
     pub etcd_binary: PathBuf,
+}
+
+impl Default for ProcessRuntimeConfig {
+    fn default() -> Self {
+        ProcessRuntimeConfig {
+            root: None,
+            etcd_binary: PathBuf::from(DEFAULT_ETCD_BINARY),
+        }
+    }
 }
 
 /// The host folder that stands for a container path: the longest volume mount containing it
@@ -180,10 +191,12 @@ pub fn container_probes(
 }
 
 /// The process to start for `container` of `pod` at `pod_ip`, creating the host folders its
-/// data paths need. `resolve` answers host names (kubesim's DNS and the pod's own name).
+/// data paths need under `root`. `resolve` answers host names (kubesim's DNS and the pod's own
+/// name).
 pub fn prepare_launch(
     kind: RuntimeKind,
     config: &ProcessRuntimeConfig,
+    root: &Path,
     pod: &Value,
     container: &Value,
     pod_ip: IpAddr,
@@ -200,11 +213,11 @@ pub fn prepare_launch(
         .get("name")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    let rootfs = pod_dir(&config.root, pod_uid)
+    let rootfs = pod_dir(root, pod_uid)
         .join("containers")
         .join(safe_name(container_name))
         .join("rootfs");
-    let mounts = container_mounts(&config.root, pod, container);
+    let mounts = container_mounts(root, pod, container);
     let map = |path: &str| host_path(path, &mounts, &rootfs);
     let launch = match kind {
         RuntimeKind::Etcd => etcd_launch(&EtcdContainer {
