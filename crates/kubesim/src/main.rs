@@ -1,7 +1,7 @@
 //! The `kubesim` binary: a loopback Kubernetes API server for local mode and tests.
 //!
 //! `kubesim --kubeconfig FILE [--port N] [--http] [--zones a,b,c] [--state-dir DIR]
-//! [--no-kubelet] [--time-scale F]` serves
+//! [--no-kubelet] [--time-scale F] [--process-runtimes [--etcd-binary PATH]]` serves
 //! until SIGINT/SIGTERM, writing FILE once the listener accepts. One debug log line per request
 //! (`RUST_LOG=kubesim=debug`).
 
@@ -47,6 +47,16 @@ struct Cli {
     /// Real seconds per simulated second for grace periods, back-offs and evictions.
     #[arg(long, default_value_t = 1.0, env = "MULTIGRES_KUBESIM_TIME_SCALE")]
     time_scale: f64,
+
+    /// Run containers of `*etcd*` images as real etcd processes bound to their pod's address
+    /// (docs/kubesim.md "Process runtimes"); their data lives under --state-dir.
+    #[arg(long, env = "MULTIGRES_KUBESIM_PROCESS_RUNTIMES")]
+    process_runtimes: bool,
+
+    /// The etcd the process runtimes run.
+    #[arg(long, default_value = kubesim::process_runtime::DEFAULT_ETCD_BINARY,
+          env = "MULTIGRES_KUBESIM_ETCD_BINARY")]
+    etcd_binary: PathBuf,
 }
 
 #[tokio::main]
@@ -68,9 +78,14 @@ async fn main() -> anyhow::Result<()> {
         builder = builder.state_dir(dir);
     }
     if !cli.no_kubelet {
-        builder = builder.kubelet(kubesim::kubelet::KubeletConfig::with_time_scale(
-            cli.time_scale,
-        ));
+        let mut kubelet = kubesim::kubelet::KubeletConfig::with_time_scale(cli.time_scale);
+        if cli.process_runtimes {
+            kubelet = kubelet.with_processes(kubesim::process_runtime::ProcessRuntimeConfig {
+                root: None,
+                etcd_binary: cli.etcd_binary.clone(),
+            });
+        }
+        builder = builder.kubelet(kubelet);
     }
     let handle = builder.start().await?;
     tracing::info!(url = handle.url(), kubeconfig = %cli.kubeconfig.display(), "kubesim serving");
@@ -116,5 +131,17 @@ mod tests {
         .expect("valid arguments");
         assert!(quiet.no_kubelet);
         assert_eq!(quiet.time_scale, 0.01);
+        assert!(!quiet.process_runtimes);
+        let real = Cli::try_parse_from([
+            "kubesim",
+            "--kubeconfig",
+            "k",
+            "--process-runtimes",
+            "--etcd-binary",
+            "/opt/etcd",
+        ])
+        .expect("valid arguments");
+        assert!(real.process_runtimes);
+        assert_eq!(real.etcd_binary, PathBuf::from("/opt/etcd"));
     }
 }
