@@ -414,6 +414,34 @@ async fn deletes_and_match_conditions() {
     assert_eq!(review["object"], Value::Null);
     assert_eq!(review["oldObject"]["metadata"]["name"], "kept-then-deleted");
     assert_eq!(review["options"]["kind"], "DeleteOptions");
+
+    // A deletecollection is admitted item by item; one refusal keeps every item.
+    for (name, data) in [
+        ("scratch-2", json!({})),
+        ("guarded", json!({"forbidden": "yes"})),
+    ] {
+        let cm: ConfigMap = serde_json::from_value(
+            json!({"metadata": {"name": name, "labels": {"admission": "on"}}, "data": data}),
+        )
+        .expect("valid ConfigMap");
+        cms.create(&PostParams::default(), &cm)
+            .await
+            .expect("created");
+    }
+    let refused = support::raw(
+        &server,
+        "DELETE",
+        "/api/v1/namespaces/default/configmaps?labelSelector=admission%3Don",
+        &[],
+        "",
+    )
+    .await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert_eq!(
+        refused.json()["message"],
+        "admission webhook \"delete.kubesim.test\" denied the request: key \"forbidden\" is not allowed"
+    );
+    assert!(cms.get_opt("scratch-2").await.expect("readable").is_some());
     server.shutdown().await;
     hook.shutdown();
 }

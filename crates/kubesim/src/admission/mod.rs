@@ -16,7 +16,8 @@
 //!
 //! Not modelled: `reinvocationPolicy: IfNeeded`, `matchPolicy: Equivalent` conversion between
 //! versions, the `/scale` subresource, and in-process writes (they bypass admission, like
-//! writes straight to etcd would).
+//! writes straight to etcd would). A deletecollection is admitted item by item before anything
+//! is deleted (all or nothing, where the API server deletes the admitted items).
 
 pub mod client;
 pub mod matching;
@@ -701,6 +702,34 @@ impl Admission {
             ),
             detail: "the object has been modified; please apply your changes to the latest version and try again".into(),
         })
+    }
+
+    /// Admits each object a deletecollection is about to delete (the API server admits every
+    /// item as a DELETE); the first refusal refuses the whole request, before anything is
+    /// deleted. Returns the webhooks' warnings.
+    pub async fn admit_collection_delete(
+        &self,
+        request: AdmissionRequest<'_>,
+        items: &[Value],
+    ) -> Result<Vec<String>, ApiError> {
+        let target = Self::target(request.def, request.subresource);
+        let webhooks = self.candidates(&target, &[Operation::Delete]);
+        let mut warnings = Vec::new();
+        if webhooks.is_empty() {
+            return Ok(warnings);
+        }
+        for item in items {
+            let name = item
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let info = Self::info(&request, Operation::Delete, name);
+            self.mutate_on_delete(&webhooks, &info, item, &mut warnings)
+                .await?;
+            self.validate(&webhooks, &info, None, Some(item), &mut warnings)
+                .await?;
+        }
+        Ok(warnings)
     }
 
     /// Mutating webhooks see deletes too, but there is nothing for them to patch.

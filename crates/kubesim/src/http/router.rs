@@ -727,10 +727,27 @@ async fn resource(
         "deletecollection" => {
             let bytes = read_body().await?;
             let options = delete_options(query, &bytes)?;
-            Ok(json_ok(&represent(
-                cluster.delete_collection(&def, namespace, &list_options(query)?, &options)?,
-                representation,
-            )))
+            let selection = list_options(query)?;
+            let doomed = cluster.list(&def, namespace, &selection)?;
+            let request = admission_request(
+                &def,
+                namespace,
+                "",
+                subresource,
+                json!({"kind": "DeleteOptions", "apiVersion": "meta.k8s.io/v1"}),
+                options.dry_run,
+            );
+            let items = doomed["items"].as_array().cloned().unwrap_or_default();
+            let warnings = admission(app)
+                .admit_collection_delete(request, &items)
+                .await?;
+            Ok(with_warnings(
+                json_ok(&represent(
+                    cluster.delete_collection(&def, namespace, &selection, &options)?,
+                    representation,
+                )),
+                &warnings,
+            ))
         }
         _ => Err(ApiError::MethodNotAllowed),
     }

@@ -3,8 +3,8 @@
 //! every AdmissionReview it receives so tests can assert which requests reached it.
 //!
 //! Paths: `/mutate` adds the label `mutated: "true"` with a JSONPatch and a warning;
-//! `/validate` denies objects whose `data` has the key `forbidden` (403 Forbidden) and allows
-//! the rest with a warning; `/hang` never answers (for timeouts).
+//! `/validate` denies objects (or, on delete, old objects) whose `data` has the key `forbidden`
+//! (403 Forbidden) and allows the rest with a warning; `/hang` never answers (for timeouts).
 
 #![allow(dead_code)] // each test binary uses a different subset
 
@@ -74,9 +74,11 @@ async fn validate(
 ) -> Json<AdmissionReview<DynamicObject>> {
     record(&reviews, &review);
     let request = request(review);
+    // Deletes carry only the old object.
     let forbidden = request
         .object
         .as_ref()
+        .or(request.old_object.as_ref())
         .is_some_and(|o| o.data.pointer("/data/forbidden").is_some());
     let mut response = AdmissionResponse::from(&request);
     if forbidden {
