@@ -10,7 +10,7 @@
 //! readiness probe passes for real, and restarts after its process exits.
 //!
 //! # Layout
-//! - [`container_env`]: the kubelet's env / `$(VAR)` expansion (pure);
+//! - [`container_env`](mod@container_env): the kubelet's env / `$(VAR)` expansion (pure);
 //! - [`etcd`]: the etcd runtime's adaptations (pure);
 //! - [`probe`]: probe specs, thresholds (pure) and execution;
 //! - [`process`]: spawning and killing one process (process groups, parent-death signal);

@@ -489,6 +489,52 @@ mod tests {
             .expect("the supervisor keeps its sender while running")
     }
 
+    /// A test that panics drops its runtime: the supervised process must die with it.
+    #[test]
+    fn dropping_the_runtime_kills_the_process() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let pid_file = dir.path().join("pid");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let script = format!("echo $$ > {}; exec sleep 300", pid_file.display());
+        let supervisor = runtime.block_on(async {
+            let supervisor =
+                ContainerSupervisor::start(setup(dir.path(), Box::new(move || Ok(shell(&script)))));
+            wait_for(&supervisor, "running", |v| {
+                matches!(v.state, ProcessState::Running { .. })
+            })
+            .await;
+            supervisor
+        });
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let pid: u32 = loop {
+            if let Some(pid) = std::fs::read_to_string(&pid_file)
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+            {
+                break pid;
+            }
+            assert!(std::time::Instant::now() < deadline, "no pid written");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        drop(runtime);
+        let alive = || {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .map(|stat| !stat.contains(") Z "))
+                .unwrap_or(false)
+        };
+        while alive() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "process {pid} survived its runtime"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        drop(supervisor);
+    }
+
     #[test]
     fn back_off_doubles_from_the_second_restart() {
         let seconds: Vec<u64> = (1..=8).map(|r| backoff(r).as_secs()).collect();
