@@ -299,3 +299,87 @@ async fn every_served_version_reads_the_same_objects() {
     assert_eq!(read.data["spec"]["size"], "s");
     server.shutdown().await;
 }
+
+/// A CEL transition rule (`oldSelf`) is only evaluated on update, and rejects the update with the
+/// rule's message in the API server's 422 shape (issue: "a CEL transition rule rejecting an update
+/// with the exact message").
+#[tokio::test]
+async fn a_cel_transition_rule_rejects_an_update_with_its_message() {
+    let server = start().await;
+    let mut crd = widget_crd();
+    let schema = crd.spec.versions[0]
+        .schema
+        .as_mut()
+        .and_then(|s| s.open_api_v3_schema.as_mut())
+        .expect("widget CRD has a schema");
+    let spec = schema
+        .properties
+        .as_mut()
+        .and_then(|p| p.get_mut("spec"))
+        .expect("widget CRD has spec");
+    let size = spec
+        .properties
+        .as_mut()
+        .and_then(|p| p.get_mut("size"))
+        .expect("widget CRD has spec.size");
+    size.x_kubernetes_validations = Some(vec![
+        serde_json::from_value(json!({
+            "rule": "self == oldSelf", "message": "size is immutable"
+        }))
+        .expect("valid rule"),
+    ]);
+    let crds: Api<CustomResourceDefinition> = Api::all(server.client());
+    crds.create(&PostParams::default(), &crd)
+        .await
+        .expect("CRD created");
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        await_condition(
+            crds,
+            "widgets.kubesim.test",
+            conditions::is_crd_established(),
+        ),
+    )
+    .await
+    .expect("established within 10s")
+    .expect("watch works");
+    let resource = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("kubesim.test", "v1", "Widget"),
+        "widgets",
+    );
+    let widgets: Api<DynamicObject> = Api::namespaced_with(server.client(), "default", &resource);
+
+    // Creation has no old object, so the transition rule does not run.
+    widgets
+        .create(
+            &PostParams::default(),
+            &widget("fixed", json!({"size": "s"})),
+        )
+        .await
+        .expect("create passes: transition rules only run on update");
+    // An update that keeps the value passes.
+    widgets
+        .patch(
+            "fixed",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"replicas": 2}})),
+        )
+        .await
+        .expect("an update that keeps spec.size passes");
+    let changed = status_of(
+        widgets
+            .patch(
+                "fixed",
+                &PatchParams::default(),
+                &Patch::Merge(json!({"spec": {"size": "m"}})),
+            )
+            .await,
+    );
+    assert_eq!(changed.code, 422);
+    assert_eq!(changed.reason, "Invalid");
+    assert_eq!(
+        changed.message,
+        "Widget.kubesim.test \"fixed\" is invalid: spec.size: Invalid value: \"string\": size is immutable"
+    );
+    server.shutdown().await;
+}
