@@ -34,6 +34,14 @@ fn address(offset: u32) -> Ipv4Addr {
 }
 
 impl PodIps {
+    /// An allocator that starts at `127.<second_octet>.0.2` instead of `127.0.0.2`.
+    pub fn starting_in(second_octet: u8) -> PodIps {
+        PodIps {
+            cursor: (u32::from(second_octet) << 16) | 2,
+            ..PodIps::default()
+        }
+    }
+
     /// The pod's address, allocating one on first use. `None` only when all ~16 million
     /// addresses are held.
     pub fn assign(&mut self, pod_uid: &str) -> Option<Ipv4Addr> {
@@ -167,6 +175,12 @@ mod tests {
             ips.assign_for("u4", "db/topo-0"),
             Some(Ipv4Addr::new(127, 0, 0, 4))
         );
+    }
+
+    #[test]
+    fn an_allocator_can_start_in_another_block() {
+        let mut ips = PodIps::starting_in(42);
+        assert_eq!(ips.assign("a"), Some(Ipv4Addr::new(127, 42, 0, 2)));
     }
 
     #[test]

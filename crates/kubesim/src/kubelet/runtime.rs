@@ -146,6 +146,11 @@ impl Runtime {
         process_root: std::path::PathBuf,
     ) -> Runtime {
         let (process_events, process_updates) = mpsc::unbounded_channel();
+        let ips = if config.processes.is_some() {
+            PodIps::starting_in(process_address_block())
+        } else {
+            PodIps::default()
+        };
         Runtime {
             processes: ProcessHost::default(),
             process_root,
@@ -163,7 +168,7 @@ impl Runtime {
             timers: BTreeMap::new(),
             timer_index: HashMap::new(),
             timer_seq: 0,
-            ips: PodIps::default(),
+            ips,
             unready: HashSet::new(),
             deletion_seen: HashMap::new(),
             backoffs: HashMap::new(),
@@ -685,6 +690,17 @@ impl Runtime {
             .map(|keys| keys.iter().filter_map(|k| pods.get(k).cloned()).collect())
             .unwrap_or_default()
     }
+}
+
+/// The second octet of the addresses pods get when their processes run for real: chosen at
+/// random (1..=254), so that kubesims running at the same time on one machine (parallel test
+/// processes) are unlikely to hand out the same address and make two processes bind the same
+/// `<ip>:<port>`. Simulated-only kubelets keep the predictable `127.0.0.x`.
+fn process_address_block() -> u8 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    u8::try_from(hasher.finish() % 254).map_or(1, |octet| octet + 1)
 }
 
 async fn sleep_until(at: Option<Instant>) {
