@@ -43,8 +43,14 @@ pub fn widget_crd() -> CustomResourceDefinition {
 }
 
 async fn install(client: kube::Client) -> Api<DynamicObject> {
+    install_crd(client, &widget_crd()).await
+}
+
+/// Creates `crd` (a variant of the widget CRD), waits until it is Established and returns the
+/// Widget API.
+async fn install_crd(client: kube::Client, crd: &CustomResourceDefinition) -> Api<DynamicObject> {
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    crds.create(&PostParams::default(), &widget_crd())
+    crds.create(&PostParams::default(), crd)
         .await
         .expect("CRD created");
     tokio::time::timeout(
@@ -328,26 +334,7 @@ async fn a_cel_transition_rule_rejects_an_update_with_its_message() {
         }))
         .expect("valid rule"),
     ]);
-    let crds: Api<CustomResourceDefinition> = Api::all(server.client());
-    crds.create(&PostParams::default(), &crd)
-        .await
-        .expect("CRD created");
-    tokio::time::timeout(
-        Duration::from_secs(10),
-        await_condition(
-            crds,
-            "widgets.kubesim.test",
-            conditions::is_crd_established(),
-        ),
-    )
-    .await
-    .expect("established within 10s")
-    .expect("watch works");
-    let resource = ApiResource::from_gvk_with_plural(
-        &GroupVersionKind::gvk("kubesim.test", "v1", "Widget"),
-        "widgets",
-    );
-    let widgets: Api<DynamicObject> = Api::namespaced_with(server.client(), "default", &resource);
+    let widgets = install_crd(server.client(), &crd).await;
 
     // Creation has no old object, so the transition rule does not run.
     widgets
