@@ -83,3 +83,63 @@ async fn a_crashing_process_shows_its_exit_code_and_backs_off() {
     );
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_crash_control_kills_the_real_process_which_restarts() {
+    if !Path::new(kubesim::process_runtime::DEFAULT_ETCD_BINARY).exists() {
+        eprintln!("skipping: /usr/bin/etcd is missing (apt-get install etcd-server)");
+        return;
+    }
+    let root = tempfile::tempdir().expect("tempdir");
+    let kubelet = kubesim::kubelet::KubeletConfig::with_time_scale(0.05).with_processes(
+        kubesim::process_runtime::ProcessRuntimeConfig {
+            root: Some(root.path().to_path_buf()),
+            ..Default::default()
+        },
+    );
+    let server = start_with(kubesim::Server::builder().kubelet(kubelet)).await;
+    let pods: Api<Pod> = Api::namespaced(server.client(), "default");
+    let pod: Pod = serde_json::from_value(json!({
+        "metadata": {"name": "etcd-0"},
+        "spec": {"containers": [{"name": "etcd", "image": "etcd:3.4",
+            "env": [{"name": "ETCD_DATA_DIR", "value": "/var/lib/etcd"},
+                    {"name": "ETCD_LISTEN_CLIENT_URLS", "value": "http://0.0.0.0:2379"},
+                    {"name": "ETCD_ADVERTISE_CLIENT_URLS", "value": "http://localhost:2379"},
+                    {"name": "ETCD_LISTEN_PEER_URLS", "value": "http://0.0.0.0:2380"},
+                    {"name": "ETCD_INITIAL_ADVERTISE_PEER_URLS", "value": "http://localhost:2380"},
+                    {"name": "ETCD_INITIAL_CLUSTER", "value": "default=http://localhost:2380"}],
+            "readinessProbe": {"httpGet": {"path": "/readyz", "port": 2379},
+                               "periodSeconds": 1}}]}}))
+    .expect("a valid pod");
+    pods.create(&PostParams::default(), &pod)
+        .await
+        .expect("pod created");
+    let ready = |restarts: u64| {
+        let pods = pods.clone();
+        move || {
+            let pods = pods.clone();
+            async move {
+                let pod = pods.get("etcd-0").await.ok()?;
+                let status = serde_json::to_value(pod.status?.container_statuses?.first()?).ok()?;
+                (status["ready"] == json!(true) && status["restartCount"] == json!(restarts))
+                    .then_some(status)
+            }
+        }
+    };
+    eventually("etcd Ready", Duration::from_secs(60), ready(0)).await;
+    server
+        .kubelet()
+        .expect("the kubelet runs")
+        .crash_container("default", "etcd-0", "etcd")
+        .await
+        .expect("the container is running");
+    let status = eventually(
+        "etcd Ready after its restart",
+        Duration::from_secs(60),
+        ready(1),
+    )
+    .await;
+    assert_eq!(status["lastState"]["terminated"]["exitCode"], json!(137));
+    assert_eq!(status["lastState"]["terminated"]["reason"], json!("Error"));
+    server.shutdown().await;
+}

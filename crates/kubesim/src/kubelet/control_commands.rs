@@ -10,10 +10,11 @@ use super::node_lifecycle::{
     failed_node, failed_node_status, node_is_ready, recovered_node, recovered_node_status,
 };
 use super::object_fields::{str_at, uid};
-use super::pod_lifecycle::{RunFacts, crash, running_status};
+use super::pod_lifecycle::{CrashError, RunFacts, crash, running_status};
 use super::pod_sync::host_ip;
 use super::runtime::{CONTROLLER_MANAGER, KUBELET, Kind, Runtime, SyncError, Work};
 use crate::api::Subresource;
+use crate::process_runtime::supervisor::ProcessState;
 use crate::store::ObjectKey;
 
 /// Attempts of a control's write when it races other writers.
@@ -99,6 +100,31 @@ impl Runtime {
                     phase: str_at(&pod, "/status/phase").into(),
                 });
             };
+            if let Some(supervisor) = self
+                .processes
+                .pods
+                .get(uid(&pod))
+                .and_then(|containers| containers.get(container))
+            {
+                // A real process: kill it; its supervisor reports the exit and the restart.
+                let view = supervisor.view();
+                let state = match &view.state {
+                    ProcessState::Running { .. } => {
+                        supervisor.kill();
+                        return Ok(());
+                    }
+                    ProcessState::Waiting { .. } => "waiting",
+                    ProcessState::Terminated(_) => "terminated",
+                };
+                return Err(ControlError::Crash {
+                    source: CrashError::NotRunning {
+                        namespace: namespace.into(),
+                        pod: name.into(),
+                        container: container.into(),
+                        state: state.into(),
+                    },
+                });
+            }
             let clock = self.clock();
             let now = clock.timestamp();
             let (status, outcome) =

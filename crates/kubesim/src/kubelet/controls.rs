@@ -115,6 +115,8 @@ impl KubeletControls {
     /// Crashes a running container (exit code 1): the first crash restarts it at once
     /// (`restartCount` + 1, `lastState.terminated`); later ones leave it waiting in
     /// `CrashLoopBackOff` for the kubelet's back-off (10 s, 20 s, ... up to 300 s, scaled).
+    /// A container running as a real process (crate::process_runtime) is SIGKILLed instead
+    /// (exit code 137) and its status follows the process.
     pub async fn crash_container(
         &self,
         namespace: &str,

@@ -149,6 +149,12 @@ impl ContainerProcess {
         }
     }
 
+    /// SIGKILL to the group; the exit code (137).
+    pub async fn kill(&mut self) -> i32 {
+        self.kill_group(Signal::SIGKILL);
+        self.wait().await
+    }
+
     /// SIGTERM to the group, then SIGKILL once `grace` has passed; the exit code.
     pub async fn stop(&mut self, grace: Duration) -> i32 {
         self.kill_group(Signal::SIGTERM);

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{oneshot, watch};
+use tokio::sync::{Notify, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
@@ -104,6 +104,7 @@ pub struct ContainerSetup {
 pub struct ContainerSupervisor {
     view: watch::Receiver<ContainerView>,
     stop: Option<oneshot::Sender<Duration>>,
+    kill: Arc<Notify>,
     task: JoinHandle<()>,
 }
 
@@ -144,10 +145,12 @@ impl ContainerSupervisor {
             last_terminated: None,
         });
         let (stop, stop_rx) = oneshot::channel();
-        let task = tokio::spawn(supervise(setup, view_tx, stop_rx));
+        let kill = Arc::new(Notify::new());
+        let task = tokio::spawn(supervise(setup, view_tx, stop_rx, kill.clone()));
         ContainerSupervisor {
             view,
             stop: Some(stop),
+            kill,
             task,
         }
     }
@@ -164,6 +167,12 @@ impl ContainerSupervisor {
         }
     }
 
+    /// Kills the running process (SIGKILL to its group), as a crash: it is restarted per the
+    /// restart policy. Only meaningful while the view is `Running`.
+    pub fn kill(&self) {
+        self.kill.notify_one();
+    }
+
     /// Whether the supervising task has finished (after a stop, or for good).
     pub fn is_finished(&self) -> bool {
         self.task.is_finished()
@@ -174,6 +183,7 @@ struct Supervision {
     setup: ContainerSetup,
     view: watch::Sender<ContainerView>,
     stop: oneshot::Receiver<Duration>,
+    kill: Arc<Notify>,
 }
 
 impl Supervision {
@@ -208,8 +218,14 @@ async fn supervise(
     setup: ContainerSetup,
     view: watch::Sender<ContainerView>,
     stop: oneshot::Receiver<Duration>,
+    kill: Arc<Notify>,
 ) {
-    let mut run = Supervision { setup, view, stop };
+    let mut run = Supervision {
+        setup,
+        view,
+        stop,
+        kill,
+    };
     let mut restarts: i64 = 0;
     loop {
         let launch = loop {
@@ -332,6 +348,7 @@ async fn run_process(
 ) -> RunEnd {
     let start = Instant::now();
     let scale = run.setup.time_scale;
+    let kill = run.kill.clone();
     let mut startup = run.setup.startup.as_ref().map(|p| {
         (
             ProbeTracker::new(p, false),
@@ -374,6 +391,7 @@ async fn run_process(
                 let code = process.stop(grace.unwrap_or(Duration::ZERO)).await;
                 return RunEnd::Stopped(code);
             }
+            () = kill.notified() => return RunEnd::Exited(process.kill().await),
             _ = sleep_until(due) => {}
         }
         let now = Instant::now();
@@ -533,6 +551,24 @@ mod tests {
             std::thread::sleep(Duration::from_millis(20));
         }
         drop(supervisor);
+    }
+
+    #[tokio::test]
+    async fn a_kill_is_a_crash_with_sigkill_s_exit_code() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let supervisor =
+            ContainerSupervisor::start(setup(dir.path(), Box::new(|| Ok(shell("exec sleep 300")))));
+        wait_for(&supervisor, "running", |v| {
+            matches!(v.state, ProcessState::Running { .. })
+        })
+        .await;
+        supervisor.kill();
+        let view = wait_for(&supervisor, "the restart", |v| {
+            v.restart_count == 1 && matches!(v.state, ProcessState::Running { .. })
+        })
+        .await;
+        let last = view.last_terminated.expect("the kill was recorded");
+        assert_eq!((last.exit_code, last.reason.as_str()), (128 + 9, "Error"));
     }
 
     #[test]
