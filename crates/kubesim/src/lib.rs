@@ -57,6 +57,7 @@
 
 pub mod admission;
 pub mod api;
+pub mod auth;
 pub mod bootstrap;
 pub mod dns;
 pub mod error;
@@ -75,5 +76,5 @@ pub mod tls;
 pub use api::Cluster;
 pub use error::ApiError;
 pub use faults::{FaultRule, Faults};
-pub use request_log::{RequestCount, RequestLog};
+pub use request_log::{RequestCount, RequestEntry, RequestLog};
 pub use server::{Handle, SaveError, Server, ServerBuilder, StartError};

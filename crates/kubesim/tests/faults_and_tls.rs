@@ -155,12 +155,95 @@ async fn requests_are_counted_per_verb_and_resource() {
         .await
         .json();
     assert_eq!(
-        over_http,
-        json!({"requests": [
+        over_http["requests"],
+        json!([
             {"verb": "create", "resource": "configmaps", "count": 1},
             {"verb": "get", "resource": "configmaps", "count": 2},
-            {"verb": "list", "resource": "configmaps", "count": 1}]})
+            {"verb": "list", "resource": "configmaps", "count": 1}])
     );
+    let verbs: Vec<&str> = over_http["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter_map(|e| e["verb"].as_str())
+        .collect();
+    assert_eq!(verbs, ["create", "get", "get", "list"]);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_request_log_names_agent_field_manager_and_user() {
+    let server = start().await;
+    let body = r#"{"apiVersion":"apps/v1","kind":"StatefulSet","metadata":{"name":"db"},
+        "spec":{"selector":{"matchLabels":{"a":"b"}},"template":{"metadata":{"labels":{"a":"b"}},
+        "spec":{"containers":[{"name":"c","image":"i"}]}}}}"#;
+    let operator = ("User-Agent", "multigres-operator/0.1.0 (linux/amd64)");
+    let created = raw(
+        &server,
+        "PATCH",
+        "/apis/apps/v1/namespaces/default/statefulsets/db/status?fieldManager=multigres",
+        &[operator, ("Content-Type", "application/apply-patch+yaml")],
+        r#"{"apiVersion":"apps/v1","kind":"StatefulSet","status":{"replicas":0}}"#,
+    )
+    .await;
+    assert_eq!(created.status, 404, "{}", created.body);
+    let applied = raw(
+        &server,
+        "PATCH",
+        "/apis/apps/v1/namespaces/default/statefulsets/db?fieldManager=multigres",
+        &[operator, ("Content-Type", "application/apply-patch+yaml")],
+        body,
+    )
+    .await;
+    assert_eq!(applied.status, 201, "{}", applied.body);
+    let read = raw(
+        &server,
+        "GET",
+        "/apis/apps/v1/namespaces/default/statefulsets/db",
+        &[operator],
+        "",
+    )
+    .await;
+    assert_eq!(read.status, 200);
+    let kubectl = raw(
+        &server,
+        "DELETE",
+        "/apis/apps/v1/namespaces/default/statefulsets/db",
+        &[("User-Agent", "kubectl/v1.33.0 (linux/amd64) kubernetes/abc")],
+        "",
+    )
+    .await;
+    assert_eq!(kubectl.status, 200, "{}", kubectl.body);
+
+    let log = server.requests();
+    assert_eq!(log.mutating_by_user_agent("multigres-operator"), 2);
+    assert_eq!(log.mutating_by_user_agent("kubectl"), 1);
+    assert_eq!(log.mutating_by_field_manager("multigres"), 2);
+    assert_eq!(log.count("patch", "statefulsets.apps/status"), 1);
+    let first = &log.entries()[0];
+    assert_eq!(
+        (
+            first.verb.as_str(),
+            first.group.as_str(),
+            first.resource.as_str(),
+            first.subresource.as_deref(),
+            first.namespace.as_deref(),
+            first.name.as_deref(),
+            first.field_manager.as_deref(),
+            first.user.as_str(),
+        ),
+        (
+            "patch",
+            "apps",
+            "statefulsets",
+            Some("status"),
+            Some("default"),
+            Some("db"),
+            Some("multigres"),
+            kubesim::auth::ADMIN_USERNAME,
+        )
+    );
+    assert_eq!(log.by_user(kubesim::auth::ADMIN_USERNAME), 4);
     server.shutdown().await;
 }
 

@@ -55,10 +55,13 @@ pub(super) fn handle(app: &AppState, method: &Method, route: &Route, body: &Byte
             app.faults.drop_watches();
             json(&json!({"dropped": true}))
         }
-        (Route::Requests, &Method::GET) => json(&json!({"requests": app.requests.snapshot()})),
+        (Route::Requests, &Method::GET) => json(&json!({
+            "requests": app.requests.snapshot(),
+            "entries": app.requests.entries(),
+        })),
         (Route::Requests, &Method::DELETE) => {
             app.requests.reset();
-            json(&json!({"requests": []}))
+            json(&json!({"requests": [], "entries": []}))
         }
         _ => ApiError::MethodNotAllowed.into_response(),
     }

@@ -22,9 +22,10 @@ use crate::api::{
     Cluster, DeleteOptions, ListOptions, PatchType, Subresource, WatchOptions, WriteOptions,
     Written,
 };
+use crate::auth::UserInfo;
 use crate::error::ApiError;
 use crate::faults::Faults;
-use crate::request_log::RequestLog;
+use crate::request_log::{RequestEntry, RequestLog};
 use crate::resources::{Origin, ResourceDef};
 use crate::semantics::finalizers::Propagation;
 
@@ -551,11 +552,22 @@ async fn resource(
     if def.namespaced && target.namespace.is_none() && target.name.is_some() {
         return Err(ApiError::UnknownResource);
     }
-    let mut counted = def.qualified_resource();
-    if let Some(sub) = &target.subresource {
-        counted = format!("{counted}/{sub}");
-    }
-    app.requests.record(verb, &counted);
+    let user = UserInfo::admin();
+    app.requests.record(RequestEntry {
+        verb: verb.to_string(),
+        group: def.group.clone(),
+        resource: def.plural.clone(),
+        subresource: target.subresource.clone(),
+        namespace: target.namespace.clone(),
+        name: target.name.clone(),
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+        field_manager: query.get("fieldManager").cloned(),
+        user: user.username.clone(),
+        groups: user.groups.clone(),
+    });
     let decision = app.faults.decide(verb, &def.qualified_resource());
     if !decision.latency.is_zero() {
         tokio::time::sleep(decision.latency).await;
