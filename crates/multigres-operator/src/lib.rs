@@ -7,3 +7,4 @@ pub mod cli;
 pub mod controllers;
 pub mod crd_manifests;
 pub mod render;
+pub mod webhook;
