@@ -7,4 +7,5 @@ pub mod cli;
 pub mod controllers;
 pub mod crd_manifests;
 pub mod render;
+pub mod telemetry;
 pub mod webhook;
