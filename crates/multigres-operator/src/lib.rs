@@ -8,4 +8,5 @@ pub mod controllers;
 pub mod crd_manifests;
 pub mod render;
 pub mod telemetry;
+pub mod topology;
 pub mod webhook;
