@@ -1,5 +1,5 @@
-//! The schema defaults of the generated CRDs, applied as the API server applies them (kube-cel's
-//! structural defaulting), give the Go CRD's defaults (spec-api.md §2.5, §2.14, §3.1) and
+//! The schema defaults of the generated CRDs, applied as the API server applies them (the CRD
+//! engine `crd-admission`), give the Go CRD's defaults (spec-api.md §2.5, §2.14, §3.1) and
 //! reproduce the CRD-defaulted objects of the golden cases.
 
 // Each test crate uses part of these support modules.
@@ -8,8 +8,7 @@ mod cel_catalogue;
 #[allow(dead_code)]
 mod support;
 
-use cel_catalogue::crd_schema;
-use kube_cel::apply_defaults;
+use cel_catalogue::apply_defaults;
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 
@@ -25,7 +24,7 @@ fn cluster(spec: Value) -> Value {
 #[test]
 fn an_empty_cluster_gets_the_pvc_policy_and_superuser_defaults() {
     assert_eq!(
-        apply_defaults(crd_schema("multigresclusters"), &cluster(json!({}))),
+        apply_defaults("multigresclusters", &cluster(json!({}))),
         cluster(json!({
             "pvcDeletionPolicy": { "whenDeleted": "Retain", "whenScaled": "Delete" },
             "postgresSuperuser": "postgres",
@@ -72,7 +71,7 @@ fn only_the_cluster_policy_gets_field_defaults_and_explicit_values_stay() {
         expected[key] = value.clone();
     }
     assert_eq!(
-        apply_defaults(crd_schema("multigresclusters"), &cluster(input)),
+        apply_defaults("multigresclusters", &cluster(input)),
         cluster(expected)
     );
 }
@@ -126,7 +125,7 @@ fn child_and_template_policies_are_stored_as_written() {
     let defaulted: Vec<Value> = cases
         .iter()
         .zip(&objects)
-        .map(|((plural, _, _), object)| apply_defaults(crd_schema(plural), object))
+        .map(|((plural, _, _), object)| apply_defaults(plural, object))
         .collect();
     assert_eq!(defaulted, objects);
 }
@@ -151,7 +150,7 @@ fn golden_template_inputs_default_like_the_go_crds() {
         expected["spec"]["pvcDeletionPolicy"] = webhook_output["spec"]["pvcDeletionPolicy"].clone();
         expected["spec"]["postgresSuperuser"] = webhook_output["spec"]["postgresSuperuser"].clone();
         assert_eq!(
-            apply_defaults(crd_schema("multigresclusters"), &input),
+            apply_defaults("multigresclusters", &input),
             expected,
             "{case}"
         );
@@ -173,7 +172,7 @@ fn golden_template_inputs_default_like_the_go_crds() {
                     Some("CellTemplate") => "celltemplates",
                     _ => "shardtemplates",
                 };
-                apply_defaults(crd_schema(plural), template)
+                apply_defaults(plural, template)
             })
             .collect();
         assert_eq!(Value::Array(defaulted), expected, "{case} templates");
@@ -217,11 +216,7 @@ fn golden_child_resources_are_fixed_points_of_crd_defaulting() {
                 continue;
             };
             let object = support::read_json(&file);
-            assert_eq!(
-                apply_defaults(crd_schema(plural), &object),
-                object,
-                "{name}"
-            );
+            assert_eq!(apply_defaults(plural, &object), object, "{name}");
             checked += 1;
         }
     }

@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::OnceLock;
 
+use crd_admission::crd_schema::CompiledCrd;
 use multigres_api::crds::crds;
 use multigres_api::naming::{self, ClusterName, ShardParts};
 use multigres_api::resolver::{
@@ -27,20 +28,16 @@ use multigres_api::v1alpha1::{CellTemplate, CoreTemplate, MultigresCluster, Shar
 use pretty_assertions::assert_eq;
 use serde_json::Value;
 
-/// The root schema of each of our CRDs, by kind (generated once: it is not cheap).
-fn schemas() -> &'static BTreeMap<String, Value> {
-    static SCHEMAS: OnceLock<BTreeMap<String, Value>> = OnceLock::new();
-    SCHEMAS.get_or_init(|| {
+/// Each of our CRDs compiled by the API server's CRD engine (`crd-admission`), by kind
+/// (compiled once: it is not cheap).
+fn compiled_crds() -> &'static BTreeMap<String, CompiledCrd> {
+    static CRDS: OnceLock<BTreeMap<String, CompiledCrd>> = OnceLock::new();
+    CRDS.get_or_init(|| {
         crds()
-            .into_iter()
+            .iter()
             .map(|crd| {
-                let schema = crd.spec.versions[0]
-                    .schema
-                    .as_ref()
-                    .and_then(|s| s.open_api_v3_schema.as_ref())
-                    .map(|s| serde_json::to_value(s).expect("schemas serialize"))
-                    .expect("every CRD has a schema");
-                (crd.spec.names.kind, schema)
+                let compiled = CompiledCrd::new(crd).expect("every CRD is accepted");
+                (crd.spec.names.kind.clone(), compiled)
             })
             .collect()
     })
@@ -48,7 +45,10 @@ fn schemas() -> &'static BTreeMap<String, Value> {
 
 /// `value` with the schema defaults of our CRD of `kind` applied.
 fn with_crd_defaults(kind: &str, value: &Value) -> Value {
-    kube_cel::apply_defaults(&schemas()[kind], value)
+    let crd = &compiled_crds()[kind];
+    let mut stored = value.clone();
+    crd.apply_defaults(crd.storage_version().name(), &mut stored);
+    stored
 }
 
 fn stored<T: serde::de::DeserializeOwned>(kind: &str, value: &Value) -> T {

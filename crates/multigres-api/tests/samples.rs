@@ -14,7 +14,6 @@ mod cel_catalogue;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use cel_catalogue::crd_schema;
 use multigres_api::naming::ClusterName;
 use multigres_api::resolver::{NamespaceTemplates, materialize_defaults, resolve_cluster};
 use multigres_api::v1alpha1::{CellTemplate, CoreTemplate, MultigresCluster, ShardTemplate};
@@ -61,18 +60,10 @@ fn plural(kind: &str) -> &'static str {
     }
 }
 
-/// The object as the API server stores it (schema defaults), or the CEL rejections.
+/// The object as the API server stores it (schema defaults), or its rejections.
 fn admit(object: &Value) -> Result<Value, Vec<(String, String)>> {
     let kind = object["kind"].as_str().expect("every document has a kind");
-    let schema = crd_schema(plural(kind));
-    let stored = kube_cel::apply_defaults(schema, object);
-    match kube_cel::Validator::new().validate(schema, &stored, None) {
-        Ok(()) => Ok(stored),
-        Err(errors) => Err(errors
-            .iter()
-            .map(|e| (e.field_path.clone(), e.message.clone()))
-            .collect()),
-    }
+    cel_catalogue::admit(plural(kind), object, None)
 }
 
 /// The sample templates, admitted.

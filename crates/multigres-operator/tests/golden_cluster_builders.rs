@@ -12,6 +12,7 @@ mod golden_objects;
 use std::collections::BTreeMap;
 
 use anyhow::Context;
+use crd_admission::crd_schema::CompiledCrd;
 use golden_objects::{CLUSTER_UID, Case, cases, differences, golden_dir};
 use multigres_api::crds::crds;
 use multigres_api::naming::ClusterName;
@@ -22,26 +23,31 @@ use multigres_operator::controllers::otel_env::OperatorOtelEnv;
 use pretty_assertions::assert_eq;
 use serde_json::Value;
 
-/// `value` as the API server stores it: our CRD's schema defaults applied.
-fn with_crd_defaults(schemas: &BTreeMap<String, Value>, kind: &str, value: &Value) -> Value {
-    kube_cel::apply_defaults(&schemas[kind], value)
+/// `value` as the API server stores it: our CRD's schema defaults applied by the API server's
+/// CRD engine (`crd-admission`).
+fn with_crd_defaults(crds: &BTreeMap<String, CompiledCrd>, kind: &str, value: &Value) -> Value {
+    let crd = &crds[kind];
+    let mut stored = value.clone();
+    crd.apply_defaults(crd.storage_version().name(), &mut stored);
+    stored
 }
 
-fn crd_schemas() -> anyhow::Result<BTreeMap<String, Value>> {
+fn crd_schemas() -> anyhow::Result<BTreeMap<String, CompiledCrd>> {
     crds()
-        .into_iter()
+        .iter()
         .map(|crd| {
-            let schema = crd.spec.versions[0]
-                .schema
-                .as_ref()
-                .and_then(|schema| schema.open_api_v3_schema.as_ref())
-                .context("every CRD has a schema")?;
-            Ok((crd.spec.names.kind, serde_json::to_value(schema)?))
+            let compiled = CompiledCrd::new(crd).map_err(|causes| {
+                anyhow::anyhow!("CRD {} is not accepted: {causes:?}", crd.spec.names.kind)
+            })?;
+            Ok((crd.spec.names.kind.clone(), compiled))
         })
         .collect()
 }
 
-fn templates(case: &Case, schemas: &BTreeMap<String, Value>) -> anyhow::Result<NamespaceTemplates> {
+fn templates(
+    case: &Case,
+    schemas: &BTreeMap<String, CompiledCrd>,
+) -> anyhow::Result<NamespaceTemplates> {
     let items = case.templates()?;
     let of_kind = |kind: &str| {
         items

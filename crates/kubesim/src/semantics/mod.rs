@@ -4,13 +4,14 @@
 //! the Kubernetes API server; `gc` works on the pure [`crate::store::Store`]. The request
 //! pipeline (`api/`) calls them in order and the `http/` layer turns results into responses.
 
+// The CRD engine lives in its own crate so that render and the webhook use it without kubesim;
+// it stays reachable at its old paths.
+pub use crd_admission::{cel, crd_schema, field_cause};
+
 pub mod builtin_create;
 pub mod builtin_schema;
-pub mod cel;
 pub mod claim_resize;
-pub mod crd_schema;
 pub mod event_conversion;
-pub mod field_cause;
 pub mod field_selector;
 pub mod finalizers;
 pub mod gc;

@@ -5,6 +5,7 @@
 
 use std::sync::OnceLock;
 
+use crd_admission::crd_schema::{CompiledCrd, FieldValidation, unknown_field_text};
 use serde_json::Value;
 
 /// `RULES[n - 1]` is rule `n` of spec-api.md §9: `(rule, message)`.
@@ -189,4 +190,76 @@ pub fn crd_schema(plural: &str) -> &'static Value {
         .iter()
         .find_map(|(name, schema)| (name == plural).then_some(schema))
         .expect("the tests only ask for plurals of generated CRDs")
+}
+
+/// The generated CRD with this plural, compiled by the CRD engine the API server stand-in
+/// (kubesim), `render` and the webhook run (`crd-admission`), so these tests check the engine
+/// that runs. Compiled once per test binary.
+pub fn compiled_crd(plural: &str) -> &'static CompiledCrd {
+    static CRDS: OnceLock<Vec<CompiledCrd>> = OnceLock::new();
+    let crds = CRDS.get_or_init(|| {
+        multigres_api::crds::crds()
+            .iter()
+            .map(|crd| CompiledCrd::new(crd).expect("every generated CRD is accepted"))
+            .collect()
+    });
+    crds.iter()
+        .find(|crd| crd.plural() == plural)
+        .expect("the tests only ask for plurals of generated CRDs")
+}
+
+/// `object` with the schema defaults of the CRD with this plural applied, as the API server
+/// stores it.
+pub fn apply_defaults(plural: &str, object: &Value) -> Value {
+    let crd = compiled_crd(plural);
+    let mut stored = object.clone();
+    crd.apply_defaults(crd.storage_version().name(), &mut stored);
+    stored
+}
+
+/// What the API server does with a write of `object` (replacing `old` on an update): the stored
+/// object, or every rejection as `(field path, message)`. A CEL rejection's message is the
+/// rule's message; other causes keep the API server's whole body (`Unsupported value: ...`).
+pub fn admit(
+    plural: &str,
+    object: &Value,
+    old: Option<&Value>,
+) -> Result<Value, Vec<(String, String)>> {
+    let crd = compiled_crd(plural);
+    let version = crd.storage_version().name().to_owned();
+    let mut stored = object.clone();
+    let unknown = match crd.prune_and_default(&version, &mut stored, FieldValidation::Strict) {
+        Ok(_) => Vec::new(),
+        Err(strict) => strict.unknown_fields,
+    };
+    let old = old.map(|old| apply_defaults(plural, old));
+    let mut rejections: Vec<(String, String)> = unknown
+        .into_iter()
+        .map(|path| (path.clone(), unknown_field_text(&path)))
+        .collect();
+    if let Err(causes) = crd.validate(&version, &stored, old.as_ref()) {
+        rejections.extend(
+            causes
+                .iter()
+                .map(|cause| (cause.field.clone(), rule_message(&cause.message))),
+        );
+    }
+    if rejections.is_empty() {
+        Ok(stored)
+    } else {
+        Err(rejections)
+    }
+}
+
+/// The rule message of a CEL cause (`Invalid value: "object": <message>`); any other cause as is.
+fn rule_message(body: &str) -> String {
+    body.strip_prefix("Invalid value: \"")
+        .and_then(|rest| rest.split_once("\": "))
+        .filter(|(kind, _)| {
+            matches!(
+                *kind,
+                "object" | "array" | "string" | "integer" | "number" | "boolean"
+            )
+        })
+        .map_or_else(|| body.to_owned(), |(_, message)| message.to_owned())
 }

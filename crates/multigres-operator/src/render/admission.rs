@@ -3,15 +3,15 @@
 //! schema defaults, validate the OpenAPI schema (types, enums, bounds, patterns, required fields)
 //! and the CEL rules of the operator's own CRDs (`multigres_api::crds`).
 //!
-//! The schema engine is kubesim's (`kubesim::semantics::crd_schema`), which follows
+//! The schema engine is the `crd-admission` crate (kubesim serves custom resources with it too), which follows
 //! apiextensions-apiserver and evaluates CEL with kube-cel, so render reports what
 //! `kubectl apply --server-side` would: the same paths and the same texts. Pure; the validating
 //! webhook's own checks (spec-api.md §11) run later, on the resolved cluster.
 
 use std::collections::BTreeMap;
 
+use crd_admission::crd_schema::{CompiledCrd, FieldValidation};
 use k8s_openapi::api::core::v1::ConfigMap;
-use kubesim::semantics::crd_schema::{CompiledCrd, FieldValidation};
 use serde_json::Value;
 
 use super::input::{Document, InputKind};

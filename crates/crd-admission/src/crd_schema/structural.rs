@@ -18,8 +18,8 @@ use std::collections::{BTreeMap, HashMap};
 use regex::Regex;
 use serde_json::Value;
 
-use crate::semantics::cel::{self, CompiledRule, RuleSource};
-use crate::semantics::field_cause::{FieldCause, FieldPath};
+use crate::cel::{self, CompiledRule, RuleSource};
+use crate::field_cause::{FieldCause, FieldPath};
 
 /// The OpenAPI v3 types a CRD schema may use (`openapiV3Types`, sorted as Go lists them).
 const OPENAPI_V3_TYPES: [&str; 6] = ["array", "boolean", "integer", "number", "object", "string"];

@@ -1,6 +1,6 @@
 //! Field-level validation causes, rendered exactly as the API server renders them.
 //!
-//! Place: shared vocabulary of kubesim's pure `semantics/` layer. The CRD engine
+//! Place: shared vocabulary of the CRD engine and kubesim's pure `semantics/` layer. The CRD engine
 //! (`crd_schema`, `cel`) and the core helper's built-in validation both build
 //! [`FieldCause`]s here, and the HTTP layer copies them into a 422 `Status`
 //! (`details.causes[]`) with [`invalid_message`] as its `message`.

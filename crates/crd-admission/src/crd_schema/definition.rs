@@ -22,8 +22,8 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::structural::Schema;
-use crate::semantics::cel;
-use crate::semantics::field_cause::{FieldCause, FieldPath};
+use crate::cel;
+use crate::field_cause::{FieldCause, FieldPath};
 
 static DNS1035_LABEL: LazyLock<Regex> =
     LazyLock::new(|| Regex::new("^[a-z]([-a-z0-9]*[a-z0-9])?$").expect("constant pattern"));

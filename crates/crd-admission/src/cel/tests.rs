@@ -5,8 +5,8 @@ use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 
 use super::evaluate;
-use crate::semantics::crd_schema::structural::parse_root;
-use crate::semantics::field_cause::FieldPath;
+use crate::crd_schema::structural::parse_root;
+use crate::field_cause::FieldPath;
 
 /// Evaluates the rules of a root schema whose `spec` is `spec_schema`.
 fn run(spec_schema: Value, new_spec: Value, old_spec: Option<Value>) -> Vec<String> {

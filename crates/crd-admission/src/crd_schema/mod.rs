@@ -1,7 +1,7 @@
-//! kubesim's CRD engine: what the API server does with a `CustomResourceDefinition`
+//! The CRD engine: what the API server does with a `CustomResourceDefinition`
 //! and with the custom resources it serves.
 //!
-//! Place: pure semantics used by the HTTP layer. On CRD create/update the core
+//! Place: pure semantics used by kubesim's HTTP layer (and by `render`). On CRD create/update the core
 //! calls [`CompiledCrd::new`] (422 with the returned causes when it fails) and
 //! stores [`CompiledCrd::accepted_status`] as the CRD's status. For each custom
 //! resource write it calls, in order:
@@ -53,8 +53,8 @@ use serde_json::{Value, json};
 pub use self::prune::{
     FieldValidation, StrictDecodingError, UnsupportedFieldValidation, unknown_field_text,
 };
-pub use crate::semantics::field_cause::invalid_message;
-use crate::semantics::field_cause::{FieldCause, FieldPath};
+pub use crate::field_cause::invalid_message;
+use crate::field_cause::{FieldCause, FieldPath};
 use structural::Schema;
 
 /// Root schema keywords allowed when the status subresource is enabled

@@ -21,7 +21,7 @@ use kube_cel::cel::Value as CelValue;
 use kube_cel::cel::objects::{Key, Map};
 use serde_json::Value;
 
-use crate::semantics::crd_schema::structural::Schema;
+use crate::crd_schema::structural::Schema;
 
 /// CEL's reserved identifiers that Kubernetes escapes as `__word__`.
 const RESERVED: [&str; 21] = [

@@ -23,8 +23,8 @@ use serde_json::Value;
 
 use super::string_format;
 use super::structural::{AdditionalProperties, Schema};
-use crate::semantics::cel;
-use crate::semantics::field_cause::{FieldCause, FieldPath, go_float, go_quote};
+use crate::cel;
+use crate::field_cause::{FieldCause, FieldPath, go_float, go_quote};
 
 /// What a version's validation needs besides the schema.
 pub(crate) struct Target<'a> {

@@ -40,8 +40,8 @@ use kube_cel::cel::objects::OptionalValue;
 use kube_cel::cel::{Context, ExecutionError, Program, Value as CelValue};
 use serde_json::Value;
 
-use crate::semantics::crd_schema::structural::Schema;
-use crate::semantics::field_cause::{FieldCause, FieldPath, go_quote};
+use crate::crd_schema::structural::Schema;
+use crate::field_cause::{FieldCause, FieldPath, go_quote};
 
 pub(crate) use value::parse_go_duration;
 

@@ -18,7 +18,7 @@ use std::sync::LazyLock;
 use base64::Engine as _;
 use regex::Regex;
 
-use crate::semantics::cel::parse_go_duration;
+use crate::cel::parse_go_duration;
 
 static UUID: LazyLock<Regex> =
     LazyLock::new(|| re(r"(?i)^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$"));
