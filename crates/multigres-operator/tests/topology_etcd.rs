@@ -22,9 +22,10 @@ use multigres_api::v1alpha1::{GlobalTopoServerRef, MultigresCluster};
 use multigres_operator::topology::client::Write;
 use multigres_operator::topology::records::{
     BackupLocation, Cell, ComponentType, Database, Id, Location, MultiPooler, PoolerType,
-    QuorumType, S3Backup, StoredDatabase, cell_key, cell_record, database_key, database_record,
-    durability_policy, pod_matches_pooler, pooler_key, pooler_role,
+    QuorumType, S3Backup, StoredDatabase, cell_key, database_key, durability_policy,
+    pod_matches_pooler, pooler_key, pooler_role,
 };
+use multigres_operator::topology::registration::register_cluster_topology_within;
 use multigres_operator::topology::registration::{EventType, RecordKind};
 use multigres_operator::topology::{
     AddressResolver, ApiServerResolver, ClusterDns, ClusterTopology, GraceDecision, TopoError,
@@ -204,19 +205,7 @@ fn minimal_topology(topo: &GlobalTopoServerRef) -> ClusterTopology {
     let cluster: MultigresCluster = serde_saphyr::from_str(yaml).expect("the sample parses");
     let mut spec = cluster.spec;
     populate_cluster_defaults(&mut spec, &NamespaceTemplates::empty()).expect("defaults");
-    ClusterTopology {
-        cells: spec
-            .cells
-            .iter()
-            .map(|c| cell_record(c.name.as_str(), topo))
-            .collect(),
-        databases: spec
-            .databases
-            .iter()
-            .map(|d| database_record(&spec, d).expect("a supported policy"))
-            .collect(),
-        prune: true,
-    }
+    ClusterTopology::from_spec(&spec, topo).expect("a supported policy")
 }
 
 /// The minimal sample's own topology reference (`minimal-global-topo.default.svc:2379`).
@@ -610,6 +599,49 @@ async fn nothing_listening_is_unavailable_at_once() {
         .err()
         .expect("malformed");
     assert!(!error.is_unavailable(), "{error:?}");
+}
+
+/// A server that accepts connections and never answers: the pass ends at its deadline.
+#[tokio::test]
+async fn a_silent_server_ends_the_pass_at_its_deadline() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a loopback listener");
+    let address = listener.local_addr().expect("an address").to_string();
+    // Accept and hold every connection without reading or writing.
+    let silent = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let started = Instant::now();
+    let store = TopoStore::open(&address, ROOT, Arc::new(ClusterDns))
+        .await
+        .expect("a valid address");
+    let deadline = Duration::from_millis(300);
+    let error =
+        register_cluster_topology_within(&store, &minimal_topology(&minimal_ref()), deadline)
+            .await
+            .expect_err("nothing answers");
+    let elapsed = started.elapsed();
+    assert!(
+        matches!(error, TopoError::Timeout { limit, .. } if limit == deadline)
+            || error.is_unavailable(),
+        "{error:?}"
+    );
+    assert!(
+        elapsed < Duration::from_secs(2),
+        "the pass took {elapsed:?} (1 s dial timeout + 300 ms deadline)"
+    );
+    silent.abort();
+}
+
+#[test]
+fn a_store_can_move_between_tasks() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<TopoStore>();
+    send_sync::<TopoError>();
 }
 
 #[tokio::test]

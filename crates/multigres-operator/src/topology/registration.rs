@@ -14,7 +14,11 @@
 use std::time::Duration;
 
 use super::client::{TopoError, TopoStore, Write};
-use super::records::{Cell, Database, MultiPooler, pooler_in_shard};
+use multigres_api::v1alpha1::{GlobalTopoServerRef, MultigresClusterSpec};
+
+use super::records::{
+    Cell, Database, MultiPooler, RecordError, cell_record, database_record, pooler_in_shard,
+};
 
 /// One deadline shared by every etcd call of a cluster pass (Go `topoOperationTimeout`).
 pub const TOPO_OPERATION_TIMEOUT: Duration = Duration::from_secs(20);
@@ -25,12 +29,41 @@ pub const UNAVAILABLE_REQUEUE: Duration = Duration::from_secs(5);
 
 /// What the cluster's topology should hold: the records built by `records::cell_record` and
 /// `records::database_record`, in spec order, and whether stale ones are pruned
-/// (`spec.topologyPruning.enabled`, unset meaning true).
+/// (`spec.topologyPruning.enabled`, unset meaning true). [`ClusterTopology::from_spec`] builds
+/// it from the cluster spec.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClusterTopology {
     pub cells: Vec<Cell>,
     pub databases: Vec<Database>,
     pub prune: bool,
+}
+
+impl ClusterTopology {
+    /// The topology of the in-memory defaulted cluster `spec` whose global topology server is
+    /// `global_topo` (pure): a Cell record per cell and a Database record per database, in spec
+    /// order, and pruning unless `spec.topologyPruning.enabled` is false.
+    pub fn from_spec(
+        spec: &MultigresClusterSpec,
+        global_topo: &GlobalTopoServerRef,
+    ) -> Result<Self, RecordError> {
+        Ok(Self {
+            cells: spec
+                .cells
+                .iter()
+                .map(|c| cell_record(c.name.as_str(), global_topo))
+                .collect(),
+            databases: spec
+                .databases
+                .iter()
+                .map(|d| database_record(spec, d))
+                .collect::<Result<_, _>>()?,
+            prune: spec
+                .topology_pruning
+                .as_ref()
+                .and_then(|p| p.enabled)
+                .unwrap_or(true),
+        })
+    }
 }
 
 /// Which kind of record a prune failed on.
@@ -160,11 +193,20 @@ pub async fn register_cluster_topology(
     store: &TopoStore,
     desired: &ClusterTopology,
 ) -> Result<TopologyReport, TopoError> {
-    tokio::time::timeout(TOPO_OPERATION_TIMEOUT, register(store, desired))
+    register_cluster_topology_within(store, desired, TOPO_OPERATION_TIMEOUT).await
+}
+
+/// [`register_cluster_topology`] with another deadline for the whole pass.
+pub async fn register_cluster_topology_within(
+    store: &TopoStore,
+    desired: &ClusterTopology,
+    deadline: Duration,
+) -> Result<TopologyReport, TopoError> {
+    tokio::time::timeout(deadline, register(store, desired))
         .await
         .map_err(|_| TopoError::Timeout {
             operation: "topology registration",
-            limit: TOPO_OPERATION_TIMEOUT,
+            limit: deadline,
         })?
 }
 
@@ -300,6 +342,7 @@ pub async fn unregister_pooler(store: &TopoStore, pooler: &MultiPooler) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::topology::records::{BackupLocation, FilesystemBackup, Location, durability_policy};
     use pretty_assertions::assert_eq;
     use std::sync::Arc;
 
@@ -354,6 +397,57 @@ mod tests {
             grace_decision(Duration::ZERO, &timeout),
             GraceDecision::Fail
         );
+    }
+
+    #[test]
+    fn the_topology_of_a_spec_prunes_unless_disabled() {
+        let topo = GlobalTopoServerRef {
+            address: "orders-global-topo.shop.svc:2379".into(),
+            root_path: "/multigres/global".into(),
+            implementation: "etcd".into(),
+        };
+        let spec = |pruning: serde_json::Value| -> MultigresClusterSpec {
+            serde_json::from_value(serde_json::json!({
+                "cells": [{"name": "zone-b"}, {"name": "zone-a"}],
+                "databases": [{"name": "orders"}],
+                "topologyPruning": pruning,
+            }))
+            .expect("a valid spec")
+        };
+        let topology =
+            ClusterTopology::from_spec(&spec(serde_json::json!({})), &topo).expect("builds");
+        assert_eq!(
+            topology,
+            ClusterTopology {
+                cells: vec![cell_record("zone-b", &topo), cell_record("zone-a", &topo)],
+                databases: vec![Database {
+                    name: "orders".into(),
+                    backup_location: Some(BackupLocation {
+                        location: Some(Location::Filesystem(FilesystemBackup {
+                            path: "/backups".into()
+                        }))
+                    }),
+                    cells: vec!["zone-b".into(), "zone-a".into()],
+                    bootstrap_durability_policy: durability_policy("AT_LEAST_2"),
+                }],
+                prune: true,
+            }
+        );
+        let enabled =
+            ClusterTopology::from_spec(&spec(serde_json::json!({"enabled": true})), &topo)
+                .expect("builds");
+        assert!(enabled.prune);
+        let disabled =
+            ClusterTopology::from_spec(&spec(serde_json::json!({"enabled": false})), &topo)
+                .expect("builds");
+        assert!(!disabled.prune);
+
+        let mut unsupported = spec(serde_json::json!({}));
+        unsupported.durability_policy = "ANY_2".into();
+        assert!(matches!(
+            ClusterTopology::from_spec(&unsupported, &topo),
+            Err(RecordError::UnsupportedDurabilityPolicy { database, .. }) if database == "orders"
+        ));
     }
 
     #[test]
