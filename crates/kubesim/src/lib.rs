@@ -66,6 +66,7 @@ pub mod http;
 pub mod kubeconfig;
 pub mod kubelet;
 pub mod process_runtime;
+pub mod protobuf;
 pub mod request_log;
 pub mod resources;
 pub mod semantics;

@@ -44,6 +44,9 @@ pub struct RequestEntry {
     pub user_agent: Option<String>,
     /// The `fieldManager` query parameter, when the request had one.
     pub field_manager: Option<String>,
+    /// The `Content-Type` of the request body, when it had one (`application/json`,
+    /// `application/vnd.kubernetes.protobuf`, a patch type).
+    pub content_type: Option<String>,
     /// The user the request authenticated as.
     pub user: String,
     /// That user's groups.
@@ -177,6 +180,7 @@ mod tests {
             name: Some("s".into()),
             user_agent: ua.map(str::to_string),
             field_manager: manager.map(str::to_string),
+            content_type: None,
             user: "kubernetes-admin".into(),
             groups: vec!["system:masters".into()],
         }

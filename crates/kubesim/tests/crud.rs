@@ -146,16 +146,16 @@ async fn errors_are_kubernetes_status_objects() {
                "message":"namespaces \"nowhere\" not found","reason":"NotFound",
                "details":{"name":"nowhere","kind":"namespaces"},"code":404})
     );
-    let protobuf_only = raw(
+    let cbor_only = raw(
         &server,
         "GET",
         "/api/v1/namespaces/default/configmaps",
-        &[("Accept", "application/vnd.kubernetes.protobuf")],
+        &[("Accept", "application/cbor")],
         "",
     )
     .await;
-    assert_eq!(protobuf_only.status, 406);
-    assert_eq!(protobuf_only.json()["reason"], "NotAcceptable");
+    assert_eq!(cbor_only.status, 406);
+    assert_eq!(cbor_only.json()["reason"], "NotAcceptable");
     server.shutdown().await;
 }
 

@@ -217,19 +217,19 @@ async fn unknown_fields_of_built_ins_follow_field_validation() {
 #[tokio::test]
 async fn bodies_in_media_types_kubesim_cannot_decode_are_refused() {
     let server = support::start().await;
-    let protobuf = support::raw(
+    let cbor = support::raw(
         &server,
         "POST",
         "/api/v1/namespaces/default/configmaps",
-        &[("Content-Type", "application/vnd.kubernetes.protobuf")],
-        "k8s\u{0}",
+        &[("Content-Type", "application/cbor")],
+        "\u{a0}",
     )
     .await;
     assert_eq!(
-        protobuf.json(),
+        cbor.json(),
         json!({
             "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-            "message": "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml",
+            "message": "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf",
             "reason": "UnsupportedMediaType", "code": 415,
         })
     );

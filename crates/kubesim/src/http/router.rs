@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::negotiation::{self, Representation};
+use super::negotiation::{self, Encoding, Representation};
 use super::path::{self, ResourcePath, Route};
 use super::{control, discovery, openapi, table, watch};
 use crate::admission::{Admission, AdmissionRequest, ServiceAddresses, WriteKind};
@@ -235,6 +235,28 @@ fn aggregated(value: &Value) -> Response {
     response
 }
 
+/// A body in the negotiated encoding: protobuf when asked for and the kind has a message
+/// (built-in kinds), JSON otherwise (custom resources, as on a real server).
+fn encoded(code: StatusCode, value: &Value, encoding: Encoding) -> Response {
+    if encoding == Encoding::Protobuf {
+        match crate::protobuf::encode_object(value) {
+            Some(Ok(body)) => {
+                let mut response = (code, body).into_response();
+                response.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static(crate::protobuf::MEDIA_TYPE),
+                );
+                return response;
+            }
+            Some(Err(error)) => {
+                tracing::warn!(%error, "answering in JSON: the object has no protobuf form");
+            }
+            None => {}
+        }
+    }
+    json_response(code, value)
+}
+
 fn json_ok(value: &Value) -> Response {
     json_response(StatusCode::OK, value)
 }
@@ -289,21 +311,46 @@ fn subresource(def: &ResourceDef, target: &ResourcePath) -> Result<Subresource, 
     }
 }
 
-/// Refuses request bodies kubesim cannot decode (protobuf, CBOR) with 415, as the API server
-/// refuses media types it does not serve; clients such as kubectl's typed commands then
-/// retry with JSON.
-fn check_body_type(headers: &HeaderMap) -> Result<(), ApiError> {
+/// How a create or update body is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum BodyFormat {
+    Json,
+    Protobuf,
+}
+
+/// The format of a request body from its `Content-Type`: JSON and YAML, or Kubernetes
+/// protobuf for built-in kinds. Protobuf for a custom resource, and media types kubesim cannot
+/// decode (CBOR), get 415 as from the API server; clients then retry with JSON.
+fn body_format(def: &ResourceDef, headers: &HeaderMap) -> Result<BodyFormat, ApiError> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     let media = content_type.split(';').next().unwrap_or_default().trim();
+    let built_in = matches!(def.origin, Origin::BuiltIn);
     match media {
-        "" | "application/json" | "application/yaml" | "*/*" => Ok(()),
+        "" | "application/json" | "application/yaml" | "*/*" => Ok(BodyFormat::Json),
+        crate::protobuf::MEDIA_TYPE if built_in => Ok(BodyFormat::Protobuf),
         other => Err(ApiError::UnsupportedMediaType {
             content_type: other.to_string(),
-            accepted: "application/json, application/yaml".into(),
+            accepted: if built_in {
+                format!(
+                    "application/json, application/yaml, {}",
+                    crate::protobuf::MEDIA_TYPE
+                )
+            } else {
+                "application/json, application/yaml".into()
+            },
         }),
+    }
+}
+
+/// Parses a create or update body.
+fn decode_body(format: BodyFormat, bytes: &Bytes) -> Result<Value, ApiError> {
+    match format {
+        BodyFormat::Json => parse_body(bytes, false),
+        BodyFormat::Protobuf => crate::protobuf::decode_object(bytes)
+            .map_err(|e| bad_body(format!("the body of the request could not be decoded: {e}"))),
     }
 }
 
@@ -344,10 +391,18 @@ fn write_options(query: &HashMap<String, String>, headers: &HeaderMap) -> WriteO
 
 fn delete_options(
     query: &HashMap<String, String>,
+    headers: &HeaderMap,
     bytes: &Bytes,
 ) -> Result<DeleteOptions, ApiError> {
+    let protobuf = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with(crate::protobuf::MEDIA_TYPE));
     let body: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
         json!({})
+    } else if protobuf {
+        crate::protobuf::decode_object(bytes)
+            .map_err(|e| bad_body(format!("the body of the request could not be decoded: {e}")))?
     } else {
         parse_body(bytes, false)?
     };
@@ -439,8 +494,41 @@ fn partial(object: &Value) -> Value {
     })
 }
 
+/// An object with `kind` and `apiVersion` first, as the API server writes them (Go's TypeMeta
+/// leads every struct), and so for each list item.
+fn kind_first(value: Value) -> Value {
+    let Value::Object(map) = value else {
+        return value;
+    };
+    let mut out = serde_json::Map::with_capacity(map.len());
+    for key in ["kind", "apiVersion"] {
+        if let Some(v) = map.get(key) {
+            out.insert(key.to_string(), v.clone());
+        }
+    }
+    for (key, v) in map {
+        match key.as_str() {
+            "kind" | "apiVersion" => {}
+            "items" => {
+                let items = match v {
+                    Value::Array(items) => {
+                        Value::Array(items.into_iter().map(kind_first).collect())
+                    }
+                    other => other,
+                };
+                out.insert(key, items);
+            }
+            _ => {
+                out.insert(key, v);
+            }
+        }
+    }
+    Value::Object(out)
+}
+
 /// Renders an object or list in the negotiated representation.
 pub(super) fn represent(value: Value, representation: Representation) -> Value {
+    let value = kind_first(value);
     match representation {
         // Tables are rendered by the read paths (`read_view`); other replies stay JSON.
         Representation::Json | Representation::Table => value,
@@ -461,13 +549,13 @@ pub(super) fn represent(value: Value, representation: Representation) -> Value {
     }
 }
 
-fn written(result: Written, representation: Representation) -> Response {
+fn written(result: Written, representation: Representation, encoding: Encoding) -> Response {
     let code = if result.created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
-    let response = json_response(code, &represent(result.object, representation));
+    let response = encoded(code, &represent(result.object, representation), encoding);
     with_warnings(response, &result.warnings)
 }
 
@@ -565,6 +653,10 @@ async fn resource(
             .and_then(|v| v.to_str().ok())
             .map(str::to_string),
         field_manager: query.get("fieldManager").cloned(),
+        content_type: headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
         user: user.username.clone(),
         groups: user.groups.clone(),
     });
@@ -575,9 +667,8 @@ async fn resource(
     if let Some(error) = decision.error {
         return Err(error);
     }
-    let representation =
-        negotiation::negotiate(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()))
-            .ok_or(ApiError::NotAcceptable)?;
+    let (representation, encoding) =
+        negotiation::negotiate_resource(accept(headers)).ok_or(ApiError::NotAcceptable)?;
     let cluster = &app.cluster;
     let namespace = target.namespace.as_deref();
     let name = target.name.as_deref().unwrap_or_default();
@@ -594,7 +685,11 @@ async fn resource(
                 let table = table_columns(cluster, &def).render(&object, now(), options);
                 return Ok(json_ok(&table));
             }
-            Ok(json_ok(&represent(object, representation)))
+            Ok(encoded(
+                StatusCode::OK,
+                &represent(object, representation),
+                encoding,
+            ))
         }
         "list" => {
             let list = cluster.list(&def, namespace, &list_options(query)?)?;
@@ -603,7 +698,11 @@ async fn resource(
                 let table = table_columns(cluster, &def).render(&list, now(), options);
                 return Ok(json_ok(&table));
             }
-            Ok(json_ok(&represent(list, representation)))
+            Ok(encoded(
+                StatusCode::OK,
+                &represent(list, representation),
+                encoding,
+            ))
         }
         "watch" => {
             let list = list_options(query)?;
@@ -645,9 +744,9 @@ async fn resource(
             ))
         }
         "create" => {
-            check_body_type(headers)?;
+            let format = body_format(&def, headers)?;
             let bytes = read_body().await?;
-            let body = parse_body(&bytes, false)?;
+            let body = decode_body(format, &bytes)?;
             let options = write_options(query, headers);
             let request = admission_request(
                 &def,
@@ -662,12 +761,12 @@ async fn resource(
                     cluster.create(&def, namespace, body.clone(), options)
                 })
                 .await?;
-            Ok(written(result, representation))
+            Ok(written(result, representation, encoding))
         }
         "update" => {
-            check_body_type(headers)?;
+            let format = body_format(&def, headers)?;
             let bytes = read_body().await?;
-            let body = parse_body(&bytes, false)?;
+            let body = decode_body(format, &bytes)?;
             let options = write_options(query, headers);
             let request = admission_request(
                 &def,
@@ -682,7 +781,7 @@ async fn resource(
                     cluster.update(&def, namespace, name, subresource, body.clone(), options)
                 })
                 .await?;
-            Ok(written(result, representation))
+            Ok(written(result, representation, encoding))
         }
         "patch" => {
             let patch_type = patch_type(headers)?;
@@ -706,11 +805,11 @@ async fn resource(
                     cluster.patch(&def, namespace, name, subresource, patch, options)
                 })
                 .await?;
-            Ok(written(result, representation))
+            Ok(written(result, representation, encoding))
         }
         "delete" => {
             let bytes = read_body().await?;
-            let options = delete_options(query, &bytes)?;
+            let options = delete_options(query, headers, &bytes)?;
             let mut options_json = json!({"kind": "DeleteOptions", "apiVersion": "meta.k8s.io/v1"});
             if options.dry_run {
                 options_json["dryRun"] = json!(["All"]);
@@ -732,13 +831,17 @@ async fn resource(
                 })
                 .await?;
             Ok(with_warnings(
-                json_ok(&represent(deleted, representation)),
+                encoded(
+                    StatusCode::OK,
+                    &represent(deleted, representation),
+                    encoding,
+                ),
                 &warnings,
             ))
         }
         "deletecollection" => {
             let bytes = read_body().await?;
-            let options = delete_options(query, &bytes)?;
+            let options = delete_options(query, headers, &bytes)?;
             let selection = list_options(query)?;
             let doomed = cluster.list(&def, namespace, &selection)?;
             let request = admission_request(
@@ -754,10 +857,14 @@ async fn resource(
                 .admit_collection_delete(request, &items)
                 .await?;
             Ok(with_warnings(
-                json_ok(&represent(
-                    cluster.delete_collection(&def, namespace, &selection, &options)?,
-                    representation,
-                )),
+                encoded(
+                    StatusCode::OK,
+                    &represent(
+                        cluster.delete_collection(&def, namespace, &selection, &options)?,
+                        representation,
+                    ),
+                    encoding,
+                ),
                 &warnings,
             ))
         }

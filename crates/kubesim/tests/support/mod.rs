@@ -52,6 +52,43 @@ pub async fn raw(
     headers: &[(&str, &str)],
     body: &str,
 ) -> RawResponse {
+    let response = raw_bytes(handle, method, path, headers, body.as_bytes()).await;
+    RawResponse {
+        status: response.status,
+        headers: response.headers,
+        body: String::from_utf8(response.body).expect("UTF-8 response"),
+    }
+}
+
+/// A response whose body may be binary (protobuf).
+#[derive(Debug)]
+pub struct RawBytesResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl RawBytesResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// One HTTP/1.1 request with a binary body.
+pub async fn raw_bytes(
+    handle: &kubesim::Handle,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> RawBytesResponse {
     let address = handle.url().trim_start_matches("http://").to_string();
     let mut stream = tokio::net::TcpStream::connect(&address)
         .await
@@ -64,18 +101,20 @@ pub async fn raw(
         request.push_str(&format!("{k}: {v}\r\n"));
     }
     request.push_str("\r\n");
-    request.push_str(body);
-    stream
-        .write_all(request.as_bytes())
-        .await
-        .expect("request written");
+    let mut bytes = request.into_bytes();
+    bytes.extend_from_slice(body);
+    stream.write_all(&bytes).await.expect("request written");
     let mut bytes = Vec::new();
     tokio::time::timeout(Duration::from_secs(30), stream.read_to_end(&mut bytes))
         .await
         .expect("response within 30s")
         .expect("response read");
-    let text = String::from_utf8(bytes).expect("UTF-8 response");
-    let (head, rest) = text.split_once("\r\n\r\n").expect("HTTP head");
+    let split = bytes
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("HTTP head");
+    let head = String::from_utf8(bytes[..split].to_vec()).expect("UTF-8 head");
+    let rest = &bytes[split + 4..];
     let mut lines = head.split("\r\n");
     let status: u16 = lines
         .next()
@@ -92,25 +131,29 @@ pub async fn raw(
     let body = if chunked {
         dechunk(rest)
     } else {
-        rest.to_string()
+        rest.to_vec()
     };
-    RawResponse {
+    RawBytesResponse {
         status,
         headers,
         body,
     }
 }
 
-fn dechunk(mut input: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = input.split_once("\r\n") {
-        let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+fn dechunk(mut input: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(line_end) = input.windows(2).position(|w| w == b"\r\n") {
+        let size = std::str::from_utf8(&input[..line_end])
+            .ok()
+            .and_then(|s| usize::from_str_radix(s.trim(), 16).ok())
+            .unwrap_or(0);
         if size == 0 {
             break;
         }
-        out.push_str(&rest[..size]);
+        let rest = &input[line_end + 2..];
+        out.extend_from_slice(&rest[..size]);
         input = &rest[size..];
-        input = input.strip_prefix("\r\n").unwrap_or(input);
+        input = input.strip_prefix(b"\r\n").unwrap_or(input);
     }
     out
 }
