@@ -6,13916 +6,2907 @@
 use super::schema::{Field, Kind, Message};
 
 pub(super) static MESSAGES: &[Message] = &[
-    Message {
-        name: "apimachinery.pkg.apis.meta.v1.APIGroup",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "versions",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.GroupVersionForDiscovery"),
-                repeated: true,
-            },
-            Field {
-                tag: 3,
-                name: "preferred_version",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.GroupVersionForDiscovery"),
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "server_address_by_client_cid_rs",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ServerAddressByClientCIDR"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "apimachinery.pkg.apis.meta.v1.APIGroupList",
-        fields: &[Field {
-            tag: 1,
-            name: "groups",
-            kind: Kind::Message("apimachinery.pkg.apis.meta.v1.APIGroup"),
-            repeated: true,
-        }],
-    },
-    Message {
-        name: "apimachinery.pkg.apis.meta.v1.APIResource",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "singular_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "namespaced",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 8,
-                name: "group",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 9,
-                name: "version",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "kind",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "verbs",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Verbs"),
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "short_names",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 7,
-                name: "categories",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 10,
-                name: "storage_version_hash",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "apimachinery.pkg.apis.meta.v1.APIResourceList",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "group_version",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "resources",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.APIResource"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "apimachinery.pkg.apis.meta.v1.APIVersions",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "versions",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 2,
-                name: "server_address_by_client_cid_rs",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ServerAddressByClientCIDR"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "apimachinery.pkg.apis.meta.v1.ApplyOptions",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "dry_run",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 2,
-                name: "force",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "field_manager",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "apimachinery.pkg.apis.meta.v1.Condition",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "type",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "status",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "observed_generation",
-                kind: Kind::Int64,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "last_transition_time",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"),
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "reason",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "message",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "apimachinery.pkg.apis.meta.v1.CreateOptions",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "dry_run",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 3,
-                name: "field_manager",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "field_validation",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "apimachinery.pkg.apis.meta.v1.DeleteOptions",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "grace_period_seconds",
-                kind: Kind::Int64,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "preconditions",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Preconditions"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "orphan_dependents",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "propagation_policy",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "dry_run",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 6,
-                name: "ignore_store_read_error_with_cluster_breaking_potential",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "apimachinery.pkg.apis.meta.v1.Duration",
-        fields: &[Field {
-            tag: 1,
-            name: "duration",
-            kind: Kind::Int64,
-            repeated: false,
-        }],
-    },
-    Message {
-        name: "apimachinery.pkg.apis.meta.v1.FieldSelectorRequirement",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "key",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "operator",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "values",
-                kind: Kind::String,
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "apimachinery.pkg.apis.meta.v1.FieldsV1",
-        fields: &[Field {
-            tag: 1,
-            name: "raw",
-            kind: Kind::Bytes,
-            repeated: false,
-        }],
-    },
-    Message {
-        name: "apimachinery.pkg.apis.meta.v1.GetOptions",
-        fields: &[Field {
-            tag: 1,
-            name: "resource_version",
-            kind: Kind::String,
-            repeated: false,
-        }],
-    },
-    Message {
-        name: "apimachinery.pkg.apis.meta.v1.GroupKind",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "group",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "kind",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "apimachinery.pkg.apis.meta.v1.GroupResource",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "group",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "resource",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "apimachinery.pkg.apis.meta.v1.GroupVersion",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "group",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "version",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "apimachinery.pkg.apis.meta.v1.GroupVersionForDiscovery",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "group_version",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "version",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "apimachinery.pkg.apis.meta.v1.GroupVersionKind",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "group",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "version",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "kind",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "apimachinery.pkg.apis.meta.v1.GroupVersionResource",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "group",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "version",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "resource",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "apimachinery.pkg.apis.meta.v1.LabelSelector",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "match_labels",
-                kind: Kind::Map(&Kind::String),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "match_expressions",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.LabelSelectorRequirement"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "apimachinery.pkg.apis.meta.v1.LabelSelectorRequirement",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "key",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "operator",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "values",
-                kind: Kind::String,
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "apimachinery.pkg.apis.meta.v1.List",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "items",
-                kind: Kind::Message("apimachinery.pkg.runtime.RawExtension"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "apimachinery.pkg.apis.meta.v1.ListMeta",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "self_link",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "resource_version",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "continue",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "remaining_item_count",
-                kind: Kind::Int64,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "apimachinery.pkg.apis.meta.v1.ListOptions",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "label_selector",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "field_selector",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "watch",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 9,
-                name: "allow_watch_bookmarks",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "resource_version",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 10,
-                name: "resource_version_match",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "timeout_seconds",
-                kind: Kind::Int64,
-                repeated: false,
-            },
-            Field {
-                tag: 7,
-                name: "limit",
-                kind: Kind::Int64,
-                repeated: false,
-            },
-            Field {
-                tag: 8,
-                name: "continue",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 11,
-                name: "send_initial_events",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "apimachinery.pkg.apis.meta.v1.ManagedFieldsEntry",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "manager",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "operation",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "api_version",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "time",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"),
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "fields_type",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 7,
-                name: "fields_v1",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.FieldsV1"),
-                repeated: false,
-            },
-            Field {
-                tag: 8,
-                name: "subresource",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "apimachinery.pkg.apis.meta.v1.MicroTime",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "seconds",
-                kind: Kind::Int64,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "nanos",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "apimachinery.pkg.apis.meta.v1.ObjectMeta",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "generate_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "namespace",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "self_link",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "uid",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "resource_version",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 7,
-                name: "generation",
-                kind: Kind::Int64,
-                repeated: false,
-            },
-            Field {
-                tag: 8,
-                name: "creation_timestamp",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"),
-                repeated: false,
-            },
-            Field {
-                tag: 9,
-                name: "deletion_timestamp",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"),
-                repeated: false,
-            },
-            Field {
-                tag: 10,
-                name: "deletion_grace_period_seconds",
-                kind: Kind::Int64,
-                repeated: false,
-            },
-            Field {
-                tag: 11,
-                name: "labels",
-                kind: Kind::Map(&Kind::String),
-                repeated: false,
-            },
-            Field {
-                tag: 12,
-                name: "annotations",
-                kind: Kind::Map(&Kind::String),
-                repeated: false,
-            },
-            Field {
-                tag: 13,
-                name: "owner_references",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.OwnerReference"),
-                repeated: true,
-            },
-            Field {
-                tag: 14,
-                name: "finalizers",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 17,
-                name: "managed_fields",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ManagedFieldsEntry"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "apimachinery.pkg.apis.meta.v1.OwnerReference",
-        fields: &[
-            Field {
-                tag: 5,
-                name: "api_version",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 1,
-                name: "kind",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "uid",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "controller",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 7,
-                name: "block_owner_deletion",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "apimachinery.pkg.apis.meta.v1.PartialObjectMetadata",
-        fields: &[Field {
-            tag: 1,
-            name: "metadata",
-            kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-            repeated: false,
-        }],
-    },
-    Message {
-        name: "apimachinery.pkg.apis.meta.v1.PartialObjectMetadataList",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "items",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.PartialObjectMetadata"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "apimachinery.pkg.apis.meta.v1.Patch",
-        fields: &[],
-    },
-    Message {
-        name: "apimachinery.pkg.apis.meta.v1.PatchOptions",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "dry_run",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 2,
-                name: "force",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "field_manager",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "field_validation",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "apimachinery.pkg.apis.meta.v1.Preconditions",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "uid",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "resource_version",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "apimachinery.pkg.apis.meta.v1.RootPaths",
-        fields: &[Field {
-            tag: 1,
-            name: "paths",
-            kind: Kind::String,
-            repeated: true,
-        }],
-    },
-    Message {
-        name: "apimachinery.pkg.apis.meta.v1.ServerAddressByClientCIDR",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "client_cidr",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "server_address",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "apimachinery.pkg.apis.meta.v1.Status",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "status",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "message",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "reason",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "details",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.StatusDetails"),
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "code",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "apimachinery.pkg.apis.meta.v1.StatusCause",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "reason",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "message",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "field",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "apimachinery.pkg.apis.meta.v1.StatusDetails",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "group",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "kind",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "uid",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "causes",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.StatusCause"),
-                repeated: true,
-            },
-            Field {
-                tag: 5,
-                name: "retry_after_seconds",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "apimachinery.pkg.apis.meta.v1.TableOptions",
-        fields: &[Field {
-            tag: 1,
-            name: "include_object",
-            kind: Kind::String,
-            repeated: false,
-        }],
-    },
-    Message {
-        name: "apimachinery.pkg.apis.meta.v1.Time",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "seconds",
-                kind: Kind::Int64,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "nanos",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "apimachinery.pkg.apis.meta.v1.Timestamp",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "seconds",
-                kind: Kind::Int64,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "nanos",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "apimachinery.pkg.apis.meta.v1.TypeMeta",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "kind",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "api_version",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "apimachinery.pkg.apis.meta.v1.UpdateOptions",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "dry_run",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 2,
-                name: "field_manager",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "field_validation",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "apimachinery.pkg.apis.meta.v1.Verbs",
-        fields: &[Field {
-            tag: 1,
-            name: "items",
-            kind: Kind::String,
-            repeated: true,
-        }],
-    },
-    Message {
-        name: "apimachinery.pkg.apis.meta.v1.WatchEvent",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "type",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "object",
-                kind: Kind::Message("apimachinery.pkg.runtime.RawExtension"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "apimachinery.pkg.runtime.RawExtension",
-        fields: &[Field {
-            tag: 1,
-            name: "raw",
-            kind: Kind::Bytes,
-            repeated: false,
-        }],
-    },
-    Message {
-        name: "apimachinery.pkg.runtime.TypeMeta",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "api_version",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "kind",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "apimachinery.pkg.runtime.Unknown",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "type_meta",
-                kind: Kind::Message("apimachinery.pkg.runtime.TypeMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "raw",
-                kind: Kind::Bytes,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "content_encoding",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "content_type",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "apimachinery.pkg.api.resource.Quantity",
-        fields: &[Field {
-            tag: 1,
-            name: "string",
-            kind: Kind::String,
-            repeated: false,
-        }],
-    },
-    Message {
-        name: "apimachinery.pkg.api.resource.QuantityValue",
-        fields: &[Field {
-            tag: 1,
-            name: "string",
-            kind: Kind::String,
-            repeated: false,
-        }],
-    },
-    Message {
-        name: "apimachinery.pkg.util.intstr.IntOrString",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "type",
-                kind: Kind::Int64,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "int_val",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "str_val",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "apiextensions_apiserver.pkg.apis.apiextensions.v1.ConversionRequest",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "uid",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "desired_api_version",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "objects",
-                kind: Kind::Message("apimachinery.pkg.runtime.RawExtension"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "apiextensions_apiserver.pkg.apis.apiextensions.v1.ConversionResponse",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "uid",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "converted_objects",
-                kind: Kind::Message("apimachinery.pkg.runtime.RawExtension"),
-                repeated: true,
-            },
-            Field {
-                tag: 3,
-                name: "result",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Status"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "apiextensions_apiserver.pkg.apis.apiextensions.v1.ConversionReview",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "request",
-                kind: Kind::Message(
-                    "apiextensions_apiserver.pkg.apis.apiextensions.v1.ConversionRequest",
-                ),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "response",
-                kind: Kind::Message(
-                    "apiextensions_apiserver.pkg.apis.apiextensions.v1.ConversionResponse",
-                ),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceColumnDefinition",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "type",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "format",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "description",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "priority",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "json_path",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceConversion",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "strategy",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "webhook",
-                kind: Kind::Message(
-                    "apiextensions_apiserver.pkg.apis.apiextensions.v1.WebhookConversion",
-                ),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinition",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "spec",
-                kind: Kind::Message(
-                    "apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinitionSpec",
-                ),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "status",
-                kind: Kind::Message(
-                    "apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinitionStatus",
-                ),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinitionCondition",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "type",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "status",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "last_transition_time",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"),
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "reason",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "message",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "observed_generation",
-                kind: Kind::Int64,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinitionList",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "items",
-                kind: Kind::Message(
-                    "apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinition",
-                ),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinitionNames",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "plural",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "singular",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "short_names",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 4,
-                name: "kind",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "list_kind",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "categories",
-                kind: Kind::String,
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinitionSpec",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "group",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "names",
-                kind: Kind::Message(
-                    "apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinitionNames",
-                ),
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "scope",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 7,
-                name: "versions",
-                kind: Kind::Message(
-                    "apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinitionVersion",
-                ),
-                repeated: true,
-            },
-            Field {
-                tag: 9,
-                name: "conversion",
-                kind: Kind::Message(
-                    "apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceConversion",
-                ),
-                repeated: false,
-            },
-            Field {
-                tag: 10,
-                name: "preserve_unknown_fields",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinitionStatus",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "conditions",
-                kind: Kind::Message(
-                    "apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinitionCondition",
-                ),
-                repeated: true,
-            },
-            Field {
-                tag: 2,
-                name: "accepted_names",
-                kind: Kind::Message(
-                    "apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinitionNames",
-                ),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "stored_versions",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 4,
-                name: "observed_generation",
-                kind: Kind::Int64,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinitionVersion",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "served",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "storage",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 7,
-                name: "deprecated",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 8,
-                name: "deprecation_warning",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "schema",
-                kind: Kind::Message(
-                    "apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceValidation",
-                ),
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "subresources",
-                kind: Kind::Message(
-                    "apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceSubresources",
-                ),
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "additional_printer_columns",
-                kind: Kind::Message(
-                    "apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceColumnDefinition",
-                ),
-                repeated: true,
-            },
-            Field {
-                tag: 9,
-                name: "selectable_fields",
-                kind: Kind::Message(
-                    "apiextensions_apiserver.pkg.apis.apiextensions.v1.SelectableField",
-                ),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceSubresourceScale",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "spec_replicas_path",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "status_replicas_path",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "label_selector_path",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceSubresourceStatus",
-        fields: &[],
-    },
-    Message {
-        name: "apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceSubresources",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "status",
-                kind: Kind::Message(
-                    "apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceSubresourceStatus",
-                ),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "scale",
-                kind: Kind::Message(
-                    "apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceSubresourceScale",
-                ),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceValidation",
-        fields: &[Field {
-            tag: 1,
-            name: "open_apiv3_schema",
-            kind: Kind::Message(
-                "apiextensions_apiserver.pkg.apis.apiextensions.v1.JsonSchemaProps",
-            ),
-            repeated: false,
-        }],
-    },
-    Message {
-        name: "apiextensions_apiserver.pkg.apis.apiextensions.v1.ExternalDocumentation",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "description",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "url",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "apiextensions_apiserver.pkg.apis.apiextensions.v1.Json",
-        fields: &[Field {
-            tag: 1,
-            name: "raw",
-            kind: Kind::Bytes,
-            repeated: false,
-        }],
-    },
-    Message {
-        name: "apiextensions_apiserver.pkg.apis.apiextensions.v1.JsonSchemaProps",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "id",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "schema",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "ref",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "description",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "type",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "format",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 7,
-                name: "title",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 8,
-                name: "default",
-                kind: Kind::Message("apiextensions_apiserver.pkg.apis.apiextensions.v1.Json"),
-                repeated: false,
-            },
-            Field {
-                tag: 9,
-                name: "maximum",
-                kind: Kind::Double,
-                repeated: false,
-            },
-            Field {
-                tag: 10,
-                name: "exclusive_maximum",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 11,
-                name: "minimum",
-                kind: Kind::Double,
-                repeated: false,
-            },
-            Field {
-                tag: 12,
-                name: "exclusive_minimum",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 13,
-                name: "max_length",
-                kind: Kind::Int64,
-                repeated: false,
-            },
-            Field {
-                tag: 14,
-                name: "min_length",
-                kind: Kind::Int64,
-                repeated: false,
-            },
-            Field {
-                tag: 15,
-                name: "pattern",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 16,
-                name: "max_items",
-                kind: Kind::Int64,
-                repeated: false,
-            },
-            Field {
-                tag: 17,
-                name: "min_items",
-                kind: Kind::Int64,
-                repeated: false,
-            },
-            Field {
-                tag: 18,
-                name: "unique_items",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 19,
-                name: "multiple_of",
-                kind: Kind::Double,
-                repeated: false,
-            },
-            Field {
-                tag: 20,
-                name: "enum",
-                kind: Kind::Message("apiextensions_apiserver.pkg.apis.apiextensions.v1.Json"),
-                repeated: true,
-            },
-            Field {
-                tag: 21,
-                name: "max_properties",
-                kind: Kind::Int64,
-                repeated: false,
-            },
-            Field {
-                tag: 22,
-                name: "min_properties",
-                kind: Kind::Int64,
-                repeated: false,
-            },
-            Field {
-                tag: 23,
-                name: "required",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 24,
-                name: "items",
-                kind: Kind::Message(
-                    "apiextensions_apiserver.pkg.apis.apiextensions.v1.JsonSchemaPropsOrArray",
-                ),
-                repeated: false,
-            },
-            Field {
-                tag: 25,
-                name: "all_of",
-                kind: Kind::Message(
-                    "apiextensions_apiserver.pkg.apis.apiextensions.v1.JsonSchemaProps",
-                ),
-                repeated: true,
-            },
-            Field {
-                tag: 26,
-                name: "one_of",
-                kind: Kind::Message(
-                    "apiextensions_apiserver.pkg.apis.apiextensions.v1.JsonSchemaProps",
-                ),
-                repeated: true,
-            },
-            Field {
-                tag: 27,
-                name: "any_of",
-                kind: Kind::Message(
-                    "apiextensions_apiserver.pkg.apis.apiextensions.v1.JsonSchemaProps",
-                ),
-                repeated: true,
-            },
-            Field {
-                tag: 28,
-                name: "not",
-                kind: Kind::Message(
-                    "apiextensions_apiserver.pkg.apis.apiextensions.v1.JsonSchemaProps",
-                ),
-                repeated: false,
-            },
-            Field {
-                tag: 29,
-                name: "properties",
-                kind: Kind::Map(&Kind::Message(
-                    "apiextensions_apiserver.pkg.apis.apiextensions.v1.JsonSchemaProps",
-                )),
-                repeated: false,
-            },
-            Field {
-                tag: 30,
-                name: "additional_properties",
-                kind: Kind::Message(
-                    "apiextensions_apiserver.pkg.apis.apiextensions.v1.JsonSchemaPropsOrBool",
-                ),
-                repeated: false,
-            },
-            Field {
-                tag: 31,
-                name: "pattern_properties",
-                kind: Kind::Map(&Kind::Message(
-                    "apiextensions_apiserver.pkg.apis.apiextensions.v1.JsonSchemaProps",
-                )),
-                repeated: false,
-            },
-            Field {
-                tag: 32,
-                name: "dependencies",
-                kind: Kind::Map(&Kind::Message(
-                    "apiextensions_apiserver.pkg.apis.apiextensions.v1.JsonSchemaPropsOrStringArray",
-                )),
-                repeated: false,
-            },
-            Field {
-                tag: 33,
-                name: "additional_items",
-                kind: Kind::Message(
-                    "apiextensions_apiserver.pkg.apis.apiextensions.v1.JsonSchemaPropsOrBool",
-                ),
-                repeated: false,
-            },
-            Field {
-                tag: 34,
-                name: "definitions",
-                kind: Kind::Map(&Kind::Message(
-                    "apiextensions_apiserver.pkg.apis.apiextensions.v1.JsonSchemaProps",
-                )),
-                repeated: false,
-            },
-            Field {
-                tag: 35,
-                name: "external_docs",
-                kind: Kind::Message(
-                    "apiextensions_apiserver.pkg.apis.apiextensions.v1.ExternalDocumentation",
-                ),
-                repeated: false,
-            },
-            Field {
-                tag: 36,
-                name: "example",
-                kind: Kind::Message("apiextensions_apiserver.pkg.apis.apiextensions.v1.Json"),
-                repeated: false,
-            },
-            Field {
-                tag: 37,
-                name: "nullable",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 38,
-                name: "x_kubernetes_preserve_unknown_fields",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 39,
-                name: "x_kubernetes_embedded_resource",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 40,
-                name: "x_kubernetes_int_or_string",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 41,
-                name: "x_kubernetes_list_map_keys",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 42,
-                name: "x_kubernetes_list_type",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 43,
-                name: "x_kubernetes_map_type",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 44,
-                name: "x_kubernetes_validations",
-                kind: Kind::Message(
-                    "apiextensions_apiserver.pkg.apis.apiextensions.v1.ValidationRule",
-                ),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "apiextensions_apiserver.pkg.apis.apiextensions.v1.JsonSchemaPropsOrArray",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "schema",
-                kind: Kind::Message(
-                    "apiextensions_apiserver.pkg.apis.apiextensions.v1.JsonSchemaProps",
-                ),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "j_son_schemas",
-                kind: Kind::Message(
-                    "apiextensions_apiserver.pkg.apis.apiextensions.v1.JsonSchemaProps",
-                ),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "apiextensions_apiserver.pkg.apis.apiextensions.v1.JsonSchemaPropsOrBool",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "allows",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "schema",
-                kind: Kind::Message(
-                    "apiextensions_apiserver.pkg.apis.apiextensions.v1.JsonSchemaProps",
-                ),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "apiextensions_apiserver.pkg.apis.apiextensions.v1.JsonSchemaPropsOrStringArray",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "schema",
-                kind: Kind::Message(
-                    "apiextensions_apiserver.pkg.apis.apiextensions.v1.JsonSchemaProps",
-                ),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "property",
-                kind: Kind::String,
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "apiextensions_apiserver.pkg.apis.apiextensions.v1.SelectableField",
-        fields: &[Field {
-            tag: 1,
-            name: "json_path",
-            kind: Kind::String,
-            repeated: false,
-        }],
-    },
-    Message {
-        name: "apiextensions_apiserver.pkg.apis.apiextensions.v1.ServiceReference",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "namespace",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "path",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "port",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "apiextensions_apiserver.pkg.apis.apiextensions.v1.ValidationRule",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "rule",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "message",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "message_expression",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "reason",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "field_path",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "optional_old_self",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "apiextensions_apiserver.pkg.apis.apiextensions.v1.WebhookClientConfig",
-        fields: &[
-            Field {
-                tag: 3,
-                name: "url",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 1,
-                name: "service",
-                kind: Kind::Message(
-                    "apiextensions_apiserver.pkg.apis.apiextensions.v1.ServiceReference",
-                ),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "ca_bundle",
-                kind: Kind::Bytes,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "apiextensions_apiserver.pkg.apis.apiextensions.v1.WebhookConversion",
-        fields: &[
-            Field {
-                tag: 2,
-                name: "client_config",
-                kind: Kind::Message(
-                    "apiextensions_apiserver.pkg.apis.apiextensions.v1.WebhookClientConfig",
-                ),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "conversion_review_versions",
-                kind: Kind::String,
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "kube_aggregator.pkg.apis.apiregistration.v1.APIService",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "spec",
-                kind: Kind::Message("kube_aggregator.pkg.apis.apiregistration.v1.APIServiceSpec"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "status",
-                kind: Kind::Message("kube_aggregator.pkg.apis.apiregistration.v1.APIServiceStatus"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "kube_aggregator.pkg.apis.apiregistration.v1.APIServiceCondition",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "type",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "status",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "last_transition_time",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"),
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "reason",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "message",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "kube_aggregator.pkg.apis.apiregistration.v1.APIServiceList",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "items",
-                kind: Kind::Message("kube_aggregator.pkg.apis.apiregistration.v1.APIService"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "kube_aggregator.pkg.apis.apiregistration.v1.APIServiceSpec",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "service",
-                kind: Kind::Message("kube_aggregator.pkg.apis.apiregistration.v1.ServiceReference"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "group",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "version",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "insecure_skip_tls_verify",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "ca_bundle",
-                kind: Kind::Bytes,
-                repeated: false,
-            },
-            Field {
-                tag: 7,
-                name: "group_priority_minimum",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 8,
-                name: "version_priority",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "kube_aggregator.pkg.apis.apiregistration.v1.APIServiceStatus",
-        fields: &[Field {
-            tag: 1,
-            name: "conditions",
-            kind: Kind::Message("kube_aggregator.pkg.apis.apiregistration.v1.APIServiceCondition"),
-            repeated: true,
-        }],
-    },
-    Message {
-        name: "kube_aggregator.pkg.apis.apiregistration.v1.ServiceReference",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "namespace",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "port",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.admissionregistration.v1.AuditAnnotation",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "key",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "value_expression",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.admissionregistration.v1.ExpressionWarning",
-        fields: &[
-            Field {
-                tag: 2,
-                name: "field_ref",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "warning",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.admissionregistration.v1.MatchCondition",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "expression",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.admissionregistration.v1.MatchResources",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "namespace_selector",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.LabelSelector"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "object_selector",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.LabelSelector"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "resource_rules",
-                kind: Kind::Message("api.admissionregistration.v1.NamedRuleWithOperations"),
-                repeated: true,
-            },
-            Field {
-                tag: 4,
-                name: "exclude_resource_rules",
-                kind: Kind::Message("api.admissionregistration.v1.NamedRuleWithOperations"),
-                repeated: true,
-            },
-            Field {
-                tag: 7,
-                name: "match_policy",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.admissionregistration.v1.MutatingWebhook",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "client_config",
-                kind: Kind::Message("api.admissionregistration.v1.WebhookClientConfig"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "rules",
-                kind: Kind::Message("api.admissionregistration.v1.RuleWithOperations"),
-                repeated: true,
-            },
-            Field {
-                tag: 4,
-                name: "failure_policy",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 9,
-                name: "match_policy",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "namespace_selector",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.LabelSelector"),
-                repeated: false,
-            },
-            Field {
-                tag: 11,
-                name: "object_selector",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.LabelSelector"),
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "side_effects",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 7,
-                name: "timeout_seconds",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 8,
-                name: "admission_review_versions",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 10,
-                name: "reinvocation_policy",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 12,
-                name: "match_conditions",
-                kind: Kind::Message("api.admissionregistration.v1.MatchCondition"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.admissionregistration.v1.MutatingWebhookConfiguration",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "webhooks",
-                kind: Kind::Message("api.admissionregistration.v1.MutatingWebhook"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.admissionregistration.v1.MutatingWebhookConfigurationList",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "items",
-                kind: Kind::Message("api.admissionregistration.v1.MutatingWebhookConfiguration"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.admissionregistration.v1.NamedRuleWithOperations",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "resource_names",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 2,
-                name: "rule_with_operations",
-                kind: Kind::Message("api.admissionregistration.v1.RuleWithOperations"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.admissionregistration.v1.ParamKind",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "api_version",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "kind",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.admissionregistration.v1.ParamRef",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "namespace",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "selector",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.LabelSelector"),
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "parameter_not_found_action",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.admissionregistration.v1.Rule",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "api_groups",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 2,
-                name: "api_versions",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 3,
-                name: "resources",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 4,
-                name: "scope",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.admissionregistration.v1.RuleWithOperations",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "operations",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 2,
-                name: "rule",
-                kind: Kind::Message("api.admissionregistration.v1.Rule"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.admissionregistration.v1.ServiceReference",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "namespace",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "path",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "port",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.admissionregistration.v1.TypeChecking",
-        fields: &[Field {
-            tag: 1,
-            name: "expression_warnings",
-            kind: Kind::Message("api.admissionregistration.v1.ExpressionWarning"),
-            repeated: true,
-        }],
-    },
-    Message {
-        name: "api.admissionregistration.v1.ValidatingAdmissionPolicy",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "spec",
-                kind: Kind::Message("api.admissionregistration.v1.ValidatingAdmissionPolicySpec"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "status",
-                kind: Kind::Message("api.admissionregistration.v1.ValidatingAdmissionPolicyStatus"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.admissionregistration.v1.ValidatingAdmissionPolicyBinding",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "spec",
-                kind: Kind::Message(
-                    "api.admissionregistration.v1.ValidatingAdmissionPolicyBindingSpec",
-                ),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.admissionregistration.v1.ValidatingAdmissionPolicyBindingList",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "items",
-                kind: Kind::Message(
-                    "api.admissionregistration.v1.ValidatingAdmissionPolicyBinding",
-                ),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.admissionregistration.v1.ValidatingAdmissionPolicyBindingSpec",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "policy_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "param_ref",
-                kind: Kind::Message("api.admissionregistration.v1.ParamRef"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "match_resources",
-                kind: Kind::Message("api.admissionregistration.v1.MatchResources"),
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "validation_actions",
-                kind: Kind::String,
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.admissionregistration.v1.ValidatingAdmissionPolicyList",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "items",
-                kind: Kind::Message("api.admissionregistration.v1.ValidatingAdmissionPolicy"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.admissionregistration.v1.ValidatingAdmissionPolicySpec",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "param_kind",
-                kind: Kind::Message("api.admissionregistration.v1.ParamKind"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "match_constraints",
-                kind: Kind::Message("api.admissionregistration.v1.MatchResources"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "validations",
-                kind: Kind::Message("api.admissionregistration.v1.Validation"),
-                repeated: true,
-            },
-            Field {
-                tag: 4,
-                name: "failure_policy",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "audit_annotations",
-                kind: Kind::Message("api.admissionregistration.v1.AuditAnnotation"),
-                repeated: true,
-            },
-            Field {
-                tag: 6,
-                name: "match_conditions",
-                kind: Kind::Message("api.admissionregistration.v1.MatchCondition"),
-                repeated: true,
-            },
-            Field {
-                tag: 7,
-                name: "variables",
-                kind: Kind::Message("api.admissionregistration.v1.Variable"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.admissionregistration.v1.ValidatingAdmissionPolicyStatus",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "observed_generation",
-                kind: Kind::Int64,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "type_checking",
-                kind: Kind::Message("api.admissionregistration.v1.TypeChecking"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "conditions",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Condition"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.admissionregistration.v1.ValidatingWebhook",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "client_config",
-                kind: Kind::Message("api.admissionregistration.v1.WebhookClientConfig"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "rules",
-                kind: Kind::Message("api.admissionregistration.v1.RuleWithOperations"),
-                repeated: true,
-            },
-            Field {
-                tag: 4,
-                name: "failure_policy",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 9,
-                name: "match_policy",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "namespace_selector",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.LabelSelector"),
-                repeated: false,
-            },
-            Field {
-                tag: 10,
-                name: "object_selector",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.LabelSelector"),
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "side_effects",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 7,
-                name: "timeout_seconds",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 8,
-                name: "admission_review_versions",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 11,
-                name: "match_conditions",
-                kind: Kind::Message("api.admissionregistration.v1.MatchCondition"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.admissionregistration.v1.ValidatingWebhookConfiguration",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "webhooks",
-                kind: Kind::Message("api.admissionregistration.v1.ValidatingWebhook"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.admissionregistration.v1.ValidatingWebhookConfigurationList",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "items",
-                kind: Kind::Message("api.admissionregistration.v1.ValidatingWebhookConfiguration"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.admissionregistration.v1.Validation",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "expression",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "message",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "reason",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "message_expression",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.admissionregistration.v1.Variable",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "expression",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.admissionregistration.v1.WebhookClientConfig",
-        fields: &[
-            Field {
-                tag: 3,
-                name: "url",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 1,
-                name: "service",
-                kind: Kind::Message("api.admissionregistration.v1.ServiceReference"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "ca_bundle",
-                kind: Kind::Bytes,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.apps.v1.ControllerRevision",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "data",
-                kind: Kind::Message("apimachinery.pkg.runtime.RawExtension"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "revision",
-                kind: Kind::Int64,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.apps.v1.ControllerRevisionList",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "items",
-                kind: Kind::Message("api.apps.v1.ControllerRevision"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.apps.v1.DaemonSet",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "spec",
-                kind: Kind::Message("api.apps.v1.DaemonSetSpec"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "status",
-                kind: Kind::Message("api.apps.v1.DaemonSetStatus"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.apps.v1.DaemonSetCondition",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "type",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "status",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "last_transition_time",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"),
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "reason",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "message",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.apps.v1.DaemonSetList",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "items",
-                kind: Kind::Message("api.apps.v1.DaemonSet"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.apps.v1.DaemonSetSpec",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "selector",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.LabelSelector"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "template",
-                kind: Kind::Message("api.core.v1.PodTemplateSpec"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "update_strategy",
-                kind: Kind::Message("api.apps.v1.DaemonSetUpdateStrategy"),
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "min_ready_seconds",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "revision_history_limit",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.apps.v1.DaemonSetStatus",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "current_number_scheduled",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "number_misscheduled",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "desired_number_scheduled",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "number_ready",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "observed_generation",
-                kind: Kind::Int64,
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "updated_number_scheduled",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 7,
-                name: "number_available",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 8,
-                name: "number_unavailable",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 9,
-                name: "collision_count",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 10,
-                name: "conditions",
-                kind: Kind::Message("api.apps.v1.DaemonSetCondition"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.apps.v1.DaemonSetUpdateStrategy",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "type",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "rolling_update",
-                kind: Kind::Message("api.apps.v1.RollingUpdateDaemonSet"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.apps.v1.Deployment",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "spec",
-                kind: Kind::Message("api.apps.v1.DeploymentSpec"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "status",
-                kind: Kind::Message("api.apps.v1.DeploymentStatus"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.apps.v1.DeploymentCondition",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "type",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "status",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "last_update_time",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"),
-                repeated: false,
-            },
-            Field {
-                tag: 7,
-                name: "last_transition_time",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"),
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "reason",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "message",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.apps.v1.DeploymentList",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "items",
-                kind: Kind::Message("api.apps.v1.Deployment"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.apps.v1.DeploymentSpec",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "replicas",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "selector",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.LabelSelector"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "template",
-                kind: Kind::Message("api.core.v1.PodTemplateSpec"),
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "strategy",
-                kind: Kind::Message("api.apps.v1.DeploymentStrategy"),
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "min_ready_seconds",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "revision_history_limit",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 7,
-                name: "paused",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 9,
-                name: "progress_deadline_seconds",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.apps.v1.DeploymentStatus",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "observed_generation",
-                kind: Kind::Int64,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "replicas",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "updated_replicas",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 7,
-                name: "ready_replicas",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "available_replicas",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "unavailable_replicas",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 9,
-                name: "terminating_replicas",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "conditions",
-                kind: Kind::Message("api.apps.v1.DeploymentCondition"),
-                repeated: true,
-            },
-            Field {
-                tag: 8,
-                name: "collision_count",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.apps.v1.DeploymentStrategy",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "type",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "rolling_update",
-                kind: Kind::Message("api.apps.v1.RollingUpdateDeployment"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.apps.v1.ReplicaSet",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "spec",
-                kind: Kind::Message("api.apps.v1.ReplicaSetSpec"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "status",
-                kind: Kind::Message("api.apps.v1.ReplicaSetStatus"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.apps.v1.ReplicaSetCondition",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "type",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "status",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "last_transition_time",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"),
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "reason",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "message",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.apps.v1.ReplicaSetList",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "items",
-                kind: Kind::Message("api.apps.v1.ReplicaSet"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.apps.v1.ReplicaSetSpec",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "replicas",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "min_ready_seconds",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "selector",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.LabelSelector"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "template",
-                kind: Kind::Message("api.core.v1.PodTemplateSpec"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.apps.v1.ReplicaSetStatus",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "replicas",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "fully_labeled_replicas",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "ready_replicas",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "available_replicas",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 7,
-                name: "terminating_replicas",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "observed_generation",
-                kind: Kind::Int64,
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "conditions",
-                kind: Kind::Message("api.apps.v1.ReplicaSetCondition"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.apps.v1.RollingUpdateDaemonSet",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "max_unavailable",
-                kind: Kind::Message("apimachinery.pkg.util.intstr.IntOrString"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "max_surge",
-                kind: Kind::Message("apimachinery.pkg.util.intstr.IntOrString"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.apps.v1.RollingUpdateDeployment",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "max_unavailable",
-                kind: Kind::Message("apimachinery.pkg.util.intstr.IntOrString"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "max_surge",
-                kind: Kind::Message("apimachinery.pkg.util.intstr.IntOrString"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.apps.v1.RollingUpdateStatefulSetStrategy",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "partition",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "max_unavailable",
-                kind: Kind::Message("apimachinery.pkg.util.intstr.IntOrString"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.apps.v1.StatefulSet",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "spec",
-                kind: Kind::Message("api.apps.v1.StatefulSetSpec"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "status",
-                kind: Kind::Message("api.apps.v1.StatefulSetStatus"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.apps.v1.StatefulSetCondition",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "type",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "status",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "last_transition_time",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"),
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "reason",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "message",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.apps.v1.StatefulSetList",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "items",
-                kind: Kind::Message("api.apps.v1.StatefulSet"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.apps.v1.StatefulSetOrdinals",
-        fields: &[Field {
-            tag: 1,
-            name: "start",
-            kind: Kind::Int32,
-            repeated: false,
-        }],
-    },
-    Message {
-        name: "api.apps.v1.StatefulSetPersistentVolumeClaimRetentionPolicy",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "when_deleted",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "when_scaled",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.apps.v1.StatefulSetSpec",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "replicas",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "selector",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.LabelSelector"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "template",
-                kind: Kind::Message("api.core.v1.PodTemplateSpec"),
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "volume_claim_templates",
-                kind: Kind::Message("api.core.v1.PersistentVolumeClaim"),
-                repeated: true,
-            },
-            Field {
-                tag: 5,
-                name: "service_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "pod_management_policy",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 7,
-                name: "update_strategy",
-                kind: Kind::Message("api.apps.v1.StatefulSetUpdateStrategy"),
-                repeated: false,
-            },
-            Field {
-                tag: 8,
-                name: "revision_history_limit",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 9,
-                name: "min_ready_seconds",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 10,
-                name: "persistent_volume_claim_retention_policy",
-                kind: Kind::Message("api.apps.v1.StatefulSetPersistentVolumeClaimRetentionPolicy"),
-                repeated: false,
-            },
-            Field {
-                tag: 11,
-                name: "ordinals",
-                kind: Kind::Message("api.apps.v1.StatefulSetOrdinals"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.apps.v1.StatefulSetStatus",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "observed_generation",
-                kind: Kind::Int64,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "replicas",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "ready_replicas",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "current_replicas",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "updated_replicas",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "current_revision",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 7,
-                name: "update_revision",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 9,
-                name: "collision_count",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 10,
-                name: "conditions",
-                kind: Kind::Message("api.apps.v1.StatefulSetCondition"),
-                repeated: true,
-            },
-            Field {
-                tag: 11,
-                name: "available_replicas",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.apps.v1.StatefulSetUpdateStrategy",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "type",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "rolling_update",
-                kind: Kind::Message("api.apps.v1.RollingUpdateStatefulSetStrategy"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.authentication.v1.BoundObjectReference",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "kind",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "api_version",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "u_id",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.authentication.v1.ExtraValue",
-        fields: &[Field {
-            tag: 1,
-            name: "items",
-            kind: Kind::String,
-            repeated: true,
-        }],
-    },
-    Message {
-        name: "api.authentication.v1.SelfSubjectReview",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "status",
-                kind: Kind::Message("api.authentication.v1.SelfSubjectReviewStatus"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.authentication.v1.SelfSubjectReviewStatus",
-        fields: &[Field {
-            tag: 1,
-            name: "user_info",
-            kind: Kind::Message("api.authentication.v1.UserInfo"),
-            repeated: false,
-        }],
-    },
-    Message {
-        name: "api.authentication.v1.TokenRequest",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "spec",
-                kind: Kind::Message("api.authentication.v1.TokenRequestSpec"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "status",
-                kind: Kind::Message("api.authentication.v1.TokenRequestStatus"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.authentication.v1.TokenRequestSpec",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "audiences",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 4,
-                name: "expiration_seconds",
-                kind: Kind::Int64,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "bound_object_ref",
-                kind: Kind::Message("api.authentication.v1.BoundObjectReference"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.authentication.v1.TokenRequestStatus",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "token",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "expiration_timestamp",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.authentication.v1.TokenReview",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "spec",
-                kind: Kind::Message("api.authentication.v1.TokenReviewSpec"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "status",
-                kind: Kind::Message("api.authentication.v1.TokenReviewStatus"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.authentication.v1.TokenReviewSpec",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "token",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "audiences",
-                kind: Kind::String,
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.authentication.v1.TokenReviewStatus",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "authenticated",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "user",
-                kind: Kind::Message("api.authentication.v1.UserInfo"),
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "audiences",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 3,
-                name: "error",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.authentication.v1.UserInfo",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "username",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "uid",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "groups",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 4,
-                name: "extra",
-                kind: Kind::Map(&Kind::Message("api.authentication.v1.ExtraValue")),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.authorization.v1.ExtraValue",
-        fields: &[Field {
-            tag: 1,
-            name: "items",
-            kind: Kind::String,
-            repeated: true,
-        }],
-    },
-    Message {
-        name: "api.authorization.v1.FieldSelectorAttributes",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "raw_selector",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "requirements",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.FieldSelectorRequirement"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.authorization.v1.LabelSelectorAttributes",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "raw_selector",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "requirements",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.LabelSelectorRequirement"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.authorization.v1.LocalSubjectAccessReview",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "spec",
-                kind: Kind::Message("api.authorization.v1.SubjectAccessReviewSpec"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "status",
-                kind: Kind::Message("api.authorization.v1.SubjectAccessReviewStatus"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.authorization.v1.NonResourceAttributes",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "path",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "verb",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.authorization.v1.NonResourceRule",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "verbs",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 2,
-                name: "non_resource_ur_ls",
-                kind: Kind::String,
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.authorization.v1.ResourceAttributes",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "namespace",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "verb",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "group",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "version",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "resource",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "subresource",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 7,
-                name: "name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 8,
-                name: "field_selector",
-                kind: Kind::Message("api.authorization.v1.FieldSelectorAttributes"),
-                repeated: false,
-            },
-            Field {
-                tag: 9,
-                name: "label_selector",
-                kind: Kind::Message("api.authorization.v1.LabelSelectorAttributes"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.authorization.v1.ResourceRule",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "verbs",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 2,
-                name: "api_groups",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 3,
-                name: "resources",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 4,
-                name: "resource_names",
-                kind: Kind::String,
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.authorization.v1.SelfSubjectAccessReview",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "spec",
-                kind: Kind::Message("api.authorization.v1.SelfSubjectAccessReviewSpec"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "status",
-                kind: Kind::Message("api.authorization.v1.SubjectAccessReviewStatus"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.authorization.v1.SelfSubjectAccessReviewSpec",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "resource_attributes",
-                kind: Kind::Message("api.authorization.v1.ResourceAttributes"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "non_resource_attributes",
-                kind: Kind::Message("api.authorization.v1.NonResourceAttributes"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.authorization.v1.SelfSubjectRulesReview",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "spec",
-                kind: Kind::Message("api.authorization.v1.SelfSubjectRulesReviewSpec"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "status",
-                kind: Kind::Message("api.authorization.v1.SubjectRulesReviewStatus"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.authorization.v1.SelfSubjectRulesReviewSpec",
-        fields: &[Field {
-            tag: 1,
-            name: "namespace",
-            kind: Kind::String,
-            repeated: false,
-        }],
-    },
-    Message {
-        name: "api.authorization.v1.SubjectAccessReview",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "spec",
-                kind: Kind::Message("api.authorization.v1.SubjectAccessReviewSpec"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "status",
-                kind: Kind::Message("api.authorization.v1.SubjectAccessReviewStatus"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.authorization.v1.SubjectAccessReviewSpec",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "resource_attributes",
-                kind: Kind::Message("api.authorization.v1.ResourceAttributes"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "non_resource_attributes",
-                kind: Kind::Message("api.authorization.v1.NonResourceAttributes"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "user",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "groups",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 5,
-                name: "extra",
-                kind: Kind::Map(&Kind::Message("api.authorization.v1.ExtraValue")),
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "uid",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.authorization.v1.SubjectAccessReviewStatus",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "allowed",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "denied",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "reason",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "evaluation_error",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.authorization.v1.SubjectRulesReviewStatus",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "resource_rules",
-                kind: Kind::Message("api.authorization.v1.ResourceRule"),
-                repeated: true,
-            },
-            Field {
-                tag: 2,
-                name: "non_resource_rules",
-                kind: Kind::Message("api.authorization.v1.NonResourceRule"),
-                repeated: true,
-            },
-            Field {
-                tag: 3,
-                name: "incomplete",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "evaluation_error",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.autoscaling.v1.ContainerResourceMetricSource",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "target_average_utilization",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "target_average_value",
-                kind: Kind::Message("apimachinery.pkg.api.resource.Quantity"),
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "container",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.autoscaling.v1.ContainerResourceMetricStatus",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "current_average_utilization",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "current_average_value",
-                kind: Kind::Message("apimachinery.pkg.api.resource.Quantity"),
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "container",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.autoscaling.v1.CrossVersionObjectReference",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "kind",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "api_version",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.autoscaling.v1.ExternalMetricSource",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metric_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "metric_selector",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.LabelSelector"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "target_value",
-                kind: Kind::Message("apimachinery.pkg.api.resource.Quantity"),
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "target_average_value",
-                kind: Kind::Message("apimachinery.pkg.api.resource.Quantity"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.autoscaling.v1.ExternalMetricStatus",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metric_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "metric_selector",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.LabelSelector"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "current_value",
-                kind: Kind::Message("apimachinery.pkg.api.resource.Quantity"),
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "current_average_value",
-                kind: Kind::Message("apimachinery.pkg.api.resource.Quantity"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.autoscaling.v1.HorizontalPodAutoscaler",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "spec",
-                kind: Kind::Message("api.autoscaling.v1.HorizontalPodAutoscalerSpec"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "status",
-                kind: Kind::Message("api.autoscaling.v1.HorizontalPodAutoscalerStatus"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.autoscaling.v1.HorizontalPodAutoscalerCondition",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "type",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "status",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "last_transition_time",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"),
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "reason",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "message",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.autoscaling.v1.HorizontalPodAutoscalerList",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "items",
-                kind: Kind::Message("api.autoscaling.v1.HorizontalPodAutoscaler"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.autoscaling.v1.HorizontalPodAutoscalerSpec",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "scale_target_ref",
-                kind: Kind::Message("api.autoscaling.v1.CrossVersionObjectReference"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "min_replicas",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "max_replicas",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "target_cpu_utilization_percentage",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.autoscaling.v1.HorizontalPodAutoscalerStatus",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "observed_generation",
-                kind: Kind::Int64,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "last_scale_time",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "current_replicas",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "desired_replicas",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "current_cpu_utilization_percentage",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.autoscaling.v1.MetricSpec",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "type",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "object",
-                kind: Kind::Message("api.autoscaling.v1.ObjectMetricSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "pods",
-                kind: Kind::Message("api.autoscaling.v1.PodsMetricSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "resource",
-                kind: Kind::Message("api.autoscaling.v1.ResourceMetricSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 7,
-                name: "container_resource",
-                kind: Kind::Message("api.autoscaling.v1.ContainerResourceMetricSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "external",
-                kind: Kind::Message("api.autoscaling.v1.ExternalMetricSource"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.autoscaling.v1.MetricStatus",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "type",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "object",
-                kind: Kind::Message("api.autoscaling.v1.ObjectMetricStatus"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "pods",
-                kind: Kind::Message("api.autoscaling.v1.PodsMetricStatus"),
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "resource",
-                kind: Kind::Message("api.autoscaling.v1.ResourceMetricStatus"),
-                repeated: false,
-            },
-            Field {
-                tag: 7,
-                name: "container_resource",
-                kind: Kind::Message("api.autoscaling.v1.ContainerResourceMetricStatus"),
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "external",
-                kind: Kind::Message("api.autoscaling.v1.ExternalMetricStatus"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.autoscaling.v1.ObjectMetricSource",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "target",
-                kind: Kind::Message("api.autoscaling.v1.CrossVersionObjectReference"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "metric_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "target_value",
-                kind: Kind::Message("apimachinery.pkg.api.resource.Quantity"),
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "selector",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.LabelSelector"),
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "average_value",
-                kind: Kind::Message("apimachinery.pkg.api.resource.Quantity"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.autoscaling.v1.ObjectMetricStatus",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "target",
-                kind: Kind::Message("api.autoscaling.v1.CrossVersionObjectReference"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "metric_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "current_value",
-                kind: Kind::Message("apimachinery.pkg.api.resource.Quantity"),
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "selector",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.LabelSelector"),
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "average_value",
-                kind: Kind::Message("apimachinery.pkg.api.resource.Quantity"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.autoscaling.v1.PodsMetricSource",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metric_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "target_average_value",
-                kind: Kind::Message("apimachinery.pkg.api.resource.Quantity"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "selector",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.LabelSelector"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.autoscaling.v1.PodsMetricStatus",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metric_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "current_average_value",
-                kind: Kind::Message("apimachinery.pkg.api.resource.Quantity"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "selector",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.LabelSelector"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.autoscaling.v1.ResourceMetricSource",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "target_average_utilization",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "target_average_value",
-                kind: Kind::Message("apimachinery.pkg.api.resource.Quantity"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.autoscaling.v1.ResourceMetricStatus",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "current_average_utilization",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "current_average_value",
-                kind: Kind::Message("apimachinery.pkg.api.resource.Quantity"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.autoscaling.v1.Scale",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "spec",
-                kind: Kind::Message("api.autoscaling.v1.ScaleSpec"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "status",
-                kind: Kind::Message("api.autoscaling.v1.ScaleStatus"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.autoscaling.v1.ScaleSpec",
-        fields: &[Field {
-            tag: 1,
-            name: "replicas",
-            kind: Kind::Int32,
-            repeated: false,
-        }],
-    },
-    Message {
-        name: "api.autoscaling.v1.ScaleStatus",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "replicas",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "selector",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.batch.v1.CronJob",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "spec",
-                kind: Kind::Message("api.batch.v1.CronJobSpec"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "status",
-                kind: Kind::Message("api.batch.v1.CronJobStatus"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.batch.v1.CronJobList",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "items",
-                kind: Kind::Message("api.batch.v1.CronJob"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.batch.v1.CronJobSpec",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "schedule",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 8,
-                name: "time_zone",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "starting_deadline_seconds",
-                kind: Kind::Int64,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "concurrency_policy",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "suspend",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "job_template",
-                kind: Kind::Message("api.batch.v1.JobTemplateSpec"),
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "successful_jobs_history_limit",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 7,
-                name: "failed_jobs_history_limit",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.batch.v1.CronJobStatus",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "active",
-                kind: Kind::Message("api.core.v1.ObjectReference"),
-                repeated: true,
-            },
-            Field {
-                tag: 4,
-                name: "last_schedule_time",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"),
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "last_successful_time",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.batch.v1.Job",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "spec",
-                kind: Kind::Message("api.batch.v1.JobSpec"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "status",
-                kind: Kind::Message("api.batch.v1.JobStatus"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.batch.v1.JobCondition",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "type",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "status",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "last_probe_time",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"),
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "last_transition_time",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"),
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "reason",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "message",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.batch.v1.JobList",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "items",
-                kind: Kind::Message("api.batch.v1.Job"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.batch.v1.JobSpec",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "parallelism",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "completions",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "active_deadline_seconds",
-                kind: Kind::Int64,
-                repeated: false,
-            },
-            Field {
-                tag: 11,
-                name: "pod_failure_policy",
-                kind: Kind::Message("api.batch.v1.PodFailurePolicy"),
-                repeated: false,
-            },
-            Field {
-                tag: 16,
-                name: "success_policy",
-                kind: Kind::Message("api.batch.v1.SuccessPolicy"),
-                repeated: false,
-            },
-            Field {
-                tag: 7,
-                name: "backoff_limit",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 12,
-                name: "backoff_limit_per_index",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 13,
-                name: "max_failed_indexes",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "selector",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.LabelSelector"),
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "manual_selector",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "template",
-                kind: Kind::Message("api.core.v1.PodTemplateSpec"),
-                repeated: false,
-            },
-            Field {
-                tag: 8,
-                name: "ttl_seconds_after_finished",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 9,
-                name: "completion_mode",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 10,
-                name: "suspend",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 14,
-                name: "pod_replacement_policy",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 15,
-                name: "managed_by",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.batch.v1.JobStatus",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "conditions",
-                kind: Kind::Message("api.batch.v1.JobCondition"),
-                repeated: true,
-            },
-            Field {
-                tag: 2,
-                name: "start_time",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "completion_time",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"),
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "active",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "succeeded",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "failed",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 11,
-                name: "terminating",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 7,
-                name: "completed_indexes",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 10,
-                name: "failed_indexes",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 8,
-                name: "uncounted_terminated_pods",
-                kind: Kind::Message("api.batch.v1.UncountedTerminatedPods"),
-                repeated: false,
-            },
-            Field {
-                tag: 9,
-                name: "ready",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.batch.v1.JobTemplateSpec",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "spec",
-                kind: Kind::Message("api.batch.v1.JobSpec"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.batch.v1.PodFailurePolicy",
-        fields: &[Field {
-            tag: 1,
-            name: "rules",
-            kind: Kind::Message("api.batch.v1.PodFailurePolicyRule"),
-            repeated: true,
-        }],
-    },
-    Message {
-        name: "api.batch.v1.PodFailurePolicyOnExitCodesRequirement",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "container_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "operator",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "values",
-                kind: Kind::Int32,
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.batch.v1.PodFailurePolicyOnPodConditionsPattern",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "type",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "status",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.batch.v1.PodFailurePolicyRule",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "action",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "on_exit_codes",
-                kind: Kind::Message("api.batch.v1.PodFailurePolicyOnExitCodesRequirement"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "on_pod_conditions",
-                kind: Kind::Message("api.batch.v1.PodFailurePolicyOnPodConditionsPattern"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.batch.v1.SuccessPolicy",
-        fields: &[Field {
-            tag: 1,
-            name: "rules",
-            kind: Kind::Message("api.batch.v1.SuccessPolicyRule"),
-            repeated: true,
-        }],
-    },
-    Message {
-        name: "api.batch.v1.SuccessPolicyRule",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "succeeded_indexes",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "succeeded_count",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.batch.v1.UncountedTerminatedPods",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "succeeded",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 2,
-                name: "failed",
-                kind: Kind::String,
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.certificates.v1.CertificateSigningRequest",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "spec",
-                kind: Kind::Message("api.certificates.v1.CertificateSigningRequestSpec"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "status",
-                kind: Kind::Message("api.certificates.v1.CertificateSigningRequestStatus"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.certificates.v1.CertificateSigningRequestCondition",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "type",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "status",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "reason",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "message",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "last_update_time",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"),
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "last_transition_time",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.certificates.v1.CertificateSigningRequestList",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "items",
-                kind: Kind::Message("api.certificates.v1.CertificateSigningRequest"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.certificates.v1.CertificateSigningRequestSpec",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "request",
-                kind: Kind::Bytes,
-                repeated: false,
-            },
-            Field {
-                tag: 7,
-                name: "signer_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 8,
-                name: "expiration_seconds",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "usages",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 2,
-                name: "username",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "uid",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "groups",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 6,
-                name: "extra",
-                kind: Kind::Map(&Kind::Message("api.certificates.v1.ExtraValue")),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.certificates.v1.CertificateSigningRequestStatus",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "conditions",
-                kind: Kind::Message("api.certificates.v1.CertificateSigningRequestCondition"),
-                repeated: true,
-            },
-            Field {
-                tag: 2,
-                name: "certificate",
-                kind: Kind::Bytes,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.certificates.v1.ExtraValue",
-        fields: &[Field {
-            tag: 1,
-            name: "items",
-            kind: Kind::String,
-            repeated: true,
-        }],
-    },
-    Message {
-        name: "api.coordination.v1.Lease",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "spec",
-                kind: Kind::Message("api.coordination.v1.LeaseSpec"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.coordination.v1.LeaseList",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "items",
-                kind: Kind::Message("api.coordination.v1.Lease"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.coordination.v1.LeaseSpec",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "holder_identity",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "lease_duration_seconds",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "acquire_time",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.MicroTime"),
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "renew_time",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.MicroTime"),
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "lease_transitions",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "strategy",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 7,
-                name: "preferred_holder",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.AwsElasticBlockStoreVolumeSource",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "volume_id",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "fs_type",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "partition",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "read_only",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.Affinity",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "node_affinity",
-                kind: Kind::Message("api.core.v1.NodeAffinity"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "pod_affinity",
-                kind: Kind::Message("api.core.v1.PodAffinity"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "pod_anti_affinity",
-                kind: Kind::Message("api.core.v1.PodAntiAffinity"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.AppArmorProfile",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "type",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "localhost_profile",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.AttachedVolume",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "device_path",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.AvoidPods",
-        fields: &[Field {
-            tag: 1,
-            name: "prefer_avoid_pods",
-            kind: Kind::Message("api.core.v1.PreferAvoidPodsEntry"),
-            repeated: true,
-        }],
-    },
-    Message {
-        name: "api.core.v1.AzureDiskVolumeSource",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "disk_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "disk_uri",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "caching_mode",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "fs_type",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "read_only",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "kind",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.AzureFilePersistentVolumeSource",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "secret_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "share_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "read_only",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "secret_namespace",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.AzureFileVolumeSource",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "secret_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "share_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "read_only",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.Binding",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "target",
-                kind: Kind::Message("api.core.v1.ObjectReference"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.CSIPersistentVolumeSource",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "driver",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "volume_handle",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "read_only",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "fs_type",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "volume_attributes",
-                kind: Kind::Map(&Kind::String),
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "controller_publish_secret_ref",
-                kind: Kind::Message("api.core.v1.SecretReference"),
-                repeated: false,
-            },
-            Field {
-                tag: 7,
-                name: "node_stage_secret_ref",
-                kind: Kind::Message("api.core.v1.SecretReference"),
-                repeated: false,
-            },
-            Field {
-                tag: 8,
-                name: "node_publish_secret_ref",
-                kind: Kind::Message("api.core.v1.SecretReference"),
-                repeated: false,
-            },
-            Field {
-                tag: 9,
-                name: "controller_expand_secret_ref",
-                kind: Kind::Message("api.core.v1.SecretReference"),
-                repeated: false,
-            },
-            Field {
-                tag: 10,
-                name: "node_expand_secret_ref",
-                kind: Kind::Message("api.core.v1.SecretReference"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.CSIVolumeSource",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "driver",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "read_only",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "fs_type",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "volume_attributes",
-                kind: Kind::Map(&Kind::String),
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "node_publish_secret_ref",
-                kind: Kind::Message("api.core.v1.LocalObjectReference"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.Capabilities",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "add",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 2,
-                name: "drop",
-                kind: Kind::String,
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.CephFsPersistentVolumeSource",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "monitors",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 2,
-                name: "path",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "user",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "secret_file",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "secret_ref",
-                kind: Kind::Message("api.core.v1.SecretReference"),
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "read_only",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.CephFsVolumeSource",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "monitors",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 2,
-                name: "path",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "user",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "secret_file",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "secret_ref",
-                kind: Kind::Message("api.core.v1.LocalObjectReference"),
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "read_only",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.CinderPersistentVolumeSource",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "volume_id",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "fs_type",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "read_only",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "secret_ref",
-                kind: Kind::Message("api.core.v1.SecretReference"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.CinderVolumeSource",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "volume_id",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "fs_type",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "read_only",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "secret_ref",
-                kind: Kind::Message("api.core.v1.LocalObjectReference"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.ClientIpConfig",
-        fields: &[Field {
-            tag: 1,
-            name: "timeout_seconds",
-            kind: Kind::Int32,
-            repeated: false,
-        }],
-    },
-    Message {
-        name: "api.core.v1.ClusterTrustBundleProjection",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "signer_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "label_selector",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.LabelSelector"),
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "optional",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "path",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.ComponentCondition",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "type",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "status",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "message",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "error",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.ComponentStatus",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "conditions",
-                kind: Kind::Message("api.core.v1.ComponentCondition"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.ComponentStatusList",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "items",
-                kind: Kind::Message("api.core.v1.ComponentStatus"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.ConfigMap",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "immutable",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "data",
-                kind: Kind::Map(&Kind::String),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "binary_data",
-                kind: Kind::Map(&Kind::Bytes),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.ConfigMapEnvSource",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "local_object_reference",
-                kind: Kind::Message("api.core.v1.LocalObjectReference"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "optional",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.ConfigMapKeySelector",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "local_object_reference",
-                kind: Kind::Message("api.core.v1.LocalObjectReference"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "key",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "optional",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.ConfigMapList",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "items",
-                kind: Kind::Message("api.core.v1.ConfigMap"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.ConfigMapNodeConfigSource",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "namespace",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "uid",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "resource_version",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "kubelet_config_key",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.ConfigMapProjection",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "local_object_reference",
-                kind: Kind::Message("api.core.v1.LocalObjectReference"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "items",
-                kind: Kind::Message("api.core.v1.KeyToPath"),
-                repeated: true,
-            },
-            Field {
-                tag: 4,
-                name: "optional",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.ConfigMapVolumeSource",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "local_object_reference",
-                kind: Kind::Message("api.core.v1.LocalObjectReference"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "items",
-                kind: Kind::Message("api.core.v1.KeyToPath"),
-                repeated: true,
-            },
-            Field {
-                tag: 3,
-                name: "default_mode",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "optional",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.Container",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "image",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "command",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 4,
-                name: "args",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 5,
-                name: "working_dir",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "ports",
-                kind: Kind::Message("api.core.v1.ContainerPort"),
-                repeated: true,
-            },
-            Field {
-                tag: 19,
-                name: "env_from",
-                kind: Kind::Message("api.core.v1.EnvFromSource"),
-                repeated: true,
-            },
-            Field {
-                tag: 7,
-                name: "env",
-                kind: Kind::Message("api.core.v1.EnvVar"),
-                repeated: true,
-            },
-            Field {
-                tag: 8,
-                name: "resources",
-                kind: Kind::Message("api.core.v1.ResourceRequirements"),
-                repeated: false,
-            },
-            Field {
-                tag: 23,
-                name: "resize_policy",
-                kind: Kind::Message("api.core.v1.ContainerResizePolicy"),
-                repeated: true,
-            },
-            Field {
-                tag: 24,
-                name: "restart_policy",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 25,
-                name: "restart_policy_rules",
-                kind: Kind::Message("api.core.v1.ContainerRestartRule"),
-                repeated: true,
-            },
-            Field {
-                tag: 9,
-                name: "volume_mounts",
-                kind: Kind::Message("api.core.v1.VolumeMount"),
-                repeated: true,
-            },
-            Field {
-                tag: 21,
-                name: "volume_devices",
-                kind: Kind::Message("api.core.v1.VolumeDevice"),
-                repeated: true,
-            },
-            Field {
-                tag: 10,
-                name: "liveness_probe",
-                kind: Kind::Message("api.core.v1.Probe"),
-                repeated: false,
-            },
-            Field {
-                tag: 11,
-                name: "readiness_probe",
-                kind: Kind::Message("api.core.v1.Probe"),
-                repeated: false,
-            },
-            Field {
-                tag: 22,
-                name: "startup_probe",
-                kind: Kind::Message("api.core.v1.Probe"),
-                repeated: false,
-            },
-            Field {
-                tag: 12,
-                name: "lifecycle",
-                kind: Kind::Message("api.core.v1.Lifecycle"),
-                repeated: false,
-            },
-            Field {
-                tag: 13,
-                name: "termination_message_path",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 20,
-                name: "termination_message_policy",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 14,
-                name: "image_pull_policy",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 15,
-                name: "security_context",
-                kind: Kind::Message("api.core.v1.SecurityContext"),
-                repeated: false,
-            },
-            Field {
-                tag: 16,
-                name: "stdin",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 17,
-                name: "stdin_once",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 18,
-                name: "tty",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.ContainerExtendedResourceRequest",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "container_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "resource_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "request_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.ContainerImage",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "names",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 2,
-                name: "size_bytes",
-                kind: Kind::Int64,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.ContainerPort",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "host_port",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "container_port",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "protocol",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "host_ip",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.ContainerResizePolicy",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "resource_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "restart_policy",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.ContainerRestartRule",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "action",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "exit_codes",
-                kind: Kind::Message("api.core.v1.ContainerRestartRuleOnExitCodes"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.ContainerRestartRuleOnExitCodes",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "operator",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "values",
-                kind: Kind::Int32,
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.ContainerState",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "waiting",
-                kind: Kind::Message("api.core.v1.ContainerStateWaiting"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "running",
-                kind: Kind::Message("api.core.v1.ContainerStateRunning"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "terminated",
-                kind: Kind::Message("api.core.v1.ContainerStateTerminated"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.ContainerStateRunning",
-        fields: &[Field {
-            tag: 1,
-            name: "started_at",
-            kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"),
-            repeated: false,
-        }],
-    },
-    Message {
-        name: "api.core.v1.ContainerStateTerminated",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "exit_code",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "signal",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "reason",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "message",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "started_at",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"),
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "finished_at",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"),
-                repeated: false,
-            },
-            Field {
-                tag: 7,
-                name: "container_id",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.ContainerStateWaiting",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "reason",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "message",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.ContainerStatus",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "state",
-                kind: Kind::Message("api.core.v1.ContainerState"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "last_state",
-                kind: Kind::Message("api.core.v1.ContainerState"),
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "ready",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "restart_count",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "image",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 7,
-                name: "image_id",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 8,
-                name: "container_id",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 9,
-                name: "started",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 10,
-                name: "allocated_resources",
-                kind: Kind::Map(&Kind::Message("apimachinery.pkg.api.resource.Quantity")),
-                repeated: false,
-            },
-            Field {
-                tag: 11,
-                name: "resources",
-                kind: Kind::Message("api.core.v1.ResourceRequirements"),
-                repeated: false,
-            },
-            Field {
-                tag: 12,
-                name: "volume_mounts",
-                kind: Kind::Message("api.core.v1.VolumeMountStatus"),
-                repeated: true,
-            },
-            Field {
-                tag: 13,
-                name: "user",
-                kind: Kind::Message("api.core.v1.ContainerUser"),
-                repeated: false,
-            },
-            Field {
-                tag: 14,
-                name: "allocated_resources_status",
-                kind: Kind::Message("api.core.v1.ResourceStatus"),
-                repeated: true,
-            },
-            Field {
-                tag: 15,
-                name: "stop_signal",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.ContainerUser",
-        fields: &[Field {
-            tag: 1,
-            name: "linux",
-            kind: Kind::Message("api.core.v1.LinuxContainerUser"),
-            repeated: false,
-        }],
-    },
-    Message {
-        name: "api.core.v1.DaemonEndpoint",
-        fields: &[Field {
-            tag: 1,
-            name: "port",
-            kind: Kind::Int32,
-            repeated: false,
-        }],
-    },
-    Message {
-        name: "api.core.v1.DownwardAPIProjection",
-        fields: &[Field {
-            tag: 1,
-            name: "items",
-            kind: Kind::Message("api.core.v1.DownwardAPIVolumeFile"),
-            repeated: true,
-        }],
-    },
-    Message {
-        name: "api.core.v1.DownwardAPIVolumeFile",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "path",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "field_ref",
-                kind: Kind::Message("api.core.v1.ObjectFieldSelector"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "resource_field_ref",
-                kind: Kind::Message("api.core.v1.ResourceFieldSelector"),
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "mode",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.DownwardAPIVolumeSource",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "items",
-                kind: Kind::Message("api.core.v1.DownwardAPIVolumeFile"),
-                repeated: true,
-            },
-            Field {
-                tag: 2,
-                name: "default_mode",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.EmptyDirVolumeSource",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "medium",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "size_limit",
-                kind: Kind::Message("apimachinery.pkg.api.resource.Quantity"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.EndpointAddress",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "ip",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "hostname",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "node_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "target_ref",
-                kind: Kind::Message("api.core.v1.ObjectReference"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.EndpointPort",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "port",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "protocol",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "app_protocol",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.EndpointSubset",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "addresses",
-                kind: Kind::Message("api.core.v1.EndpointAddress"),
-                repeated: true,
-            },
-            Field {
-                tag: 2,
-                name: "not_ready_addresses",
-                kind: Kind::Message("api.core.v1.EndpointAddress"),
-                repeated: true,
-            },
-            Field {
-                tag: 3,
-                name: "ports",
-                kind: Kind::Message("api.core.v1.EndpointPort"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.Endpoints",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "subsets",
-                kind: Kind::Message("api.core.v1.EndpointSubset"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.EndpointsList",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "items",
-                kind: Kind::Message("api.core.v1.Endpoints"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.EnvFromSource",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "prefix",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "config_map_ref",
-                kind: Kind::Message("api.core.v1.ConfigMapEnvSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "secret_ref",
-                kind: Kind::Message("api.core.v1.SecretEnvSource"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.EnvVar",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "value",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "value_from",
-                kind: Kind::Message("api.core.v1.EnvVarSource"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.EnvVarSource",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "field_ref",
-                kind: Kind::Message("api.core.v1.ObjectFieldSelector"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "resource_field_ref",
-                kind: Kind::Message("api.core.v1.ResourceFieldSelector"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "config_map_key_ref",
-                kind: Kind::Message("api.core.v1.ConfigMapKeySelector"),
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "secret_key_ref",
-                kind: Kind::Message("api.core.v1.SecretKeySelector"),
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "file_key_ref",
-                kind: Kind::Message("api.core.v1.FileKeySelector"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.EphemeralContainer",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "ephemeral_container_common",
-                kind: Kind::Message("api.core.v1.EphemeralContainerCommon"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "target_container_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.EphemeralContainerCommon",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "image",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "command",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 4,
-                name: "args",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 5,
-                name: "working_dir",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "ports",
-                kind: Kind::Message("api.core.v1.ContainerPort"),
-                repeated: true,
-            },
-            Field {
-                tag: 19,
-                name: "env_from",
-                kind: Kind::Message("api.core.v1.EnvFromSource"),
-                repeated: true,
-            },
-            Field {
-                tag: 7,
-                name: "env",
-                kind: Kind::Message("api.core.v1.EnvVar"),
-                repeated: true,
-            },
-            Field {
-                tag: 8,
-                name: "resources",
-                kind: Kind::Message("api.core.v1.ResourceRequirements"),
-                repeated: false,
-            },
-            Field {
-                tag: 23,
-                name: "resize_policy",
-                kind: Kind::Message("api.core.v1.ContainerResizePolicy"),
-                repeated: true,
-            },
-            Field {
-                tag: 24,
-                name: "restart_policy",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 25,
-                name: "restart_policy_rules",
-                kind: Kind::Message("api.core.v1.ContainerRestartRule"),
-                repeated: true,
-            },
-            Field {
-                tag: 9,
-                name: "volume_mounts",
-                kind: Kind::Message("api.core.v1.VolumeMount"),
-                repeated: true,
-            },
-            Field {
-                tag: 21,
-                name: "volume_devices",
-                kind: Kind::Message("api.core.v1.VolumeDevice"),
-                repeated: true,
-            },
-            Field {
-                tag: 10,
-                name: "liveness_probe",
-                kind: Kind::Message("api.core.v1.Probe"),
-                repeated: false,
-            },
-            Field {
-                tag: 11,
-                name: "readiness_probe",
-                kind: Kind::Message("api.core.v1.Probe"),
-                repeated: false,
-            },
-            Field {
-                tag: 22,
-                name: "startup_probe",
-                kind: Kind::Message("api.core.v1.Probe"),
-                repeated: false,
-            },
-            Field {
-                tag: 12,
-                name: "lifecycle",
-                kind: Kind::Message("api.core.v1.Lifecycle"),
-                repeated: false,
-            },
-            Field {
-                tag: 13,
-                name: "termination_message_path",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 20,
-                name: "termination_message_policy",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 14,
-                name: "image_pull_policy",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 15,
-                name: "security_context",
-                kind: Kind::Message("api.core.v1.SecurityContext"),
-                repeated: false,
-            },
-            Field {
-                tag: 16,
-                name: "stdin",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 17,
-                name: "stdin_once",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 18,
-                name: "tty",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.EphemeralVolumeSource",
-        fields: &[Field {
-            tag: 1,
-            name: "volume_claim_template",
-            kind: Kind::Message("api.core.v1.PersistentVolumeClaimTemplate"),
-            repeated: false,
-        }],
-    },
-    Message {
-        name: "api.core.v1.Event",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "involved_object",
-                kind: Kind::Message("api.core.v1.ObjectReference"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "reason",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "message",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "source",
-                kind: Kind::Message("api.core.v1.EventSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "first_timestamp",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"),
-                repeated: false,
-            },
-            Field {
-                tag: 7,
-                name: "last_timestamp",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"),
-                repeated: false,
-            },
-            Field {
-                tag: 8,
-                name: "count",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 9,
-                name: "type",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 10,
-                name: "event_time",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.MicroTime"),
-                repeated: false,
-            },
-            Field {
-                tag: 11,
-                name: "series",
-                kind: Kind::Message("api.core.v1.EventSeries"),
-                repeated: false,
-            },
-            Field {
-                tag: 12,
-                name: "action",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 13,
-                name: "related",
-                kind: Kind::Message("api.core.v1.ObjectReference"),
-                repeated: false,
-            },
-            Field {
-                tag: 14,
-                name: "reporting_component",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 15,
-                name: "reporting_instance",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.EventList",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "items",
-                kind: Kind::Message("api.core.v1.Event"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.EventSeries",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "count",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "last_observed_time",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.MicroTime"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.EventSource",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "component",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "host",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.ExecAction",
-        fields: &[Field {
-            tag: 1,
-            name: "command",
-            kind: Kind::String,
-            repeated: true,
-        }],
-    },
-    Message {
-        name: "api.core.v1.FcVolumeSource",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "target_ww_ns",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 2,
-                name: "lun",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "fs_type",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "read_only",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "wwids",
-                kind: Kind::String,
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.FileKeySelector",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "volume_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "path",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "key",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "optional",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.FlexPersistentVolumeSource",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "driver",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "fs_type",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "secret_ref",
-                kind: Kind::Message("api.core.v1.SecretReference"),
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "read_only",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "options",
-                kind: Kind::Map(&Kind::String),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.FlexVolumeSource",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "driver",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "fs_type",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "secret_ref",
-                kind: Kind::Message("api.core.v1.LocalObjectReference"),
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "read_only",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "options",
-                kind: Kind::Map(&Kind::String),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.FlockerVolumeSource",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "dataset_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "dataset_uuid",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.GcePersistentDiskVolumeSource",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "pd_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "fs_type",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "partition",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "read_only",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.GrpcAction",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "port",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "service",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.GitRepoVolumeSource",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "repository",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "revision",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "directory",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.GlusterfsPersistentVolumeSource",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "endpoints",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "path",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "read_only",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "endpoints_namespace",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.GlusterfsVolumeSource",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "endpoints",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "path",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "read_only",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.HttpGetAction",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "path",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "port",
-                kind: Kind::Message("apimachinery.pkg.util.intstr.IntOrString"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "host",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "scheme",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "http_headers",
-                kind: Kind::Message("api.core.v1.HttpHeader"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.HttpHeader",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "value",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.HostAlias",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "ip",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "hostnames",
-                kind: Kind::String,
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.HostIp",
-        fields: &[Field {
-            tag: 1,
-            name: "ip",
-            kind: Kind::String,
-            repeated: false,
-        }],
-    },
-    Message {
-        name: "api.core.v1.HostPathVolumeSource",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "path",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "type",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.IscsiPersistentVolumeSource",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "target_portal",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "iqn",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "lun",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "iscsi_interface",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "fs_type",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "read_only",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 7,
-                name: "portals",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 8,
-                name: "chap_auth_discovery",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 11,
-                name: "chap_auth_session",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 10,
-                name: "secret_ref",
-                kind: Kind::Message("api.core.v1.SecretReference"),
-                repeated: false,
-            },
-            Field {
-                tag: 12,
-                name: "initiator_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.IscsiVolumeSource",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "target_portal",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "iqn",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "lun",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "iscsi_interface",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "fs_type",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "read_only",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 7,
-                name: "portals",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 8,
-                name: "chap_auth_discovery",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 11,
-                name: "chap_auth_session",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 10,
-                name: "secret_ref",
-                kind: Kind::Message("api.core.v1.LocalObjectReference"),
-                repeated: false,
-            },
-            Field {
-                tag: 12,
-                name: "initiator_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.ImageVolumeSource",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "reference",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "pull_policy",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.KeyToPath",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "key",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "path",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "mode",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.Lifecycle",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "post_start",
-                kind: Kind::Message("api.core.v1.LifecycleHandler"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "pre_stop",
-                kind: Kind::Message("api.core.v1.LifecycleHandler"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "stop_signal",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.LifecycleHandler",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "exec",
-                kind: Kind::Message("api.core.v1.ExecAction"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "http_get",
-                kind: Kind::Message("api.core.v1.HttpGetAction"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "tcp_socket",
-                kind: Kind::Message("api.core.v1.TcpSocketAction"),
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "sleep",
-                kind: Kind::Message("api.core.v1.SleepAction"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.LimitRange",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "spec",
-                kind: Kind::Message("api.core.v1.LimitRangeSpec"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.LimitRangeItem",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "type",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "max",
-                kind: Kind::Map(&Kind::Message("apimachinery.pkg.api.resource.Quantity")),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "min",
-                kind: Kind::Map(&Kind::Message("apimachinery.pkg.api.resource.Quantity")),
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "default",
-                kind: Kind::Map(&Kind::Message("apimachinery.pkg.api.resource.Quantity")),
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "default_request",
-                kind: Kind::Map(&Kind::Message("apimachinery.pkg.api.resource.Quantity")),
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "max_limit_request_ratio",
-                kind: Kind::Map(&Kind::Message("apimachinery.pkg.api.resource.Quantity")),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.LimitRangeList",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "items",
-                kind: Kind::Message("api.core.v1.LimitRange"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.LimitRangeSpec",
-        fields: &[Field {
-            tag: 1,
-            name: "limits",
-            kind: Kind::Message("api.core.v1.LimitRangeItem"),
-            repeated: true,
-        }],
-    },
-    Message {
-        name: "api.core.v1.LinuxContainerUser",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "uid",
-                kind: Kind::Int64,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "gid",
-                kind: Kind::Int64,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "supplemental_groups",
-                kind: Kind::Int64,
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.List",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "items",
-                kind: Kind::Message("apimachinery.pkg.runtime.RawExtension"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.LoadBalancerIngress",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "ip",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "hostname",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "ip_mode",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "ports",
-                kind: Kind::Message("api.core.v1.PortStatus"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.LoadBalancerStatus",
-        fields: &[Field {
-            tag: 1,
-            name: "ingress",
-            kind: Kind::Message("api.core.v1.LoadBalancerIngress"),
-            repeated: true,
-        }],
-    },
-    Message {
-        name: "api.core.v1.LocalObjectReference",
-        fields: &[Field {
-            tag: 1,
-            name: "name",
-            kind: Kind::String,
-            repeated: false,
-        }],
-    },
-    Message {
-        name: "api.core.v1.LocalVolumeSource",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "path",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "fs_type",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.ModifyVolumeStatus",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "target_volume_attributes_class_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "status",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.NfsVolumeSource",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "server",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "path",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "read_only",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.Namespace",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "spec",
-                kind: Kind::Message("api.core.v1.NamespaceSpec"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "status",
-                kind: Kind::Message("api.core.v1.NamespaceStatus"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.NamespaceCondition",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "type",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "status",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "last_transition_time",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"),
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "reason",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "message",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.NamespaceList",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "items",
-                kind: Kind::Message("api.core.v1.Namespace"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.NamespaceSpec",
-        fields: &[Field {
-            tag: 1,
-            name: "finalizers",
-            kind: Kind::String,
-            repeated: true,
-        }],
-    },
-    Message {
-        name: "api.core.v1.NamespaceStatus",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "phase",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "conditions",
-                kind: Kind::Message("api.core.v1.NamespaceCondition"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.Node",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "spec",
-                kind: Kind::Message("api.core.v1.NodeSpec"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "status",
-                kind: Kind::Message("api.core.v1.NodeStatus"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.NodeAddress",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "type",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "address",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.NodeAffinity",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "required_during_scheduling_ignored_during_execution",
-                kind: Kind::Message("api.core.v1.NodeSelector"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "preferred_during_scheduling_ignored_during_execution",
-                kind: Kind::Message("api.core.v1.PreferredSchedulingTerm"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.NodeCondition",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "type",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "status",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "last_heartbeat_time",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"),
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "last_transition_time",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"),
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "reason",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "message",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.NodeConfigSource",
-        fields: &[Field {
-            tag: 2,
-            name: "config_map",
-            kind: Kind::Message("api.core.v1.ConfigMapNodeConfigSource"),
-            repeated: false,
-        }],
-    },
-    Message {
-        name: "api.core.v1.NodeConfigStatus",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "assigned",
-                kind: Kind::Message("api.core.v1.NodeConfigSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "active",
-                kind: Kind::Message("api.core.v1.NodeConfigSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "last_known_good",
-                kind: Kind::Message("api.core.v1.NodeConfigSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "error",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.NodeDaemonEndpoints",
-        fields: &[Field {
-            tag: 1,
-            name: "kubelet_endpoint",
-            kind: Kind::Message("api.core.v1.DaemonEndpoint"),
-            repeated: false,
-        }],
-    },
-    Message {
-        name: "api.core.v1.NodeFeatures",
-        fields: &[Field {
-            tag: 1,
-            name: "supplemental_groups_policy",
-            kind: Kind::Bool,
-            repeated: false,
-        }],
-    },
-    Message {
-        name: "api.core.v1.NodeList",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "items",
-                kind: Kind::Message("api.core.v1.Node"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.NodeProxyOptions",
-        fields: &[Field {
-            tag: 1,
-            name: "path",
-            kind: Kind::String,
-            repeated: false,
-        }],
-    },
-    Message {
-        name: "api.core.v1.NodeRuntimeHandler",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "features",
-                kind: Kind::Message("api.core.v1.NodeRuntimeHandlerFeatures"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.NodeRuntimeHandlerFeatures",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "recursive_read_only_mounts",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "user_namespaces",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.NodeSelector",
-        fields: &[Field {
-            tag: 1,
-            name: "node_selector_terms",
-            kind: Kind::Message("api.core.v1.NodeSelectorTerm"),
-            repeated: true,
-        }],
-    },
-    Message {
-        name: "api.core.v1.NodeSelectorRequirement",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "key",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "operator",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "values",
-                kind: Kind::String,
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.NodeSelectorTerm",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "match_expressions",
-                kind: Kind::Message("api.core.v1.NodeSelectorRequirement"),
-                repeated: true,
-            },
-            Field {
-                tag: 2,
-                name: "match_fields",
-                kind: Kind::Message("api.core.v1.NodeSelectorRequirement"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.NodeSpec",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "pod_cidr",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 7,
-                name: "pod_cid_rs",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 3,
-                name: "provider_id",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "unschedulable",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "taints",
-                kind: Kind::Message("api.core.v1.Taint"),
-                repeated: true,
-            },
-            Field {
-                tag: 6,
-                name: "config_source",
-                kind: Kind::Message("api.core.v1.NodeConfigSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "external_id",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.NodeStatus",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "capacity",
-                kind: Kind::Map(&Kind::Message("apimachinery.pkg.api.resource.Quantity")),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "allocatable",
-                kind: Kind::Map(&Kind::Message("apimachinery.pkg.api.resource.Quantity")),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "phase",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "conditions",
-                kind: Kind::Message("api.core.v1.NodeCondition"),
-                repeated: true,
-            },
-            Field {
-                tag: 5,
-                name: "addresses",
-                kind: Kind::Message("api.core.v1.NodeAddress"),
-                repeated: true,
-            },
-            Field {
-                tag: 6,
-                name: "daemon_endpoints",
-                kind: Kind::Message("api.core.v1.NodeDaemonEndpoints"),
-                repeated: false,
-            },
-            Field {
-                tag: 7,
-                name: "node_info",
-                kind: Kind::Message("api.core.v1.NodeSystemInfo"),
-                repeated: false,
-            },
-            Field {
-                tag: 8,
-                name: "images",
-                kind: Kind::Message("api.core.v1.ContainerImage"),
-                repeated: true,
-            },
-            Field {
-                tag: 9,
-                name: "volumes_in_use",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 10,
-                name: "volumes_attached",
-                kind: Kind::Message("api.core.v1.AttachedVolume"),
-                repeated: true,
-            },
-            Field {
-                tag: 11,
-                name: "config",
-                kind: Kind::Message("api.core.v1.NodeConfigStatus"),
-                repeated: false,
-            },
-            Field {
-                tag: 12,
-                name: "runtime_handlers",
-                kind: Kind::Message("api.core.v1.NodeRuntimeHandler"),
-                repeated: true,
-            },
-            Field {
-                tag: 13,
-                name: "features",
-                kind: Kind::Message("api.core.v1.NodeFeatures"),
-                repeated: false,
-            },
-            Field {
-                tag: 14,
-                name: "declared_features",
-                kind: Kind::String,
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.NodeSwapStatus",
-        fields: &[Field {
-            tag: 1,
-            name: "capacity",
-            kind: Kind::Int64,
-            repeated: false,
-        }],
-    },
-    Message {
-        name: "api.core.v1.NodeSystemInfo",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "machine_id",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "system_uuid",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "boot_id",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "kernel_version",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "os_image",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "container_runtime_version",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 7,
-                name: "kubelet_version",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 8,
-                name: "kube_proxy_version",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 9,
-                name: "operating_system",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 10,
-                name: "architecture",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 11,
-                name: "swap",
-                kind: Kind::Message("api.core.v1.NodeSwapStatus"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.ObjectFieldSelector",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "api_version",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "field_path",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.ObjectReference",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "kind",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "namespace",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "uid",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "api_version",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "resource_version",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 7,
-                name: "field_path",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.PersistentVolume",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "spec",
-                kind: Kind::Message("api.core.v1.PersistentVolumeSpec"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "status",
-                kind: Kind::Message("api.core.v1.PersistentVolumeStatus"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.PersistentVolumeClaim",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "spec",
-                kind: Kind::Message("api.core.v1.PersistentVolumeClaimSpec"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "status",
-                kind: Kind::Message("api.core.v1.PersistentVolumeClaimStatus"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.PersistentVolumeClaimCondition",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "type",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "status",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "last_probe_time",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"),
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "last_transition_time",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"),
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "reason",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "message",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.PersistentVolumeClaimList",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "items",
-                kind: Kind::Message("api.core.v1.PersistentVolumeClaim"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.PersistentVolumeClaimSpec",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "access_modes",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 4,
-                name: "selector",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.LabelSelector"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "resources",
-                kind: Kind::Message("api.core.v1.VolumeResourceRequirements"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "volume_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "storage_class_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "volume_mode",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 7,
-                name: "data_source",
-                kind: Kind::Message("api.core.v1.TypedLocalObjectReference"),
-                repeated: false,
-            },
-            Field {
-                tag: 8,
-                name: "data_source_ref",
-                kind: Kind::Message("api.core.v1.TypedObjectReference"),
-                repeated: false,
-            },
-            Field {
-                tag: 9,
-                name: "volume_attributes_class_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.PersistentVolumeClaimStatus",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "phase",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "access_modes",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 3,
-                name: "capacity",
-                kind: Kind::Map(&Kind::Message("apimachinery.pkg.api.resource.Quantity")),
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "conditions",
-                kind: Kind::Message("api.core.v1.PersistentVolumeClaimCondition"),
-                repeated: true,
-            },
-            Field {
-                tag: 5,
-                name: "allocated_resources",
-                kind: Kind::Map(&Kind::Message("apimachinery.pkg.api.resource.Quantity")),
-                repeated: false,
-            },
-            Field {
-                tag: 7,
-                name: "allocated_resource_statuses",
-                kind: Kind::Map(&Kind::String),
-                repeated: false,
-            },
-            Field {
-                tag: 8,
-                name: "current_volume_attributes_class_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 9,
-                name: "modify_volume_status",
-                kind: Kind::Message("api.core.v1.ModifyVolumeStatus"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.PersistentVolumeClaimTemplate",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "spec",
-                kind: Kind::Message("api.core.v1.PersistentVolumeClaimSpec"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.PersistentVolumeClaimVolumeSource",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "claim_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "read_only",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.PersistentVolumeList",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "items",
-                kind: Kind::Message("api.core.v1.PersistentVolume"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.PersistentVolumeSource",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "gce_persistent_disk",
-                kind: Kind::Message("api.core.v1.GcePersistentDiskVolumeSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "aws_elastic_block_store",
-                kind: Kind::Message("api.core.v1.AwsElasticBlockStoreVolumeSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "host_path",
-                kind: Kind::Message("api.core.v1.HostPathVolumeSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "glusterfs",
-                kind: Kind::Message("api.core.v1.GlusterfsPersistentVolumeSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "nfs",
-                kind: Kind::Message("api.core.v1.NfsVolumeSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "rbd",
-                kind: Kind::Message("api.core.v1.RbdPersistentVolumeSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 7,
-                name: "iscsi",
-                kind: Kind::Message("api.core.v1.IscsiPersistentVolumeSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 8,
-                name: "cinder",
-                kind: Kind::Message("api.core.v1.CinderPersistentVolumeSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 9,
-                name: "cephfs",
-                kind: Kind::Message("api.core.v1.CephFsPersistentVolumeSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 10,
-                name: "fc",
-                kind: Kind::Message("api.core.v1.FcVolumeSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 11,
-                name: "flocker",
-                kind: Kind::Message("api.core.v1.FlockerVolumeSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 12,
-                name: "flex_volume",
-                kind: Kind::Message("api.core.v1.FlexPersistentVolumeSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 13,
-                name: "azure_file",
-                kind: Kind::Message("api.core.v1.AzureFilePersistentVolumeSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 14,
-                name: "vsphere_volume",
-                kind: Kind::Message("api.core.v1.VsphereVirtualDiskVolumeSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 15,
-                name: "quobyte",
-                kind: Kind::Message("api.core.v1.QuobyteVolumeSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 16,
-                name: "azure_disk",
-                kind: Kind::Message("api.core.v1.AzureDiskVolumeSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 17,
-                name: "photon_persistent_disk",
-                kind: Kind::Message("api.core.v1.PhotonPersistentDiskVolumeSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 18,
-                name: "portworx_volume",
-                kind: Kind::Message("api.core.v1.PortworxVolumeSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 19,
-                name: "scale_io",
-                kind: Kind::Message("api.core.v1.ScaleIoPersistentVolumeSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 20,
-                name: "local",
-                kind: Kind::Message("api.core.v1.LocalVolumeSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 21,
-                name: "storageos",
-                kind: Kind::Message("api.core.v1.StorageOsPersistentVolumeSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 22,
-                name: "csi",
-                kind: Kind::Message("api.core.v1.CSIPersistentVolumeSource"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.PersistentVolumeSpec",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "capacity",
-                kind: Kind::Map(&Kind::Message("apimachinery.pkg.api.resource.Quantity")),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "persistent_volume_source",
-                kind: Kind::Message("api.core.v1.PersistentVolumeSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "access_modes",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 4,
-                name: "claim_ref",
-                kind: Kind::Message("api.core.v1.ObjectReference"),
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "persistent_volume_reclaim_policy",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "storage_class_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 7,
-                name: "mount_options",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 8,
-                name: "volume_mode",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 9,
-                name: "node_affinity",
-                kind: Kind::Message("api.core.v1.VolumeNodeAffinity"),
-                repeated: false,
-            },
-            Field {
-                tag: 10,
-                name: "volume_attributes_class_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.PersistentVolumeStatus",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "phase",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "message",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "reason",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "last_phase_transition_time",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.PhotonPersistentDiskVolumeSource",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "pd_id",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "fs_type",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.Pod",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "spec",
-                kind: Kind::Message("api.core.v1.PodSpec"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "status",
-                kind: Kind::Message("api.core.v1.PodStatus"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.PodAffinity",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "required_during_scheduling_ignored_during_execution",
-                kind: Kind::Message("api.core.v1.PodAffinityTerm"),
-                repeated: true,
-            },
-            Field {
-                tag: 2,
-                name: "preferred_during_scheduling_ignored_during_execution",
-                kind: Kind::Message("api.core.v1.WeightedPodAffinityTerm"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.PodAffinityTerm",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "label_selector",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.LabelSelector"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "namespaces",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 3,
-                name: "topology_key",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "namespace_selector",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.LabelSelector"),
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "match_label_keys",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 6,
-                name: "mismatch_label_keys",
-                kind: Kind::String,
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.PodAntiAffinity",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "required_during_scheduling_ignored_during_execution",
-                kind: Kind::Message("api.core.v1.PodAffinityTerm"),
-                repeated: true,
-            },
-            Field {
-                tag: 2,
-                name: "preferred_during_scheduling_ignored_during_execution",
-                kind: Kind::Message("api.core.v1.WeightedPodAffinityTerm"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.PodAttachOptions",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "stdin",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "stdout",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "stderr",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "tty",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "container",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.PodCertificateProjection",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "signer_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "key_type",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "max_expiration_seconds",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "credential_bundle_path",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "key_path",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "certificate_chain_path",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 7,
-                name: "user_annotations",
-                kind: Kind::Map(&Kind::String),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.PodCondition",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "type",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 7,
-                name: "observed_generation",
-                kind: Kind::Int64,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "status",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "last_probe_time",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"),
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "last_transition_time",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"),
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "reason",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "message",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.PodDnsConfig",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "nameservers",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 2,
-                name: "searches",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 3,
-                name: "options",
-                kind: Kind::Message("api.core.v1.PodDnsConfigOption"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.PodDnsConfigOption",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "value",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.PodExecOptions",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "stdin",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "stdout",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "stderr",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "tty",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "container",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "command",
-                kind: Kind::String,
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.PodExtendedResourceClaimStatus",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "request_mappings",
-                kind: Kind::Message("api.core.v1.ContainerExtendedResourceRequest"),
-                repeated: true,
-            },
-            Field {
-                tag: 2,
-                name: "resource_claim_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.PodIp",
-        fields: &[Field {
-            tag: 1,
-            name: "ip",
-            kind: Kind::String,
-            repeated: false,
-        }],
-    },
-    Message {
-        name: "api.core.v1.PodList",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "items",
-                kind: Kind::Message("api.core.v1.Pod"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.PodLogOptions",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "container",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "follow",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "previous",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "since_seconds",
-                kind: Kind::Int64,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "since_time",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"),
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "timestamps",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 7,
-                name: "tail_lines",
-                kind: Kind::Int64,
-                repeated: false,
-            },
-            Field {
-                tag: 8,
-                name: "limit_bytes",
-                kind: Kind::Int64,
-                repeated: false,
-            },
-            Field {
-                tag: 9,
-                name: "insecure_skip_tls_verify_backend",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 10,
-                name: "stream",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.PodOs",
-        fields: &[Field {
-            tag: 1,
-            name: "name",
-            kind: Kind::String,
-            repeated: false,
-        }],
-    },
-    Message {
-        name: "api.core.v1.PodPortForwardOptions",
-        fields: &[Field {
-            tag: 1,
-            name: "ports",
-            kind: Kind::Int32,
-            repeated: true,
-        }],
-    },
-    Message {
-        name: "api.core.v1.PodProxyOptions",
-        fields: &[Field {
-            tag: 1,
-            name: "path",
-            kind: Kind::String,
-            repeated: false,
-        }],
-    },
-    Message {
-        name: "api.core.v1.PodReadinessGate",
-        fields: &[Field {
-            tag: 1,
-            name: "condition_type",
-            kind: Kind::String,
-            repeated: false,
-        }],
-    },
-    Message {
-        name: "api.core.v1.PodResourceClaim",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "resource_claim_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "resource_claim_template_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.PodResourceClaimStatus",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "resource_claim_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.PodSchedulingGate",
-        fields: &[Field {
-            tag: 1,
-            name: "name",
-            kind: Kind::String,
-            repeated: false,
-        }],
-    },
-    Message {
-        name: "api.core.v1.PodSecurityContext",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "se_linux_options",
-                kind: Kind::Message("api.core.v1.SeLinuxOptions"),
-                repeated: false,
-            },
-            Field {
-                tag: 8,
-                name: "windows_options",
-                kind: Kind::Message("api.core.v1.WindowsSecurityContextOptions"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "run_as_user",
-                kind: Kind::Int64,
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "run_as_group",
-                kind: Kind::Int64,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "run_as_non_root",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "supplemental_groups",
-                kind: Kind::Int64,
-                repeated: true,
-            },
-            Field {
-                tag: 12,
-                name: "supplemental_groups_policy",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "fs_group",
-                kind: Kind::Int64,
-                repeated: false,
-            },
-            Field {
-                tag: 7,
-                name: "sysctls",
-                kind: Kind::Message("api.core.v1.Sysctl"),
-                repeated: true,
-            },
-            Field {
-                tag: 9,
-                name: "fs_group_change_policy",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 10,
-                name: "seccomp_profile",
-                kind: Kind::Message("api.core.v1.SeccompProfile"),
-                repeated: false,
-            },
-            Field {
-                tag: 11,
-                name: "app_armor_profile",
-                kind: Kind::Message("api.core.v1.AppArmorProfile"),
-                repeated: false,
-            },
-            Field {
-                tag: 13,
-                name: "se_linux_change_policy",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.PodSignature",
-        fields: &[Field {
-            tag: 1,
-            name: "pod_controller",
-            kind: Kind::Message("apimachinery.pkg.apis.meta.v1.OwnerReference"),
-            repeated: false,
-        }],
-    },
-    Message {
-        name: "api.core.v1.PodSpec",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "volumes",
-                kind: Kind::Message("api.core.v1.Volume"),
-                repeated: true,
-            },
-            Field {
-                tag: 20,
-                name: "init_containers",
-                kind: Kind::Message("api.core.v1.Container"),
-                repeated: true,
-            },
-            Field {
-                tag: 2,
-                name: "containers",
-                kind: Kind::Message("api.core.v1.Container"),
-                repeated: true,
-            },
-            Field {
-                tag: 34,
-                name: "ephemeral_containers",
-                kind: Kind::Message("api.core.v1.EphemeralContainer"),
-                repeated: true,
-            },
-            Field {
-                tag: 3,
-                name: "restart_policy",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "termination_grace_period_seconds",
-                kind: Kind::Int64,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "active_deadline_seconds",
-                kind: Kind::Int64,
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "dns_policy",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 7,
-                name: "node_selector",
-                kind: Kind::Map(&Kind::String),
-                repeated: false,
-            },
-            Field {
-                tag: 8,
-                name: "service_account_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 9,
-                name: "service_account",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 21,
-                name: "automount_service_account_token",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 10,
-                name: "node_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 11,
-                name: "host_network",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 12,
-                name: "host_pid",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 13,
-                name: "host_ipc",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 27,
-                name: "share_process_namespace",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 14,
-                name: "security_context",
-                kind: Kind::Message("api.core.v1.PodSecurityContext"),
-                repeated: false,
-            },
-            Field {
-                tag: 15,
-                name: "image_pull_secrets",
-                kind: Kind::Message("api.core.v1.LocalObjectReference"),
-                repeated: true,
-            },
-            Field {
-                tag: 16,
-                name: "hostname",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 17,
-                name: "subdomain",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 18,
-                name: "affinity",
-                kind: Kind::Message("api.core.v1.Affinity"),
-                repeated: false,
-            },
-            Field {
-                tag: 19,
-                name: "scheduler_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 22,
-                name: "tolerations",
-                kind: Kind::Message("api.core.v1.Toleration"),
-                repeated: true,
-            },
-            Field {
-                tag: 23,
-                name: "host_aliases",
-                kind: Kind::Message("api.core.v1.HostAlias"),
-                repeated: true,
-            },
-            Field {
-                tag: 24,
-                name: "priority_class_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 25,
-                name: "priority",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 26,
-                name: "dns_config",
-                kind: Kind::Message("api.core.v1.PodDnsConfig"),
-                repeated: false,
-            },
-            Field {
-                tag: 28,
-                name: "readiness_gates",
-                kind: Kind::Message("api.core.v1.PodReadinessGate"),
-                repeated: true,
-            },
-            Field {
-                tag: 29,
-                name: "runtime_class_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 30,
-                name: "enable_service_links",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 31,
-                name: "preemption_policy",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 32,
-                name: "overhead",
-                kind: Kind::Map(&Kind::Message("apimachinery.pkg.api.resource.Quantity")),
-                repeated: false,
-            },
-            Field {
-                tag: 33,
-                name: "topology_spread_constraints",
-                kind: Kind::Message("api.core.v1.TopologySpreadConstraint"),
-                repeated: true,
-            },
-            Field {
-                tag: 35,
-                name: "set_hostname_as_fqdn",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 36,
-                name: "os",
-                kind: Kind::Message("api.core.v1.PodOs"),
-                repeated: false,
-            },
-            Field {
-                tag: 37,
-                name: "host_users",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 38,
-                name: "scheduling_gates",
-                kind: Kind::Message("api.core.v1.PodSchedulingGate"),
-                repeated: true,
-            },
-            Field {
-                tag: 39,
-                name: "resource_claims",
-                kind: Kind::Message("api.core.v1.PodResourceClaim"),
-                repeated: true,
-            },
-            Field {
-                tag: 40,
-                name: "resources",
-                kind: Kind::Message("api.core.v1.ResourceRequirements"),
-                repeated: false,
-            },
-            Field {
-                tag: 41,
-                name: "hostname_override",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 42,
-                name: "workload_ref",
-                kind: Kind::Message("api.core.v1.WorkloadReference"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.PodStatus",
-        fields: &[
-            Field {
-                tag: 17,
-                name: "observed_generation",
-                kind: Kind::Int64,
-                repeated: false,
-            },
-            Field {
-                tag: 1,
-                name: "phase",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "conditions",
-                kind: Kind::Message("api.core.v1.PodCondition"),
-                repeated: true,
-            },
-            Field {
-                tag: 3,
-                name: "message",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "reason",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 11,
-                name: "nominated_node_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "host_ip",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 16,
-                name: "host_ips",
-                kind: Kind::Message("api.core.v1.HostIp"),
-                repeated: true,
-            },
-            Field {
-                tag: 6,
-                name: "pod_ip",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 12,
-                name: "pod_ips",
-                kind: Kind::Message("api.core.v1.PodIp"),
-                repeated: true,
-            },
-            Field {
-                tag: 7,
-                name: "start_time",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"),
-                repeated: false,
-            },
-            Field {
-                tag: 10,
-                name: "init_container_statuses",
-                kind: Kind::Message("api.core.v1.ContainerStatus"),
-                repeated: true,
-            },
-            Field {
-                tag: 8,
-                name: "container_statuses",
-                kind: Kind::Message("api.core.v1.ContainerStatus"),
-                repeated: true,
-            },
-            Field {
-                tag: 9,
-                name: "qos_class",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 13,
-                name: "ephemeral_container_statuses",
-                kind: Kind::Message("api.core.v1.ContainerStatus"),
-                repeated: true,
-            },
-            Field {
-                tag: 14,
-                name: "resize",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 15,
-                name: "resource_claim_statuses",
-                kind: Kind::Message("api.core.v1.PodResourceClaimStatus"),
-                repeated: true,
-            },
-            Field {
-                tag: 18,
-                name: "extended_resource_claim_status",
-                kind: Kind::Message("api.core.v1.PodExtendedResourceClaimStatus"),
-                repeated: false,
-            },
-            Field {
-                tag: 19,
-                name: "allocated_resources",
-                kind: Kind::Map(&Kind::Message("apimachinery.pkg.api.resource.Quantity")),
-                repeated: false,
-            },
-            Field {
-                tag: 20,
-                name: "resources",
-                kind: Kind::Message("api.core.v1.ResourceRequirements"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.PodStatusResult",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "status",
-                kind: Kind::Message("api.core.v1.PodStatus"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.PodTemplate",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "template",
-                kind: Kind::Message("api.core.v1.PodTemplateSpec"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.PodTemplateList",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "items",
-                kind: Kind::Message("api.core.v1.PodTemplate"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.PodTemplateSpec",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "spec",
-                kind: Kind::Message("api.core.v1.PodSpec"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.PortStatus",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "port",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "protocol",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "error",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.PortworxVolumeSource",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "volume_id",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "fs_type",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "read_only",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.Preconditions",
-        fields: &[Field {
-            tag: 1,
-            name: "uid",
-            kind: Kind::String,
-            repeated: false,
-        }],
-    },
-    Message {
-        name: "api.core.v1.PreferAvoidPodsEntry",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "pod_signature",
-                kind: Kind::Message("api.core.v1.PodSignature"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "eviction_time",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "reason",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "message",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.PreferredSchedulingTerm",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "weight",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "preference",
-                kind: Kind::Message("api.core.v1.NodeSelectorTerm"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.Probe",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "handler",
-                kind: Kind::Message("api.core.v1.ProbeHandler"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "initial_delay_seconds",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "timeout_seconds",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "period_seconds",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "success_threshold",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "failure_threshold",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 7,
-                name: "termination_grace_period_seconds",
-                kind: Kind::Int64,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.ProbeHandler",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "exec",
-                kind: Kind::Message("api.core.v1.ExecAction"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "http_get",
-                kind: Kind::Message("api.core.v1.HttpGetAction"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "tcp_socket",
-                kind: Kind::Message("api.core.v1.TcpSocketAction"),
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "grpc",
-                kind: Kind::Message("api.core.v1.GrpcAction"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.ProjectedVolumeSource",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "sources",
-                kind: Kind::Message("api.core.v1.VolumeProjection"),
-                repeated: true,
-            },
-            Field {
-                tag: 2,
-                name: "default_mode",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.QuobyteVolumeSource",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "registry",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "volume",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "read_only",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "user",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "group",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "tenant",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.RbdPersistentVolumeSource",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "monitors",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 2,
-                name: "image",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "fs_type",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "pool",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "user",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "keyring",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 7,
-                name: "secret_ref",
-                kind: Kind::Message("api.core.v1.SecretReference"),
-                repeated: false,
-            },
-            Field {
-                tag: 8,
-                name: "read_only",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.RbdVolumeSource",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "monitors",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 2,
-                name: "image",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "fs_type",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "pool",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "user",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "keyring",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 7,
-                name: "secret_ref",
-                kind: Kind::Message("api.core.v1.LocalObjectReference"),
-                repeated: false,
-            },
-            Field {
-                tag: 8,
-                name: "read_only",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.RangeAllocation",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "range",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "data",
-                kind: Kind::Bytes,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.ReplicationController",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "spec",
-                kind: Kind::Message("api.core.v1.ReplicationControllerSpec"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "status",
-                kind: Kind::Message("api.core.v1.ReplicationControllerStatus"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.ReplicationControllerCondition",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "type",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "status",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "last_transition_time",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"),
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "reason",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "message",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.ReplicationControllerList",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "items",
-                kind: Kind::Message("api.core.v1.ReplicationController"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.ReplicationControllerSpec",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "replicas",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "min_ready_seconds",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "selector",
-                kind: Kind::Map(&Kind::String),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "template",
-                kind: Kind::Message("api.core.v1.PodTemplateSpec"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.ReplicationControllerStatus",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "replicas",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "fully_labeled_replicas",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "ready_replicas",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "available_replicas",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "observed_generation",
-                kind: Kind::Int64,
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "conditions",
-                kind: Kind::Message("api.core.v1.ReplicationControllerCondition"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.ResourceClaim",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "request",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.ResourceFieldSelector",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "container_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "resource",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "divisor",
-                kind: Kind::Message("apimachinery.pkg.api.resource.Quantity"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.ResourceHealth",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "resource_id",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "health",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.ResourceQuota",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "spec",
-                kind: Kind::Message("api.core.v1.ResourceQuotaSpec"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "status",
-                kind: Kind::Message("api.core.v1.ResourceQuotaStatus"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.ResourceQuotaList",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "items",
-                kind: Kind::Message("api.core.v1.ResourceQuota"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.ResourceQuotaSpec",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "hard",
-                kind: Kind::Map(&Kind::Message("apimachinery.pkg.api.resource.Quantity")),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "scopes",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 3,
-                name: "scope_selector",
-                kind: Kind::Message("api.core.v1.ScopeSelector"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.ResourceQuotaStatus",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "hard",
-                kind: Kind::Map(&Kind::Message("apimachinery.pkg.api.resource.Quantity")),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "used",
-                kind: Kind::Map(&Kind::Message("apimachinery.pkg.api.resource.Quantity")),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.ResourceRequirements",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "limits",
-                kind: Kind::Map(&Kind::Message("apimachinery.pkg.api.resource.Quantity")),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "requests",
-                kind: Kind::Map(&Kind::Message("apimachinery.pkg.api.resource.Quantity")),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "claims",
-                kind: Kind::Message("api.core.v1.ResourceClaim"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.ResourceStatus",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "resources",
-                kind: Kind::Message("api.core.v1.ResourceHealth"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.SeLinuxOptions",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "user",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "role",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "type",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "level",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.ScaleIoPersistentVolumeSource",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "gateway",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "system",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "secret_ref",
-                kind: Kind::Message("api.core.v1.SecretReference"),
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "ssl_enabled",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "protection_domain",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "storage_pool",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 7,
-                name: "storage_mode",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 8,
-                name: "volume_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 9,
-                name: "fs_type",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 10,
-                name: "read_only",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.ScaleIoVolumeSource",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "gateway",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "system",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "secret_ref",
-                kind: Kind::Message("api.core.v1.LocalObjectReference"),
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "ssl_enabled",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "protection_domain",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "storage_pool",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 7,
-                name: "storage_mode",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 8,
-                name: "volume_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 9,
-                name: "fs_type",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 10,
-                name: "read_only",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.ScopeSelector",
-        fields: &[Field {
-            tag: 1,
-            name: "match_expressions",
-            kind: Kind::Message("api.core.v1.ScopedResourceSelectorRequirement"),
-            repeated: true,
-        }],
-    },
-    Message {
-        name: "api.core.v1.ScopedResourceSelectorRequirement",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "scope_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "operator",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "values",
-                kind: Kind::String,
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.SeccompProfile",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "type",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "localhost_profile",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.Secret",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "immutable",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "data",
-                kind: Kind::Map(&Kind::Bytes),
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "string_data",
-                kind: Kind::Map(&Kind::String),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "type",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.SecretEnvSource",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "local_object_reference",
-                kind: Kind::Message("api.core.v1.LocalObjectReference"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "optional",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.SecretKeySelector",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "local_object_reference",
-                kind: Kind::Message("api.core.v1.LocalObjectReference"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "key",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "optional",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.SecretList",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "items",
-                kind: Kind::Message("api.core.v1.Secret"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.SecretProjection",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "local_object_reference",
-                kind: Kind::Message("api.core.v1.LocalObjectReference"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "items",
-                kind: Kind::Message("api.core.v1.KeyToPath"),
-                repeated: true,
-            },
-            Field {
-                tag: 4,
-                name: "optional",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.SecretReference",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "namespace",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.SecretVolumeSource",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "secret_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "items",
-                kind: Kind::Message("api.core.v1.KeyToPath"),
-                repeated: true,
-            },
-            Field {
-                tag: 3,
-                name: "default_mode",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "optional",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.SecurityContext",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "capabilities",
-                kind: Kind::Message("api.core.v1.Capabilities"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "privileged",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "se_linux_options",
-                kind: Kind::Message("api.core.v1.SeLinuxOptions"),
-                repeated: false,
-            },
-            Field {
-                tag: 10,
-                name: "windows_options",
-                kind: Kind::Message("api.core.v1.WindowsSecurityContextOptions"),
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "run_as_user",
-                kind: Kind::Int64,
-                repeated: false,
-            },
-            Field {
-                tag: 8,
-                name: "run_as_group",
-                kind: Kind::Int64,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "run_as_non_root",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "read_only_root_filesystem",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 7,
-                name: "allow_privilege_escalation",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 9,
-                name: "proc_mount",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 11,
-                name: "seccomp_profile",
-                kind: Kind::Message("api.core.v1.SeccompProfile"),
-                repeated: false,
-            },
-            Field {
-                tag: 12,
-                name: "app_armor_profile",
-                kind: Kind::Message("api.core.v1.AppArmorProfile"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.SerializedReference",
-        fields: &[Field {
-            tag: 1,
-            name: "reference",
-            kind: Kind::Message("api.core.v1.ObjectReference"),
-            repeated: false,
-        }],
-    },
-    Message {
-        name: "api.core.v1.Service",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "spec",
-                kind: Kind::Message("api.core.v1.ServiceSpec"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "status",
-                kind: Kind::Message("api.core.v1.ServiceStatus"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.ServiceAccount",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "secrets",
-                kind: Kind::Message("api.core.v1.ObjectReference"),
-                repeated: true,
-            },
-            Field {
-                tag: 3,
-                name: "image_pull_secrets",
-                kind: Kind::Message("api.core.v1.LocalObjectReference"),
-                repeated: true,
-            },
-            Field {
-                tag: 4,
-                name: "automount_service_account_token",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.ServiceAccountList",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "items",
-                kind: Kind::Message("api.core.v1.ServiceAccount"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.ServiceAccountTokenProjection",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "audience",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "expiration_seconds",
-                kind: Kind::Int64,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "path",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.ServiceList",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "items",
-                kind: Kind::Message("api.core.v1.Service"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.ServicePort",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "protocol",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "app_protocol",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "port",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "target_port",
-                kind: Kind::Message("apimachinery.pkg.util.intstr.IntOrString"),
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "node_port",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.ServiceProxyOptions",
-        fields: &[Field {
-            tag: 1,
-            name: "path",
-            kind: Kind::String,
-            repeated: false,
-        }],
-    },
-    Message {
-        name: "api.core.v1.ServiceSpec",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "ports",
-                kind: Kind::Message("api.core.v1.ServicePort"),
-                repeated: true,
-            },
-            Field {
-                tag: 2,
-                name: "selector",
-                kind: Kind::Map(&Kind::String),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "cluster_ip",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 18,
-                name: "cluster_ips",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 4,
-                name: "type",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "external_ips",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 7,
-                name: "session_affinity",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 8,
-                name: "load_balancer_ip",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 9,
-                name: "load_balancer_source_ranges",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 10,
-                name: "external_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 11,
-                name: "external_traffic_policy",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 12,
-                name: "health_check_node_port",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 13,
-                name: "publish_not_ready_addresses",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 14,
-                name: "session_affinity_config",
-                kind: Kind::Message("api.core.v1.SessionAffinityConfig"),
-                repeated: false,
-            },
-            Field {
-                tag: 19,
-                name: "ip_families",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 17,
-                name: "ip_family_policy",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 20,
-                name: "allocate_load_balancer_node_ports",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 21,
-                name: "load_balancer_class",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 22,
-                name: "internal_traffic_policy",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 23,
-                name: "traffic_distribution",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.ServiceStatus",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "load_balancer",
-                kind: Kind::Message("api.core.v1.LoadBalancerStatus"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "conditions",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Condition"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.SessionAffinityConfig",
-        fields: &[Field {
-            tag: 1,
-            name: "client_ip",
-            kind: Kind::Message("api.core.v1.ClientIpConfig"),
-            repeated: false,
-        }],
-    },
-    Message {
-        name: "api.core.v1.SleepAction",
-        fields: &[Field {
-            tag: 1,
-            name: "seconds",
-            kind: Kind::Int64,
-            repeated: false,
-        }],
-    },
-    Message {
-        name: "api.core.v1.StorageOsPersistentVolumeSource",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "volume_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "volume_namespace",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "fs_type",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "read_only",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "secret_ref",
-                kind: Kind::Message("api.core.v1.ObjectReference"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.StorageOsVolumeSource",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "volume_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "volume_namespace",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "fs_type",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "read_only",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "secret_ref",
-                kind: Kind::Message("api.core.v1.LocalObjectReference"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.Sysctl",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "value",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.TcpSocketAction",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "port",
-                kind: Kind::Message("apimachinery.pkg.util.intstr.IntOrString"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "host",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.Taint",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "key",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "value",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "effect",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "time_added",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.Toleration",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "key",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "operator",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "value",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "effect",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "toleration_seconds",
-                kind: Kind::Int64,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.TopologySelectorLabelRequirement",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "key",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "values",
-                kind: Kind::String,
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.TopologySelectorTerm",
-        fields: &[Field {
-            tag: 1,
-            name: "match_label_expressions",
-            kind: Kind::Message("api.core.v1.TopologySelectorLabelRequirement"),
-            repeated: true,
-        }],
-    },
-    Message {
-        name: "api.core.v1.TopologySpreadConstraint",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "max_skew",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "topology_key",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "when_unsatisfiable",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "label_selector",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.LabelSelector"),
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "min_domains",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "node_affinity_policy",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 7,
-                name: "node_taints_policy",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 8,
-                name: "match_label_keys",
-                kind: Kind::String,
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.TypedLocalObjectReference",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "api_group",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "kind",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "name",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.TypedObjectReference",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "api_group",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "kind",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "namespace",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.Volume",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "volume_source",
-                kind: Kind::Message("api.core.v1.VolumeSource"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.VolumeDevice",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "device_path",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.VolumeMount",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "read_only",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 7,
-                name: "recursive_read_only",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "mount_path",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "sub_path",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "mount_propagation",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "sub_path_expr",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.VolumeMountStatus",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "mount_path",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "read_only",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "recursive_read_only",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.VolumeNodeAffinity",
-        fields: &[Field {
-            tag: 1,
-            name: "required",
-            kind: Kind::Message("api.core.v1.NodeSelector"),
-            repeated: false,
-        }],
-    },
-    Message {
-        name: "api.core.v1.VolumeProjection",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "secret",
-                kind: Kind::Message("api.core.v1.SecretProjection"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "downward_api",
-                kind: Kind::Message("api.core.v1.DownwardAPIProjection"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "config_map",
-                kind: Kind::Message("api.core.v1.ConfigMapProjection"),
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "service_account_token",
-                kind: Kind::Message("api.core.v1.ServiceAccountTokenProjection"),
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "cluster_trust_bundle",
-                kind: Kind::Message("api.core.v1.ClusterTrustBundleProjection"),
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "pod_certificate",
-                kind: Kind::Message("api.core.v1.PodCertificateProjection"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.VolumeResourceRequirements",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "limits",
-                kind: Kind::Map(&Kind::Message("apimachinery.pkg.api.resource.Quantity")),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "requests",
-                kind: Kind::Map(&Kind::Message("apimachinery.pkg.api.resource.Quantity")),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.VolumeSource",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "host_path",
-                kind: Kind::Message("api.core.v1.HostPathVolumeSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "empty_dir",
-                kind: Kind::Message("api.core.v1.EmptyDirVolumeSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "gce_persistent_disk",
-                kind: Kind::Message("api.core.v1.GcePersistentDiskVolumeSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "aws_elastic_block_store",
-                kind: Kind::Message("api.core.v1.AwsElasticBlockStoreVolumeSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "git_repo",
-                kind: Kind::Message("api.core.v1.GitRepoVolumeSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "secret",
-                kind: Kind::Message("api.core.v1.SecretVolumeSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 7,
-                name: "nfs",
-                kind: Kind::Message("api.core.v1.NfsVolumeSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 8,
-                name: "iscsi",
-                kind: Kind::Message("api.core.v1.IscsiVolumeSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 9,
-                name: "glusterfs",
-                kind: Kind::Message("api.core.v1.GlusterfsVolumeSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 10,
-                name: "persistent_volume_claim",
-                kind: Kind::Message("api.core.v1.PersistentVolumeClaimVolumeSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 11,
-                name: "rbd",
-                kind: Kind::Message("api.core.v1.RbdVolumeSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 12,
-                name: "flex_volume",
-                kind: Kind::Message("api.core.v1.FlexVolumeSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 13,
-                name: "cinder",
-                kind: Kind::Message("api.core.v1.CinderVolumeSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 14,
-                name: "cephfs",
-                kind: Kind::Message("api.core.v1.CephFsVolumeSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 15,
-                name: "flocker",
-                kind: Kind::Message("api.core.v1.FlockerVolumeSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 16,
-                name: "downward_api",
-                kind: Kind::Message("api.core.v1.DownwardAPIVolumeSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 17,
-                name: "fc",
-                kind: Kind::Message("api.core.v1.FcVolumeSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 18,
-                name: "azure_file",
-                kind: Kind::Message("api.core.v1.AzureFileVolumeSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 19,
-                name: "config_map",
-                kind: Kind::Message("api.core.v1.ConfigMapVolumeSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 20,
-                name: "vsphere_volume",
-                kind: Kind::Message("api.core.v1.VsphereVirtualDiskVolumeSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 21,
-                name: "quobyte",
-                kind: Kind::Message("api.core.v1.QuobyteVolumeSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 22,
-                name: "azure_disk",
-                kind: Kind::Message("api.core.v1.AzureDiskVolumeSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 23,
-                name: "photon_persistent_disk",
-                kind: Kind::Message("api.core.v1.PhotonPersistentDiskVolumeSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 26,
-                name: "projected",
-                kind: Kind::Message("api.core.v1.ProjectedVolumeSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 24,
-                name: "portworx_volume",
-                kind: Kind::Message("api.core.v1.PortworxVolumeSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 25,
-                name: "scale_io",
-                kind: Kind::Message("api.core.v1.ScaleIoVolumeSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 27,
-                name: "storageos",
-                kind: Kind::Message("api.core.v1.StorageOsVolumeSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 28,
-                name: "csi",
-                kind: Kind::Message("api.core.v1.CSIVolumeSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 29,
-                name: "ephemeral",
-                kind: Kind::Message("api.core.v1.EphemeralVolumeSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 30,
-                name: "image",
-                kind: Kind::Message("api.core.v1.ImageVolumeSource"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.VsphereVirtualDiskVolumeSource",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "volume_path",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "fs_type",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "storage_policy_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "storage_policy_id",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.WeightedPodAffinityTerm",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "weight",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "pod_affinity_term",
-                kind: Kind::Message("api.core.v1.PodAffinityTerm"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.WindowsSecurityContextOptions",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "gmsa_credential_spec_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "gmsa_credential_spec",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "run_as_user_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "host_process",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.core.v1.WorkloadReference",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "pod_group",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "pod_group_replica_key",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.events.v1.Event",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "event_time",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.MicroTime"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "series",
-                kind: Kind::Message("api.events.v1.EventSeries"),
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "reporting_controller",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "reporting_instance",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "action",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 7,
-                name: "reason",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 8,
-                name: "regarding",
-                kind: Kind::Message("api.core.v1.ObjectReference"),
-                repeated: false,
-            },
-            Field {
-                tag: 9,
-                name: "related",
-                kind: Kind::Message("api.core.v1.ObjectReference"),
-                repeated: false,
-            },
-            Field {
-                tag: 10,
-                name: "note",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 11,
-                name: "type",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 12,
-                name: "deprecated_source",
-                kind: Kind::Message("api.core.v1.EventSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 13,
-                name: "deprecated_first_timestamp",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"),
-                repeated: false,
-            },
-            Field {
-                tag: 14,
-                name: "deprecated_last_timestamp",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"),
-                repeated: false,
-            },
-            Field {
-                tag: 15,
-                name: "deprecated_count",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.events.v1.EventList",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "items",
-                kind: Kind::Message("api.events.v1.Event"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.events.v1.EventSeries",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "count",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "last_observed_time",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.MicroTime"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.policy.v1.Eviction",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "delete_options",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.DeleteOptions"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.policy.v1.PodDisruptionBudget",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "spec",
-                kind: Kind::Message("api.policy.v1.PodDisruptionBudgetSpec"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "status",
-                kind: Kind::Message("api.policy.v1.PodDisruptionBudgetStatus"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.policy.v1.PodDisruptionBudgetList",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "items",
-                kind: Kind::Message("api.policy.v1.PodDisruptionBudget"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.policy.v1.PodDisruptionBudgetSpec",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "min_available",
-                kind: Kind::Message("apimachinery.pkg.util.intstr.IntOrString"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "selector",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.LabelSelector"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "max_unavailable",
-                kind: Kind::Message("apimachinery.pkg.util.intstr.IntOrString"),
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "unhealthy_pod_eviction_policy",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.policy.v1.PodDisruptionBudgetStatus",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "observed_generation",
-                kind: Kind::Int64,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "disrupted_pods",
-                kind: Kind::Map(&Kind::Message("apimachinery.pkg.apis.meta.v1.Time")),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "disruptions_allowed",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "current_healthy",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "desired_healthy",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "expected_pods",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-            Field {
-                tag: 7,
-                name: "conditions",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Condition"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.rbac.v1.AggregationRule",
-        fields: &[Field {
-            tag: 1,
-            name: "cluster_role_selectors",
-            kind: Kind::Message("apimachinery.pkg.apis.meta.v1.LabelSelector"),
-            repeated: true,
-        }],
-    },
-    Message {
-        name: "api.rbac.v1.ClusterRole",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "rules",
-                kind: Kind::Message("api.rbac.v1.PolicyRule"),
-                repeated: true,
-            },
-            Field {
-                tag: 3,
-                name: "aggregation_rule",
-                kind: Kind::Message("api.rbac.v1.AggregationRule"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.rbac.v1.ClusterRoleBinding",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "subjects",
-                kind: Kind::Message("api.rbac.v1.Subject"),
-                repeated: true,
-            },
-            Field {
-                tag: 3,
-                name: "role_ref",
-                kind: Kind::Message("api.rbac.v1.RoleRef"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.rbac.v1.ClusterRoleBindingList",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "items",
-                kind: Kind::Message("api.rbac.v1.ClusterRoleBinding"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.rbac.v1.ClusterRoleList",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "items",
-                kind: Kind::Message("api.rbac.v1.ClusterRole"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.rbac.v1.PolicyRule",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "verbs",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 2,
-                name: "api_groups",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 3,
-                name: "resources",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 4,
-                name: "resource_names",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 5,
-                name: "non_resource_ur_ls",
-                kind: Kind::String,
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.rbac.v1.Role",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "rules",
-                kind: Kind::Message("api.rbac.v1.PolicyRule"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.rbac.v1.RoleBinding",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "subjects",
-                kind: Kind::Message("api.rbac.v1.Subject"),
-                repeated: true,
-            },
-            Field {
-                tag: 3,
-                name: "role_ref",
-                kind: Kind::Message("api.rbac.v1.RoleRef"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.rbac.v1.RoleBindingList",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "items",
-                kind: Kind::Message("api.rbac.v1.RoleBinding"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.rbac.v1.RoleList",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "items",
-                kind: Kind::Message("api.rbac.v1.Role"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.rbac.v1.RoleRef",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "api_group",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "kind",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "name",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.rbac.v1.Subject",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "kind",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "api_group",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "namespace",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.storage.v1.CSIDriver",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "spec",
-                kind: Kind::Message("api.storage.v1.CSIDriverSpec"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.storage.v1.CSIDriverList",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "items",
-                kind: Kind::Message("api.storage.v1.CSIDriver"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.storage.v1.CSIDriverSpec",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "attach_required",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "pod_info_on_mount",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "volume_lifecycle_modes",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 4,
-                name: "storage_capacity",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "fs_group_policy",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 6,
-                name: "token_requests",
-                kind: Kind::Message("api.storage.v1.TokenRequest"),
-                repeated: true,
-            },
-            Field {
-                tag: 7,
-                name: "requires_republish",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 8,
-                name: "se_linux_mount",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 9,
-                name: "node_allocatable_update_period_seconds",
-                kind: Kind::Int64,
-                repeated: false,
-            },
-            Field {
-                tag: 10,
-                name: "service_account_token_in_secrets",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.storage.v1.CSINode",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "spec",
-                kind: Kind::Message("api.storage.v1.CSINodeSpec"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.storage.v1.CSINodeDriver",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "node_id",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "topology_keys",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 4,
-                name: "allocatable",
-                kind: Kind::Message("api.storage.v1.VolumeNodeResources"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.storage.v1.CSINodeList",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "items",
-                kind: Kind::Message("api.storage.v1.CSINode"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.storage.v1.CSINodeSpec",
-        fields: &[Field {
-            tag: 1,
-            name: "drivers",
-            kind: Kind::Message("api.storage.v1.CSINodeDriver"),
-            repeated: true,
-        }],
-    },
-    Message {
-        name: "api.storage.v1.CSIStorageCapacity",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "node_topology",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.LabelSelector"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "storage_class_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "capacity",
-                kind: Kind::Message("apimachinery.pkg.api.resource.Quantity"),
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "maximum_volume_size",
-                kind: Kind::Message("apimachinery.pkg.api.resource.Quantity"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.storage.v1.CSIStorageCapacityList",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "items",
-                kind: Kind::Message("api.storage.v1.CSIStorageCapacity"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.storage.v1.StorageClass",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "provisioner",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "parameters",
-                kind: Kind::Map(&Kind::String),
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "reclaim_policy",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 5,
-                name: "mount_options",
-                kind: Kind::String,
-                repeated: true,
-            },
-            Field {
-                tag: 6,
-                name: "allow_volume_expansion",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 7,
-                name: "volume_binding_mode",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 8,
-                name: "allowed_topologies",
-                kind: Kind::Message("api.core.v1.TopologySelectorTerm"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.storage.v1.StorageClassList",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "items",
-                kind: Kind::Message("api.storage.v1.StorageClass"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.storage.v1.TokenRequest",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "audience",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "expiration_seconds",
-                kind: Kind::Int64,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.storage.v1.VolumeAttachment",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "spec",
-                kind: Kind::Message("api.storage.v1.VolumeAttachmentSpec"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "status",
-                kind: Kind::Message("api.storage.v1.VolumeAttachmentStatus"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.storage.v1.VolumeAttachmentList",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "items",
-                kind: Kind::Message("api.storage.v1.VolumeAttachment"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.storage.v1.VolumeAttachmentSource",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "persistent_volume_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "inline_volume_spec",
-                kind: Kind::Message("api.core.v1.PersistentVolumeSpec"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.storage.v1.VolumeAttachmentSpec",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "attacher",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "source",
-                kind: Kind::Message("api.storage.v1.VolumeAttachmentSource"),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "node_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.storage.v1.VolumeAttachmentStatus",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "attached",
-                kind: Kind::Bool,
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "attachment_metadata",
-                kind: Kind::Map(&Kind::String),
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "attach_error",
-                kind: Kind::Message("api.storage.v1.VolumeError"),
-                repeated: false,
-            },
-            Field {
-                tag: 4,
-                name: "detach_error",
-                kind: Kind::Message("api.storage.v1.VolumeError"),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.storage.v1.VolumeAttributesClass",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "driver_name",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "parameters",
-                kind: Kind::Map(&Kind::String),
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.storage.v1.VolumeAttributesClassList",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "metadata",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "items",
-                kind: Kind::Message("api.storage.v1.VolumeAttributesClass"),
-                repeated: true,
-            },
-        ],
-    },
-    Message {
-        name: "api.storage.v1.VolumeError",
-        fields: &[
-            Field {
-                tag: 1,
-                name: "time",
-                kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"),
-                repeated: false,
-            },
-            Field {
-                tag: 2,
-                name: "message",
-                kind: Kind::String,
-                repeated: false,
-            },
-            Field {
-                tag: 3,
-                name: "error_code",
-                kind: Kind::Int32,
-                repeated: false,
-            },
-        ],
-    },
-    Message {
-        name: "api.storage.v1.VolumeNodeResources",
-        fields: &[Field {
-            tag: 1,
-            name: "count",
-            kind: Kind::Int32,
-            repeated: false,
-        }],
-    },
+    Message { name: "apimachinery.pkg.apis.meta.v1.APIGroup", fields: &[
+        Field { tag: 1, name: "name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "versions", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.GroupVersionForDiscovery"), repeated: true },
+        Field { tag: 3, name: "preferred_version", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.GroupVersionForDiscovery"), repeated: false },
+        Field { tag: 4, name: "server_address_by_client_cid_rs", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ServerAddressByClientCIDR"), repeated: true },
+    ] },
+    Message { name: "apimachinery.pkg.apis.meta.v1.APIGroupList", fields: &[
+        Field { tag: 1, name: "groups", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.APIGroup"), repeated: true },
+    ] },
+    Message { name: "apimachinery.pkg.apis.meta.v1.APIResource", fields: &[
+        Field { tag: 1, name: "name", kind: Kind::String, repeated: false },
+        Field { tag: 6, name: "singular_name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "namespaced", kind: Kind::Bool, repeated: false },
+        Field { tag: 8, name: "group", kind: Kind::String, repeated: false },
+        Field { tag: 9, name: "version", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "kind", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "verbs", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Verbs"), repeated: false },
+        Field { tag: 5, name: "short_names", kind: Kind::String, repeated: true },
+        Field { tag: 7, name: "categories", kind: Kind::String, repeated: true },
+        Field { tag: 10, name: "storage_version_hash", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "apimachinery.pkg.apis.meta.v1.APIResourceList", fields: &[
+        Field { tag: 1, name: "group_version", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "resources", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.APIResource"), repeated: true },
+    ] },
+    Message { name: "apimachinery.pkg.apis.meta.v1.APIVersions", fields: &[
+        Field { tag: 1, name: "versions", kind: Kind::String, repeated: true },
+        Field { tag: 2, name: "server_address_by_client_cid_rs", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ServerAddressByClientCIDR"), repeated: true },
+    ] },
+    Message { name: "apimachinery.pkg.apis.meta.v1.ApplyOptions", fields: &[
+        Field { tag: 1, name: "dry_run", kind: Kind::String, repeated: true },
+        Field { tag: 2, name: "force", kind: Kind::Bool, repeated: false },
+        Field { tag: 3, name: "field_manager", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "apimachinery.pkg.apis.meta.v1.Condition", fields: &[
+        Field { tag: 1, name: "type", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "status", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "observed_generation", kind: Kind::Int64, repeated: false },
+        Field { tag: 4, name: "last_transition_time", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"), repeated: false },
+        Field { tag: 5, name: "reason", kind: Kind::String, repeated: false },
+        Field { tag: 6, name: "message", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "apimachinery.pkg.apis.meta.v1.CreateOptions", fields: &[
+        Field { tag: 1, name: "dry_run", kind: Kind::String, repeated: true },
+        Field { tag: 3, name: "field_manager", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "field_validation", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "apimachinery.pkg.apis.meta.v1.DeleteOptions", fields: &[
+        Field { tag: 1, name: "grace_period_seconds", kind: Kind::Int64, repeated: false },
+        Field { tag: 2, name: "preconditions", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Preconditions"), repeated: false },
+        Field { tag: 3, name: "orphan_dependents", kind: Kind::Bool, repeated: false },
+        Field { tag: 4, name: "propagation_policy", kind: Kind::String, repeated: false },
+        Field { tag: 5, name: "dry_run", kind: Kind::String, repeated: true },
+        Field { tag: 6, name: "ignore_store_read_error_with_cluster_breaking_potential", kind: Kind::Bool, repeated: false },
+    ] },
+    Message { name: "apimachinery.pkg.apis.meta.v1.Duration", fields: &[
+        Field { tag: 1, name: "duration", kind: Kind::Int64, repeated: false },
+    ] },
+    Message { name: "apimachinery.pkg.apis.meta.v1.FieldSelectorRequirement", fields: &[
+        Field { tag: 1, name: "key", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "operator", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "values", kind: Kind::String, repeated: true },
+    ] },
+    Message { name: "apimachinery.pkg.apis.meta.v1.FieldsV1", fields: &[
+        Field { tag: 1, name: "raw", kind: Kind::Bytes, repeated: false },
+    ] },
+    Message { name: "apimachinery.pkg.apis.meta.v1.GetOptions", fields: &[
+        Field { tag: 1, name: "resource_version", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "apimachinery.pkg.apis.meta.v1.GroupKind", fields: &[
+        Field { tag: 1, name: "group", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "kind", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "apimachinery.pkg.apis.meta.v1.GroupResource", fields: &[
+        Field { tag: 1, name: "group", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "resource", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "apimachinery.pkg.apis.meta.v1.GroupVersion", fields: &[
+        Field { tag: 1, name: "group", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "version", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "apimachinery.pkg.apis.meta.v1.GroupVersionForDiscovery", fields: &[
+        Field { tag: 1, name: "group_version", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "version", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "apimachinery.pkg.apis.meta.v1.GroupVersionKind", fields: &[
+        Field { tag: 1, name: "group", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "version", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "kind", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "apimachinery.pkg.apis.meta.v1.GroupVersionResource", fields: &[
+        Field { tag: 1, name: "group", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "version", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "resource", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "apimachinery.pkg.apis.meta.v1.LabelSelector", fields: &[
+        Field { tag: 1, name: "match_labels", kind: Kind::Map(&Kind::String), repeated: false },
+        Field { tag: 2, name: "match_expressions", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.LabelSelectorRequirement"), repeated: true },
+    ] },
+    Message { name: "apimachinery.pkg.apis.meta.v1.LabelSelectorRequirement", fields: &[
+        Field { tag: 1, name: "key", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "operator", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "values", kind: Kind::String, repeated: true },
+    ] },
+    Message { name: "apimachinery.pkg.apis.meta.v1.List", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"), repeated: false },
+        Field { tag: 2, name: "items", kind: Kind::Message("apimachinery.pkg.runtime.RawExtension"), repeated: true },
+    ] },
+    Message { name: "apimachinery.pkg.apis.meta.v1.ListMeta", fields: &[
+        Field { tag: 1, name: "self_link", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "resource_version", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "continue", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "remaining_item_count", kind: Kind::Int64, repeated: false },
+    ] },
+    Message { name: "apimachinery.pkg.apis.meta.v1.ListOptions", fields: &[
+        Field { tag: 1, name: "label_selector", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "field_selector", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "watch", kind: Kind::Bool, repeated: false },
+        Field { tag: 9, name: "allow_watch_bookmarks", kind: Kind::Bool, repeated: false },
+        Field { tag: 4, name: "resource_version", kind: Kind::String, repeated: false },
+        Field { tag: 10, name: "resource_version_match", kind: Kind::String, repeated: false },
+        Field { tag: 5, name: "timeout_seconds", kind: Kind::Int64, repeated: false },
+        Field { tag: 7, name: "limit", kind: Kind::Int64, repeated: false },
+        Field { tag: 8, name: "continue", kind: Kind::String, repeated: false },
+        Field { tag: 11, name: "send_initial_events", kind: Kind::Bool, repeated: false },
+    ] },
+    Message { name: "apimachinery.pkg.apis.meta.v1.ManagedFieldsEntry", fields: &[
+        Field { tag: 1, name: "manager", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "operation", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "api_version", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "time", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"), repeated: false },
+        Field { tag: 6, name: "fields_type", kind: Kind::String, repeated: false },
+        Field { tag: 7, name: "fields_v1", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.FieldsV1"), repeated: false },
+        Field { tag: 8, name: "subresource", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "apimachinery.pkg.apis.meta.v1.MicroTime", fields: &[
+        Field { tag: 1, name: "seconds", kind: Kind::Int64, repeated: false },
+        Field { tag: 2, name: "nanos", kind: Kind::Int32, repeated: false },
+    ] },
+    Message { name: "apimachinery.pkg.apis.meta.v1.ObjectMeta", fields: &[
+        Field { tag: 1, name: "name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "generate_name", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "namespace", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "self_link", kind: Kind::String, repeated: false },
+        Field { tag: 5, name: "uid", kind: Kind::String, repeated: false },
+        Field { tag: 6, name: "resource_version", kind: Kind::String, repeated: false },
+        Field { tag: 7, name: "generation", kind: Kind::Int64, repeated: false },
+        Field { tag: 8, name: "creation_timestamp", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"), repeated: false },
+        Field { tag: 9, name: "deletion_timestamp", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"), repeated: false },
+        Field { tag: 10, name: "deletion_grace_period_seconds", kind: Kind::Int64, repeated: false },
+        Field { tag: 11, name: "labels", kind: Kind::Map(&Kind::String), repeated: false },
+        Field { tag: 12, name: "annotations", kind: Kind::Map(&Kind::String), repeated: false },
+        Field { tag: 13, name: "owner_references", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.OwnerReference"), repeated: true },
+        Field { tag: 14, name: "finalizers", kind: Kind::String, repeated: true },
+        Field { tag: 17, name: "managed_fields", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ManagedFieldsEntry"), repeated: true },
+    ] },
+    Message { name: "apimachinery.pkg.apis.meta.v1.OwnerReference", fields: &[
+        Field { tag: 5, name: "api_version", kind: Kind::String, repeated: false },
+        Field { tag: 1, name: "kind", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "name", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "uid", kind: Kind::String, repeated: false },
+        Field { tag: 6, name: "controller", kind: Kind::Bool, repeated: false },
+        Field { tag: 7, name: "block_owner_deletion", kind: Kind::Bool, repeated: false },
+    ] },
+    Message { name: "apimachinery.pkg.apis.meta.v1.PartialObjectMetadata", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+    ] },
+    Message { name: "apimachinery.pkg.apis.meta.v1.PartialObjectMetadataList", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"), repeated: false },
+        Field { tag: 2, name: "items", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.PartialObjectMetadata"), repeated: true },
+    ] },
+    Message { name: "apimachinery.pkg.apis.meta.v1.Patch", fields: &[
+    ] },
+    Message { name: "apimachinery.pkg.apis.meta.v1.PatchOptions", fields: &[
+        Field { tag: 1, name: "dry_run", kind: Kind::String, repeated: true },
+        Field { tag: 2, name: "force", kind: Kind::Bool, repeated: false },
+        Field { tag: 3, name: "field_manager", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "field_validation", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "apimachinery.pkg.apis.meta.v1.Preconditions", fields: &[
+        Field { tag: 1, name: "uid", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "resource_version", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "apimachinery.pkg.apis.meta.v1.RootPaths", fields: &[
+        Field { tag: 1, name: "paths", kind: Kind::String, repeated: true },
+    ] },
+    Message { name: "apimachinery.pkg.apis.meta.v1.ServerAddressByClientCIDR", fields: &[
+        Field { tag: 1, name: "client_cidr", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "server_address", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "apimachinery.pkg.apis.meta.v1.Status", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"), repeated: false },
+        Field { tag: 2, name: "status", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "message", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "reason", kind: Kind::String, repeated: false },
+        Field { tag: 5, name: "details", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.StatusDetails"), repeated: false },
+        Field { tag: 6, name: "code", kind: Kind::Int32, repeated: false },
+    ] },
+    Message { name: "apimachinery.pkg.apis.meta.v1.StatusCause", fields: &[
+        Field { tag: 1, name: "reason", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "message", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "field", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "apimachinery.pkg.apis.meta.v1.StatusDetails", fields: &[
+        Field { tag: 1, name: "name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "group", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "kind", kind: Kind::String, repeated: false },
+        Field { tag: 6, name: "uid", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "causes", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.StatusCause"), repeated: true },
+        Field { tag: 5, name: "retry_after_seconds", kind: Kind::Int32, repeated: false },
+    ] },
+    Message { name: "apimachinery.pkg.apis.meta.v1.TableOptions", fields: &[
+        Field { tag: 1, name: "include_object", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "apimachinery.pkg.apis.meta.v1.Time", fields: &[
+        Field { tag: 1, name: "seconds", kind: Kind::Int64, repeated: false },
+        Field { tag: 2, name: "nanos", kind: Kind::Int32, repeated: false },
+    ] },
+    Message { name: "apimachinery.pkg.apis.meta.v1.Timestamp", fields: &[
+        Field { tag: 1, name: "seconds", kind: Kind::Int64, repeated: false },
+        Field { tag: 2, name: "nanos", kind: Kind::Int32, repeated: false },
+    ] },
+    Message { name: "apimachinery.pkg.apis.meta.v1.TypeMeta", fields: &[
+        Field { tag: 1, name: "kind", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "api_version", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "apimachinery.pkg.apis.meta.v1.UpdateOptions", fields: &[
+        Field { tag: 1, name: "dry_run", kind: Kind::String, repeated: true },
+        Field { tag: 2, name: "field_manager", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "field_validation", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "apimachinery.pkg.apis.meta.v1.Verbs", fields: &[
+        Field { tag: 1, name: "items", kind: Kind::String, repeated: true },
+    ] },
+    Message { name: "apimachinery.pkg.apis.meta.v1.WatchEvent", fields: &[
+        Field { tag: 1, name: "type", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "object", kind: Kind::Message("apimachinery.pkg.runtime.RawExtension"), repeated: false },
+    ] },
+    Message { name: "apimachinery.pkg.runtime.RawExtension", fields: &[
+        Field { tag: 1, name: "raw", kind: Kind::Bytes, repeated: false },
+    ] },
+    Message { name: "apimachinery.pkg.runtime.TypeMeta", fields: &[
+        Field { tag: 1, name: "api_version", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "kind", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "apimachinery.pkg.runtime.Unknown", fields: &[
+        Field { tag: 1, name: "type_meta", kind: Kind::Message("apimachinery.pkg.runtime.TypeMeta"), repeated: false },
+        Field { tag: 2, name: "raw", kind: Kind::Bytes, repeated: false },
+        Field { tag: 3, name: "content_encoding", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "content_type", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "apimachinery.pkg.api.resource.Quantity", fields: &[
+        Field { tag: 1, name: "string", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "apimachinery.pkg.api.resource.QuantityValue", fields: &[
+        Field { tag: 1, name: "string", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "apimachinery.pkg.util.intstr.IntOrString", fields: &[
+        Field { tag: 1, name: "type", kind: Kind::Int64, repeated: false },
+        Field { tag: 2, name: "int_val", kind: Kind::Int32, repeated: false },
+        Field { tag: 3, name: "str_val", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "apiextensions_apiserver.pkg.apis.apiextensions.v1.ConversionRequest", fields: &[
+        Field { tag: 1, name: "uid", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "desired_api_version", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "objects", kind: Kind::Message("apimachinery.pkg.runtime.RawExtension"), repeated: true },
+    ] },
+    Message { name: "apiextensions_apiserver.pkg.apis.apiextensions.v1.ConversionResponse", fields: &[
+        Field { tag: 1, name: "uid", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "converted_objects", kind: Kind::Message("apimachinery.pkg.runtime.RawExtension"), repeated: true },
+        Field { tag: 3, name: "result", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Status"), repeated: false },
+    ] },
+    Message { name: "apiextensions_apiserver.pkg.apis.apiextensions.v1.ConversionReview", fields: &[
+        Field { tag: 1, name: "request", kind: Kind::Message("apiextensions_apiserver.pkg.apis.apiextensions.v1.ConversionRequest"), repeated: false },
+        Field { tag: 2, name: "response", kind: Kind::Message("apiextensions_apiserver.pkg.apis.apiextensions.v1.ConversionResponse"), repeated: false },
+    ] },
+    Message { name: "apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceColumnDefinition", fields: &[
+        Field { tag: 1, name: "name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "type", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "format", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "description", kind: Kind::String, repeated: false },
+        Field { tag: 5, name: "priority", kind: Kind::Int32, repeated: false },
+        Field { tag: 6, name: "json_path", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceConversion", fields: &[
+        Field { tag: 1, name: "strategy", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "webhook", kind: Kind::Message("apiextensions_apiserver.pkg.apis.apiextensions.v1.WebhookConversion"), repeated: false },
+    ] },
+    Message { name: "apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinition", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 2, name: "spec", kind: Kind::Message("apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinitionSpec"), repeated: false },
+        Field { tag: 3, name: "status", kind: Kind::Message("apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinitionStatus"), repeated: false },
+    ] },
+    Message { name: "apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinitionCondition", fields: &[
+        Field { tag: 1, name: "type", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "status", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "last_transition_time", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"), repeated: false },
+        Field { tag: 4, name: "reason", kind: Kind::String, repeated: false },
+        Field { tag: 5, name: "message", kind: Kind::String, repeated: false },
+        Field { tag: 6, name: "observed_generation", kind: Kind::Int64, repeated: false },
+    ] },
+    Message { name: "apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinitionList", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"), repeated: false },
+        Field { tag: 2, name: "items", kind: Kind::Message("apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinition"), repeated: true },
+    ] },
+    Message { name: "apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinitionNames", fields: &[
+        Field { tag: 1, name: "plural", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "singular", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "short_names", kind: Kind::String, repeated: true },
+        Field { tag: 4, name: "kind", kind: Kind::String, repeated: false },
+        Field { tag: 5, name: "list_kind", kind: Kind::String, repeated: false },
+        Field { tag: 6, name: "categories", kind: Kind::String, repeated: true },
+    ] },
+    Message { name: "apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinitionSpec", fields: &[
+        Field { tag: 1, name: "group", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "names", kind: Kind::Message("apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinitionNames"), repeated: false },
+        Field { tag: 4, name: "scope", kind: Kind::String, repeated: false },
+        Field { tag: 7, name: "versions", kind: Kind::Message("apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinitionVersion"), repeated: true },
+        Field { tag: 9, name: "conversion", kind: Kind::Message("apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceConversion"), repeated: false },
+        Field { tag: 10, name: "preserve_unknown_fields", kind: Kind::Bool, repeated: false },
+    ] },
+    Message { name: "apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinitionStatus", fields: &[
+        Field { tag: 1, name: "conditions", kind: Kind::Message("apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinitionCondition"), repeated: true },
+        Field { tag: 2, name: "accepted_names", kind: Kind::Message("apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinitionNames"), repeated: false },
+        Field { tag: 3, name: "stored_versions", kind: Kind::String, repeated: true },
+        Field { tag: 4, name: "observed_generation", kind: Kind::Int64, repeated: false },
+    ] },
+    Message { name: "apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinitionVersion", fields: &[
+        Field { tag: 1, name: "name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "served", kind: Kind::Bool, repeated: false },
+        Field { tag: 3, name: "storage", kind: Kind::Bool, repeated: false },
+        Field { tag: 7, name: "deprecated", kind: Kind::Bool, repeated: false },
+        Field { tag: 8, name: "deprecation_warning", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "schema", kind: Kind::Message("apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceValidation"), repeated: false },
+        Field { tag: 5, name: "subresources", kind: Kind::Message("apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceSubresources"), repeated: false },
+        Field { tag: 6, name: "additional_printer_columns", kind: Kind::Message("apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceColumnDefinition"), repeated: true },
+        Field { tag: 9, name: "selectable_fields", kind: Kind::Message("apiextensions_apiserver.pkg.apis.apiextensions.v1.SelectableField"), repeated: true },
+    ] },
+    Message { name: "apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceSubresourceScale", fields: &[
+        Field { tag: 1, name: "spec_replicas_path", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "status_replicas_path", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "label_selector_path", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceSubresourceStatus", fields: &[
+    ] },
+    Message { name: "apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceSubresources", fields: &[
+        Field { tag: 1, name: "status", kind: Kind::Message("apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceSubresourceStatus"), repeated: false },
+        Field { tag: 2, name: "scale", kind: Kind::Message("apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceSubresourceScale"), repeated: false },
+    ] },
+    Message { name: "apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceValidation", fields: &[
+        Field { tag: 1, name: "open_apiv3_schema", kind: Kind::Message("apiextensions_apiserver.pkg.apis.apiextensions.v1.JsonSchemaProps"), repeated: false },
+    ] },
+    Message { name: "apiextensions_apiserver.pkg.apis.apiextensions.v1.ExternalDocumentation", fields: &[
+        Field { tag: 1, name: "description", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "url", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "apiextensions_apiserver.pkg.apis.apiextensions.v1.Json", fields: &[
+        Field { tag: 1, name: "raw", kind: Kind::Bytes, repeated: false },
+    ] },
+    Message { name: "apiextensions_apiserver.pkg.apis.apiextensions.v1.JsonSchemaProps", fields: &[
+        Field { tag: 1, name: "id", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "schema", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "ref", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "description", kind: Kind::String, repeated: false },
+        Field { tag: 5, name: "type", kind: Kind::String, repeated: false },
+        Field { tag: 6, name: "format", kind: Kind::String, repeated: false },
+        Field { tag: 7, name: "title", kind: Kind::String, repeated: false },
+        Field { tag: 8, name: "default", kind: Kind::Message("apiextensions_apiserver.pkg.apis.apiextensions.v1.Json"), repeated: false },
+        Field { tag: 9, name: "maximum", kind: Kind::Double, repeated: false },
+        Field { tag: 10, name: "exclusive_maximum", kind: Kind::Bool, repeated: false },
+        Field { tag: 11, name: "minimum", kind: Kind::Double, repeated: false },
+        Field { tag: 12, name: "exclusive_minimum", kind: Kind::Bool, repeated: false },
+        Field { tag: 13, name: "max_length", kind: Kind::Int64, repeated: false },
+        Field { tag: 14, name: "min_length", kind: Kind::Int64, repeated: false },
+        Field { tag: 15, name: "pattern", kind: Kind::String, repeated: false },
+        Field { tag: 16, name: "max_items", kind: Kind::Int64, repeated: false },
+        Field { tag: 17, name: "min_items", kind: Kind::Int64, repeated: false },
+        Field { tag: 18, name: "unique_items", kind: Kind::Bool, repeated: false },
+        Field { tag: 19, name: "multiple_of", kind: Kind::Double, repeated: false },
+        Field { tag: 20, name: "enum", kind: Kind::Message("apiextensions_apiserver.pkg.apis.apiextensions.v1.Json"), repeated: true },
+        Field { tag: 21, name: "max_properties", kind: Kind::Int64, repeated: false },
+        Field { tag: 22, name: "min_properties", kind: Kind::Int64, repeated: false },
+        Field { tag: 23, name: "required", kind: Kind::String, repeated: true },
+        Field { tag: 24, name: "items", kind: Kind::Message("apiextensions_apiserver.pkg.apis.apiextensions.v1.JsonSchemaPropsOrArray"), repeated: false },
+        Field { tag: 25, name: "all_of", kind: Kind::Message("apiextensions_apiserver.pkg.apis.apiextensions.v1.JsonSchemaProps"), repeated: true },
+        Field { tag: 26, name: "one_of", kind: Kind::Message("apiextensions_apiserver.pkg.apis.apiextensions.v1.JsonSchemaProps"), repeated: true },
+        Field { tag: 27, name: "any_of", kind: Kind::Message("apiextensions_apiserver.pkg.apis.apiextensions.v1.JsonSchemaProps"), repeated: true },
+        Field { tag: 28, name: "not", kind: Kind::Message("apiextensions_apiserver.pkg.apis.apiextensions.v1.JsonSchemaProps"), repeated: false },
+        Field { tag: 29, name: "properties", kind: Kind::Map(&Kind::Message("apiextensions_apiserver.pkg.apis.apiextensions.v1.JsonSchemaProps")), repeated: false },
+        Field { tag: 30, name: "additional_properties", kind: Kind::Message("apiextensions_apiserver.pkg.apis.apiextensions.v1.JsonSchemaPropsOrBool"), repeated: false },
+        Field { tag: 31, name: "pattern_properties", kind: Kind::Map(&Kind::Message("apiextensions_apiserver.pkg.apis.apiextensions.v1.JsonSchemaProps")), repeated: false },
+        Field { tag: 32, name: "dependencies", kind: Kind::Map(&Kind::Message("apiextensions_apiserver.pkg.apis.apiextensions.v1.JsonSchemaPropsOrStringArray")), repeated: false },
+        Field { tag: 33, name: "additional_items", kind: Kind::Message("apiextensions_apiserver.pkg.apis.apiextensions.v1.JsonSchemaPropsOrBool"), repeated: false },
+        Field { tag: 34, name: "definitions", kind: Kind::Map(&Kind::Message("apiextensions_apiserver.pkg.apis.apiextensions.v1.JsonSchemaProps")), repeated: false },
+        Field { tag: 35, name: "external_docs", kind: Kind::Message("apiextensions_apiserver.pkg.apis.apiextensions.v1.ExternalDocumentation"), repeated: false },
+        Field { tag: 36, name: "example", kind: Kind::Message("apiextensions_apiserver.pkg.apis.apiextensions.v1.Json"), repeated: false },
+        Field { tag: 37, name: "nullable", kind: Kind::Bool, repeated: false },
+        Field { tag: 38, name: "x_kubernetes_preserve_unknown_fields", kind: Kind::Bool, repeated: false },
+        Field { tag: 39, name: "x_kubernetes_embedded_resource", kind: Kind::Bool, repeated: false },
+        Field { tag: 40, name: "x_kubernetes_int_or_string", kind: Kind::Bool, repeated: false },
+        Field { tag: 41, name: "x_kubernetes_list_map_keys", kind: Kind::String, repeated: true },
+        Field { tag: 42, name: "x_kubernetes_list_type", kind: Kind::String, repeated: false },
+        Field { tag: 43, name: "x_kubernetes_map_type", kind: Kind::String, repeated: false },
+        Field { tag: 44, name: "x_kubernetes_validations", kind: Kind::Message("apiextensions_apiserver.pkg.apis.apiextensions.v1.ValidationRule"), repeated: true },
+    ] },
+    Message { name: "apiextensions_apiserver.pkg.apis.apiextensions.v1.JsonSchemaPropsOrArray", fields: &[
+        Field { tag: 1, name: "schema", kind: Kind::Message("apiextensions_apiserver.pkg.apis.apiextensions.v1.JsonSchemaProps"), repeated: false },
+        Field { tag: 2, name: "j_son_schemas", kind: Kind::Message("apiextensions_apiserver.pkg.apis.apiextensions.v1.JsonSchemaProps"), repeated: true },
+    ] },
+    Message { name: "apiextensions_apiserver.pkg.apis.apiextensions.v1.JsonSchemaPropsOrBool", fields: &[
+        Field { tag: 1, name: "allows", kind: Kind::Bool, repeated: false },
+        Field { tag: 2, name: "schema", kind: Kind::Message("apiextensions_apiserver.pkg.apis.apiextensions.v1.JsonSchemaProps"), repeated: false },
+    ] },
+    Message { name: "apiextensions_apiserver.pkg.apis.apiextensions.v1.JsonSchemaPropsOrStringArray", fields: &[
+        Field { tag: 1, name: "schema", kind: Kind::Message("apiextensions_apiserver.pkg.apis.apiextensions.v1.JsonSchemaProps"), repeated: false },
+        Field { tag: 2, name: "property", kind: Kind::String, repeated: true },
+    ] },
+    Message { name: "apiextensions_apiserver.pkg.apis.apiextensions.v1.SelectableField", fields: &[
+        Field { tag: 1, name: "json_path", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "apiextensions_apiserver.pkg.apis.apiextensions.v1.ServiceReference", fields: &[
+        Field { tag: 1, name: "namespace", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "name", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "path", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "port", kind: Kind::Int32, repeated: false },
+    ] },
+    Message { name: "apiextensions_apiserver.pkg.apis.apiextensions.v1.ValidationRule", fields: &[
+        Field { tag: 1, name: "rule", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "message", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "message_expression", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "reason", kind: Kind::String, repeated: false },
+        Field { tag: 5, name: "field_path", kind: Kind::String, repeated: false },
+        Field { tag: 6, name: "optional_old_self", kind: Kind::Bool, repeated: false },
+    ] },
+    Message { name: "apiextensions_apiserver.pkg.apis.apiextensions.v1.WebhookClientConfig", fields: &[
+        Field { tag: 3, name: "url", kind: Kind::String, repeated: false },
+        Field { tag: 1, name: "service", kind: Kind::Message("apiextensions_apiserver.pkg.apis.apiextensions.v1.ServiceReference"), repeated: false },
+        Field { tag: 2, name: "ca_bundle", kind: Kind::Bytes, repeated: false },
+    ] },
+    Message { name: "apiextensions_apiserver.pkg.apis.apiextensions.v1.WebhookConversion", fields: &[
+        Field { tag: 2, name: "client_config", kind: Kind::Message("apiextensions_apiserver.pkg.apis.apiextensions.v1.WebhookClientConfig"), repeated: false },
+        Field { tag: 3, name: "conversion_review_versions", kind: Kind::String, repeated: true },
+    ] },
+    Message { name: "kube_aggregator.pkg.apis.apiregistration.v1.APIService", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 2, name: "spec", kind: Kind::Message("kube_aggregator.pkg.apis.apiregistration.v1.APIServiceSpec"), repeated: false },
+        Field { tag: 3, name: "status", kind: Kind::Message("kube_aggregator.pkg.apis.apiregistration.v1.APIServiceStatus"), repeated: false },
+    ] },
+    Message { name: "kube_aggregator.pkg.apis.apiregistration.v1.APIServiceCondition", fields: &[
+        Field { tag: 1, name: "type", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "status", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "last_transition_time", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"), repeated: false },
+        Field { tag: 4, name: "reason", kind: Kind::String, repeated: false },
+        Field { tag: 5, name: "message", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "kube_aggregator.pkg.apis.apiregistration.v1.APIServiceList", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"), repeated: false },
+        Field { tag: 2, name: "items", kind: Kind::Message("kube_aggregator.pkg.apis.apiregistration.v1.APIService"), repeated: true },
+    ] },
+    Message { name: "kube_aggregator.pkg.apis.apiregistration.v1.APIServiceSpec", fields: &[
+        Field { tag: 1, name: "service", kind: Kind::Message("kube_aggregator.pkg.apis.apiregistration.v1.ServiceReference"), repeated: false },
+        Field { tag: 2, name: "group", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "version", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "insecure_skip_tls_verify", kind: Kind::Bool, repeated: false },
+        Field { tag: 5, name: "ca_bundle", kind: Kind::Bytes, repeated: false },
+        Field { tag: 7, name: "group_priority_minimum", kind: Kind::Int32, repeated: false },
+        Field { tag: 8, name: "version_priority", kind: Kind::Int32, repeated: false },
+    ] },
+    Message { name: "kube_aggregator.pkg.apis.apiregistration.v1.APIServiceStatus", fields: &[
+        Field { tag: 1, name: "conditions", kind: Kind::Message("kube_aggregator.pkg.apis.apiregistration.v1.APIServiceCondition"), repeated: true },
+    ] },
+    Message { name: "kube_aggregator.pkg.apis.apiregistration.v1.ServiceReference", fields: &[
+        Field { tag: 1, name: "namespace", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "name", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "port", kind: Kind::Int32, repeated: false },
+    ] },
+    Message { name: "api.admissionregistration.v1.AuditAnnotation", fields: &[
+        Field { tag: 1, name: "key", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "value_expression", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.admissionregistration.v1.ExpressionWarning", fields: &[
+        Field { tag: 2, name: "field_ref", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "warning", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.admissionregistration.v1.MatchCondition", fields: &[
+        Field { tag: 1, name: "name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "expression", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.admissionregistration.v1.MatchResources", fields: &[
+        Field { tag: 1, name: "namespace_selector", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.LabelSelector"), repeated: false },
+        Field { tag: 2, name: "object_selector", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.LabelSelector"), repeated: false },
+        Field { tag: 3, name: "resource_rules", kind: Kind::Message("api.admissionregistration.v1.NamedRuleWithOperations"), repeated: true },
+        Field { tag: 4, name: "exclude_resource_rules", kind: Kind::Message("api.admissionregistration.v1.NamedRuleWithOperations"), repeated: true },
+        Field { tag: 7, name: "match_policy", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.admissionregistration.v1.MutatingWebhook", fields: &[
+        Field { tag: 1, name: "name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "client_config", kind: Kind::Message("api.admissionregistration.v1.WebhookClientConfig"), repeated: false },
+        Field { tag: 3, name: "rules", kind: Kind::Message("api.admissionregistration.v1.RuleWithOperations"), repeated: true },
+        Field { tag: 4, name: "failure_policy", kind: Kind::String, repeated: false },
+        Field { tag: 9, name: "match_policy", kind: Kind::String, repeated: false },
+        Field { tag: 5, name: "namespace_selector", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.LabelSelector"), repeated: false },
+        Field { tag: 11, name: "object_selector", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.LabelSelector"), repeated: false },
+        Field { tag: 6, name: "side_effects", kind: Kind::String, repeated: false },
+        Field { tag: 7, name: "timeout_seconds", kind: Kind::Int32, repeated: false },
+        Field { tag: 8, name: "admission_review_versions", kind: Kind::String, repeated: true },
+        Field { tag: 10, name: "reinvocation_policy", kind: Kind::String, repeated: false },
+        Field { tag: 12, name: "match_conditions", kind: Kind::Message("api.admissionregistration.v1.MatchCondition"), repeated: true },
+    ] },
+    Message { name: "api.admissionregistration.v1.MutatingWebhookConfiguration", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 2, name: "webhooks", kind: Kind::Message("api.admissionregistration.v1.MutatingWebhook"), repeated: true },
+    ] },
+    Message { name: "api.admissionregistration.v1.MutatingWebhookConfigurationList", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"), repeated: false },
+        Field { tag: 2, name: "items", kind: Kind::Message("api.admissionregistration.v1.MutatingWebhookConfiguration"), repeated: true },
+    ] },
+    Message { name: "api.admissionregistration.v1.NamedRuleWithOperations", fields: &[
+        Field { tag: 1, name: "resource_names", kind: Kind::String, repeated: true },
+        Field { tag: 2, name: "rule_with_operations", kind: Kind::Message("api.admissionregistration.v1.RuleWithOperations"), repeated: false },
+    ] },
+    Message { name: "api.admissionregistration.v1.ParamKind", fields: &[
+        Field { tag: 1, name: "api_version", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "kind", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.admissionregistration.v1.ParamRef", fields: &[
+        Field { tag: 1, name: "name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "namespace", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "selector", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.LabelSelector"), repeated: false },
+        Field { tag: 4, name: "parameter_not_found_action", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.admissionregistration.v1.Rule", fields: &[
+        Field { tag: 1, name: "api_groups", kind: Kind::String, repeated: true },
+        Field { tag: 2, name: "api_versions", kind: Kind::String, repeated: true },
+        Field { tag: 3, name: "resources", kind: Kind::String, repeated: true },
+        Field { tag: 4, name: "scope", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.admissionregistration.v1.RuleWithOperations", fields: &[
+        Field { tag: 1, name: "operations", kind: Kind::String, repeated: true },
+        Field { tag: 2, name: "rule", kind: Kind::Message("api.admissionregistration.v1.Rule"), repeated: false },
+    ] },
+    Message { name: "api.admissionregistration.v1.ServiceReference", fields: &[
+        Field { tag: 1, name: "namespace", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "name", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "path", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "port", kind: Kind::Int32, repeated: false },
+    ] },
+    Message { name: "api.admissionregistration.v1.TypeChecking", fields: &[
+        Field { tag: 1, name: "expression_warnings", kind: Kind::Message("api.admissionregistration.v1.ExpressionWarning"), repeated: true },
+    ] },
+    Message { name: "api.admissionregistration.v1.ValidatingAdmissionPolicy", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 2, name: "spec", kind: Kind::Message("api.admissionregistration.v1.ValidatingAdmissionPolicySpec"), repeated: false },
+        Field { tag: 3, name: "status", kind: Kind::Message("api.admissionregistration.v1.ValidatingAdmissionPolicyStatus"), repeated: false },
+    ] },
+    Message { name: "api.admissionregistration.v1.ValidatingAdmissionPolicyBinding", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 2, name: "spec", kind: Kind::Message("api.admissionregistration.v1.ValidatingAdmissionPolicyBindingSpec"), repeated: false },
+    ] },
+    Message { name: "api.admissionregistration.v1.ValidatingAdmissionPolicyBindingList", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"), repeated: false },
+        Field { tag: 2, name: "items", kind: Kind::Message("api.admissionregistration.v1.ValidatingAdmissionPolicyBinding"), repeated: true },
+    ] },
+    Message { name: "api.admissionregistration.v1.ValidatingAdmissionPolicyBindingSpec", fields: &[
+        Field { tag: 1, name: "policy_name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "param_ref", kind: Kind::Message("api.admissionregistration.v1.ParamRef"), repeated: false },
+        Field { tag: 3, name: "match_resources", kind: Kind::Message("api.admissionregistration.v1.MatchResources"), repeated: false },
+        Field { tag: 4, name: "validation_actions", kind: Kind::String, repeated: true },
+    ] },
+    Message { name: "api.admissionregistration.v1.ValidatingAdmissionPolicyList", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"), repeated: false },
+        Field { tag: 2, name: "items", kind: Kind::Message("api.admissionregistration.v1.ValidatingAdmissionPolicy"), repeated: true },
+    ] },
+    Message { name: "api.admissionregistration.v1.ValidatingAdmissionPolicySpec", fields: &[
+        Field { tag: 1, name: "param_kind", kind: Kind::Message("api.admissionregistration.v1.ParamKind"), repeated: false },
+        Field { tag: 2, name: "match_constraints", kind: Kind::Message("api.admissionregistration.v1.MatchResources"), repeated: false },
+        Field { tag: 3, name: "validations", kind: Kind::Message("api.admissionregistration.v1.Validation"), repeated: true },
+        Field { tag: 4, name: "failure_policy", kind: Kind::String, repeated: false },
+        Field { tag: 5, name: "audit_annotations", kind: Kind::Message("api.admissionregistration.v1.AuditAnnotation"), repeated: true },
+        Field { tag: 6, name: "match_conditions", kind: Kind::Message("api.admissionregistration.v1.MatchCondition"), repeated: true },
+        Field { tag: 7, name: "variables", kind: Kind::Message("api.admissionregistration.v1.Variable"), repeated: true },
+    ] },
+    Message { name: "api.admissionregistration.v1.ValidatingAdmissionPolicyStatus", fields: &[
+        Field { tag: 1, name: "observed_generation", kind: Kind::Int64, repeated: false },
+        Field { tag: 2, name: "type_checking", kind: Kind::Message("api.admissionregistration.v1.TypeChecking"), repeated: false },
+        Field { tag: 3, name: "conditions", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Condition"), repeated: true },
+    ] },
+    Message { name: "api.admissionregistration.v1.ValidatingWebhook", fields: &[
+        Field { tag: 1, name: "name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "client_config", kind: Kind::Message("api.admissionregistration.v1.WebhookClientConfig"), repeated: false },
+        Field { tag: 3, name: "rules", kind: Kind::Message("api.admissionregistration.v1.RuleWithOperations"), repeated: true },
+        Field { tag: 4, name: "failure_policy", kind: Kind::String, repeated: false },
+        Field { tag: 9, name: "match_policy", kind: Kind::String, repeated: false },
+        Field { tag: 5, name: "namespace_selector", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.LabelSelector"), repeated: false },
+        Field { tag: 10, name: "object_selector", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.LabelSelector"), repeated: false },
+        Field { tag: 6, name: "side_effects", kind: Kind::String, repeated: false },
+        Field { tag: 7, name: "timeout_seconds", kind: Kind::Int32, repeated: false },
+        Field { tag: 8, name: "admission_review_versions", kind: Kind::String, repeated: true },
+        Field { tag: 11, name: "match_conditions", kind: Kind::Message("api.admissionregistration.v1.MatchCondition"), repeated: true },
+    ] },
+    Message { name: "api.admissionregistration.v1.ValidatingWebhookConfiguration", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 2, name: "webhooks", kind: Kind::Message("api.admissionregistration.v1.ValidatingWebhook"), repeated: true },
+    ] },
+    Message { name: "api.admissionregistration.v1.ValidatingWebhookConfigurationList", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"), repeated: false },
+        Field { tag: 2, name: "items", kind: Kind::Message("api.admissionregistration.v1.ValidatingWebhookConfiguration"), repeated: true },
+    ] },
+    Message { name: "api.admissionregistration.v1.Validation", fields: &[
+        Field { tag: 1, name: "expression", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "message", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "reason", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "message_expression", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.admissionregistration.v1.Variable", fields: &[
+        Field { tag: 1, name: "name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "expression", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.admissionregistration.v1.WebhookClientConfig", fields: &[
+        Field { tag: 3, name: "url", kind: Kind::String, repeated: false },
+        Field { tag: 1, name: "service", kind: Kind::Message("api.admissionregistration.v1.ServiceReference"), repeated: false },
+        Field { tag: 2, name: "ca_bundle", kind: Kind::Bytes, repeated: false },
+    ] },
+    Message { name: "api.apps.v1.ControllerRevision", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 2, name: "data", kind: Kind::Message("apimachinery.pkg.runtime.RawExtension"), repeated: false },
+        Field { tag: 3, name: "revision", kind: Kind::Int64, repeated: false },
+    ] },
+    Message { name: "api.apps.v1.ControllerRevisionList", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"), repeated: false },
+        Field { tag: 2, name: "items", kind: Kind::Message("api.apps.v1.ControllerRevision"), repeated: true },
+    ] },
+    Message { name: "api.apps.v1.DaemonSet", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 2, name: "spec", kind: Kind::Message("api.apps.v1.DaemonSetSpec"), repeated: false },
+        Field { tag: 3, name: "status", kind: Kind::Message("api.apps.v1.DaemonSetStatus"), repeated: false },
+    ] },
+    Message { name: "api.apps.v1.DaemonSetCondition", fields: &[
+        Field { tag: 1, name: "type", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "status", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "last_transition_time", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"), repeated: false },
+        Field { tag: 4, name: "reason", kind: Kind::String, repeated: false },
+        Field { tag: 5, name: "message", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.apps.v1.DaemonSetList", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"), repeated: false },
+        Field { tag: 2, name: "items", kind: Kind::Message("api.apps.v1.DaemonSet"), repeated: true },
+    ] },
+    Message { name: "api.apps.v1.DaemonSetSpec", fields: &[
+        Field { tag: 1, name: "selector", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.LabelSelector"), repeated: false },
+        Field { tag: 2, name: "template", kind: Kind::Message("api.core.v1.PodTemplateSpec"), repeated: false },
+        Field { tag: 3, name: "update_strategy", kind: Kind::Message("api.apps.v1.DaemonSetUpdateStrategy"), repeated: false },
+        Field { tag: 4, name: "min_ready_seconds", kind: Kind::Int32, repeated: false },
+        Field { tag: 6, name: "revision_history_limit", kind: Kind::Int32, repeated: false },
+    ] },
+    Message { name: "api.apps.v1.DaemonSetStatus", fields: &[
+        Field { tag: 1, name: "current_number_scheduled", kind: Kind::Int32, repeated: false },
+        Field { tag: 2, name: "number_misscheduled", kind: Kind::Int32, repeated: false },
+        Field { tag: 3, name: "desired_number_scheduled", kind: Kind::Int32, repeated: false },
+        Field { tag: 4, name: "number_ready", kind: Kind::Int32, repeated: false },
+        Field { tag: 5, name: "observed_generation", kind: Kind::Int64, repeated: false },
+        Field { tag: 6, name: "updated_number_scheduled", kind: Kind::Int32, repeated: false },
+        Field { tag: 7, name: "number_available", kind: Kind::Int32, repeated: false },
+        Field { tag: 8, name: "number_unavailable", kind: Kind::Int32, repeated: false },
+        Field { tag: 9, name: "collision_count", kind: Kind::Int32, repeated: false },
+        Field { tag: 10, name: "conditions", kind: Kind::Message("api.apps.v1.DaemonSetCondition"), repeated: true },
+    ] },
+    Message { name: "api.apps.v1.DaemonSetUpdateStrategy", fields: &[
+        Field { tag: 1, name: "type", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "rolling_update", kind: Kind::Message("api.apps.v1.RollingUpdateDaemonSet"), repeated: false },
+    ] },
+    Message { name: "api.apps.v1.Deployment", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 2, name: "spec", kind: Kind::Message("api.apps.v1.DeploymentSpec"), repeated: false },
+        Field { tag: 3, name: "status", kind: Kind::Message("api.apps.v1.DeploymentStatus"), repeated: false },
+    ] },
+    Message { name: "api.apps.v1.DeploymentCondition", fields: &[
+        Field { tag: 1, name: "type", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "status", kind: Kind::String, repeated: false },
+        Field { tag: 6, name: "last_update_time", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"), repeated: false },
+        Field { tag: 7, name: "last_transition_time", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"), repeated: false },
+        Field { tag: 4, name: "reason", kind: Kind::String, repeated: false },
+        Field { tag: 5, name: "message", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.apps.v1.DeploymentList", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"), repeated: false },
+        Field { tag: 2, name: "items", kind: Kind::Message("api.apps.v1.Deployment"), repeated: true },
+    ] },
+    Message { name: "api.apps.v1.DeploymentSpec", fields: &[
+        Field { tag: 1, name: "replicas", kind: Kind::Int32, repeated: false },
+        Field { tag: 2, name: "selector", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.LabelSelector"), repeated: false },
+        Field { tag: 3, name: "template", kind: Kind::Message("api.core.v1.PodTemplateSpec"), repeated: false },
+        Field { tag: 4, name: "strategy", kind: Kind::Message("api.apps.v1.DeploymentStrategy"), repeated: false },
+        Field { tag: 5, name: "min_ready_seconds", kind: Kind::Int32, repeated: false },
+        Field { tag: 6, name: "revision_history_limit", kind: Kind::Int32, repeated: false },
+        Field { tag: 7, name: "paused", kind: Kind::Bool, repeated: false },
+        Field { tag: 9, name: "progress_deadline_seconds", kind: Kind::Int32, repeated: false },
+    ] },
+    Message { name: "api.apps.v1.DeploymentStatus", fields: &[
+        Field { tag: 1, name: "observed_generation", kind: Kind::Int64, repeated: false },
+        Field { tag: 2, name: "replicas", kind: Kind::Int32, repeated: false },
+        Field { tag: 3, name: "updated_replicas", kind: Kind::Int32, repeated: false },
+        Field { tag: 7, name: "ready_replicas", kind: Kind::Int32, repeated: false },
+        Field { tag: 4, name: "available_replicas", kind: Kind::Int32, repeated: false },
+        Field { tag: 5, name: "unavailable_replicas", kind: Kind::Int32, repeated: false },
+        Field { tag: 9, name: "terminating_replicas", kind: Kind::Int32, repeated: false },
+        Field { tag: 6, name: "conditions", kind: Kind::Message("api.apps.v1.DeploymentCondition"), repeated: true },
+        Field { tag: 8, name: "collision_count", kind: Kind::Int32, repeated: false },
+    ] },
+    Message { name: "api.apps.v1.DeploymentStrategy", fields: &[
+        Field { tag: 1, name: "type", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "rolling_update", kind: Kind::Message("api.apps.v1.RollingUpdateDeployment"), repeated: false },
+    ] },
+    Message { name: "api.apps.v1.ReplicaSet", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 2, name: "spec", kind: Kind::Message("api.apps.v1.ReplicaSetSpec"), repeated: false },
+        Field { tag: 3, name: "status", kind: Kind::Message("api.apps.v1.ReplicaSetStatus"), repeated: false },
+    ] },
+    Message { name: "api.apps.v1.ReplicaSetCondition", fields: &[
+        Field { tag: 1, name: "type", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "status", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "last_transition_time", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"), repeated: false },
+        Field { tag: 4, name: "reason", kind: Kind::String, repeated: false },
+        Field { tag: 5, name: "message", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.apps.v1.ReplicaSetList", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"), repeated: false },
+        Field { tag: 2, name: "items", kind: Kind::Message("api.apps.v1.ReplicaSet"), repeated: true },
+    ] },
+    Message { name: "api.apps.v1.ReplicaSetSpec", fields: &[
+        Field { tag: 1, name: "replicas", kind: Kind::Int32, repeated: false },
+        Field { tag: 4, name: "min_ready_seconds", kind: Kind::Int32, repeated: false },
+        Field { tag: 2, name: "selector", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.LabelSelector"), repeated: false },
+        Field { tag: 3, name: "template", kind: Kind::Message("api.core.v1.PodTemplateSpec"), repeated: false },
+    ] },
+    Message { name: "api.apps.v1.ReplicaSetStatus", fields: &[
+        Field { tag: 1, name: "replicas", kind: Kind::Int32, repeated: false },
+        Field { tag: 2, name: "fully_labeled_replicas", kind: Kind::Int32, repeated: false },
+        Field { tag: 4, name: "ready_replicas", kind: Kind::Int32, repeated: false },
+        Field { tag: 5, name: "available_replicas", kind: Kind::Int32, repeated: false },
+        Field { tag: 7, name: "terminating_replicas", kind: Kind::Int32, repeated: false },
+        Field { tag: 3, name: "observed_generation", kind: Kind::Int64, repeated: false },
+        Field { tag: 6, name: "conditions", kind: Kind::Message("api.apps.v1.ReplicaSetCondition"), repeated: true },
+    ] },
+    Message { name: "api.apps.v1.RollingUpdateDaemonSet", fields: &[
+        Field { tag: 1, name: "max_unavailable", kind: Kind::Message("apimachinery.pkg.util.intstr.IntOrString"), repeated: false },
+        Field { tag: 2, name: "max_surge", kind: Kind::Message("apimachinery.pkg.util.intstr.IntOrString"), repeated: false },
+    ] },
+    Message { name: "api.apps.v1.RollingUpdateDeployment", fields: &[
+        Field { tag: 1, name: "max_unavailable", kind: Kind::Message("apimachinery.pkg.util.intstr.IntOrString"), repeated: false },
+        Field { tag: 2, name: "max_surge", kind: Kind::Message("apimachinery.pkg.util.intstr.IntOrString"), repeated: false },
+    ] },
+    Message { name: "api.apps.v1.RollingUpdateStatefulSetStrategy", fields: &[
+        Field { tag: 1, name: "partition", kind: Kind::Int32, repeated: false },
+        Field { tag: 2, name: "max_unavailable", kind: Kind::Message("apimachinery.pkg.util.intstr.IntOrString"), repeated: false },
+    ] },
+    Message { name: "api.apps.v1.StatefulSet", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 2, name: "spec", kind: Kind::Message("api.apps.v1.StatefulSetSpec"), repeated: false },
+        Field { tag: 3, name: "status", kind: Kind::Message("api.apps.v1.StatefulSetStatus"), repeated: false },
+    ] },
+    Message { name: "api.apps.v1.StatefulSetCondition", fields: &[
+        Field { tag: 1, name: "type", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "status", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "last_transition_time", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"), repeated: false },
+        Field { tag: 4, name: "reason", kind: Kind::String, repeated: false },
+        Field { tag: 5, name: "message", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.apps.v1.StatefulSetList", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"), repeated: false },
+        Field { tag: 2, name: "items", kind: Kind::Message("api.apps.v1.StatefulSet"), repeated: true },
+    ] },
+    Message { name: "api.apps.v1.StatefulSetOrdinals", fields: &[
+        Field { tag: 1, name: "start", kind: Kind::Int32, repeated: false },
+    ] },
+    Message { name: "api.apps.v1.StatefulSetPersistentVolumeClaimRetentionPolicy", fields: &[
+        Field { tag: 1, name: "when_deleted", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "when_scaled", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.apps.v1.StatefulSetSpec", fields: &[
+        Field { tag: 1, name: "replicas", kind: Kind::Int32, repeated: false },
+        Field { tag: 2, name: "selector", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.LabelSelector"), repeated: false },
+        Field { tag: 3, name: "template", kind: Kind::Message("api.core.v1.PodTemplateSpec"), repeated: false },
+        Field { tag: 4, name: "volume_claim_templates", kind: Kind::Message("api.core.v1.PersistentVolumeClaim"), repeated: true },
+        Field { tag: 5, name: "service_name", kind: Kind::String, repeated: false },
+        Field { tag: 6, name: "pod_management_policy", kind: Kind::String, repeated: false },
+        Field { tag: 7, name: "update_strategy", kind: Kind::Message("api.apps.v1.StatefulSetUpdateStrategy"), repeated: false },
+        Field { tag: 8, name: "revision_history_limit", kind: Kind::Int32, repeated: false },
+        Field { tag: 9, name: "min_ready_seconds", kind: Kind::Int32, repeated: false },
+        Field { tag: 10, name: "persistent_volume_claim_retention_policy", kind: Kind::Message("api.apps.v1.StatefulSetPersistentVolumeClaimRetentionPolicy"), repeated: false },
+        Field { tag: 11, name: "ordinals", kind: Kind::Message("api.apps.v1.StatefulSetOrdinals"), repeated: false },
+    ] },
+    Message { name: "api.apps.v1.StatefulSetStatus", fields: &[
+        Field { tag: 1, name: "observed_generation", kind: Kind::Int64, repeated: false },
+        Field { tag: 2, name: "replicas", kind: Kind::Int32, repeated: false },
+        Field { tag: 3, name: "ready_replicas", kind: Kind::Int32, repeated: false },
+        Field { tag: 4, name: "current_replicas", kind: Kind::Int32, repeated: false },
+        Field { tag: 5, name: "updated_replicas", kind: Kind::Int32, repeated: false },
+        Field { tag: 6, name: "current_revision", kind: Kind::String, repeated: false },
+        Field { tag: 7, name: "update_revision", kind: Kind::String, repeated: false },
+        Field { tag: 9, name: "collision_count", kind: Kind::Int32, repeated: false },
+        Field { tag: 10, name: "conditions", kind: Kind::Message("api.apps.v1.StatefulSetCondition"), repeated: true },
+        Field { tag: 11, name: "available_replicas", kind: Kind::Int32, repeated: false },
+    ] },
+    Message { name: "api.apps.v1.StatefulSetUpdateStrategy", fields: &[
+        Field { tag: 1, name: "type", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "rolling_update", kind: Kind::Message("api.apps.v1.RollingUpdateStatefulSetStrategy"), repeated: false },
+    ] },
+    Message { name: "api.authentication.v1.BoundObjectReference", fields: &[
+        Field { tag: 1, name: "kind", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "api_version", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "name", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "u_id", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.authentication.v1.ExtraValue", fields: &[
+        Field { tag: 1, name: "items", kind: Kind::String, repeated: true },
+    ] },
+    Message { name: "api.authentication.v1.SelfSubjectReview", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 2, name: "status", kind: Kind::Message("api.authentication.v1.SelfSubjectReviewStatus"), repeated: false },
+    ] },
+    Message { name: "api.authentication.v1.SelfSubjectReviewStatus", fields: &[
+        Field { tag: 1, name: "user_info", kind: Kind::Message("api.authentication.v1.UserInfo"), repeated: false },
+    ] },
+    Message { name: "api.authentication.v1.TokenRequest", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 2, name: "spec", kind: Kind::Message("api.authentication.v1.TokenRequestSpec"), repeated: false },
+        Field { tag: 3, name: "status", kind: Kind::Message("api.authentication.v1.TokenRequestStatus"), repeated: false },
+    ] },
+    Message { name: "api.authentication.v1.TokenRequestSpec", fields: &[
+        Field { tag: 1, name: "audiences", kind: Kind::String, repeated: true },
+        Field { tag: 4, name: "expiration_seconds", kind: Kind::Int64, repeated: false },
+        Field { tag: 3, name: "bound_object_ref", kind: Kind::Message("api.authentication.v1.BoundObjectReference"), repeated: false },
+    ] },
+    Message { name: "api.authentication.v1.TokenRequestStatus", fields: &[
+        Field { tag: 1, name: "token", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "expiration_timestamp", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"), repeated: false },
+    ] },
+    Message { name: "api.authentication.v1.TokenReview", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 2, name: "spec", kind: Kind::Message("api.authentication.v1.TokenReviewSpec"), repeated: false },
+        Field { tag: 3, name: "status", kind: Kind::Message("api.authentication.v1.TokenReviewStatus"), repeated: false },
+    ] },
+    Message { name: "api.authentication.v1.TokenReviewSpec", fields: &[
+        Field { tag: 1, name: "token", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "audiences", kind: Kind::String, repeated: true },
+    ] },
+    Message { name: "api.authentication.v1.TokenReviewStatus", fields: &[
+        Field { tag: 1, name: "authenticated", kind: Kind::Bool, repeated: false },
+        Field { tag: 2, name: "user", kind: Kind::Message("api.authentication.v1.UserInfo"), repeated: false },
+        Field { tag: 4, name: "audiences", kind: Kind::String, repeated: true },
+        Field { tag: 3, name: "error", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.authentication.v1.UserInfo", fields: &[
+        Field { tag: 1, name: "username", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "uid", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "groups", kind: Kind::String, repeated: true },
+        Field { tag: 4, name: "extra", kind: Kind::Map(&Kind::Message("api.authentication.v1.ExtraValue")), repeated: false },
+    ] },
+    Message { name: "api.authorization.v1.ExtraValue", fields: &[
+        Field { tag: 1, name: "items", kind: Kind::String, repeated: true },
+    ] },
+    Message { name: "api.authorization.v1.FieldSelectorAttributes", fields: &[
+        Field { tag: 1, name: "raw_selector", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "requirements", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.FieldSelectorRequirement"), repeated: true },
+    ] },
+    Message { name: "api.authorization.v1.LabelSelectorAttributes", fields: &[
+        Field { tag: 1, name: "raw_selector", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "requirements", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.LabelSelectorRequirement"), repeated: true },
+    ] },
+    Message { name: "api.authorization.v1.LocalSubjectAccessReview", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 2, name: "spec", kind: Kind::Message("api.authorization.v1.SubjectAccessReviewSpec"), repeated: false },
+        Field { tag: 3, name: "status", kind: Kind::Message("api.authorization.v1.SubjectAccessReviewStatus"), repeated: false },
+    ] },
+    Message { name: "api.authorization.v1.NonResourceAttributes", fields: &[
+        Field { tag: 1, name: "path", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "verb", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.authorization.v1.NonResourceRule", fields: &[
+        Field { tag: 1, name: "verbs", kind: Kind::String, repeated: true },
+        Field { tag: 2, name: "non_resource_ur_ls", kind: Kind::String, repeated: true },
+    ] },
+    Message { name: "api.authorization.v1.ResourceAttributes", fields: &[
+        Field { tag: 1, name: "namespace", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "verb", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "group", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "version", kind: Kind::String, repeated: false },
+        Field { tag: 5, name: "resource", kind: Kind::String, repeated: false },
+        Field { tag: 6, name: "subresource", kind: Kind::String, repeated: false },
+        Field { tag: 7, name: "name", kind: Kind::String, repeated: false },
+        Field { tag: 8, name: "field_selector", kind: Kind::Message("api.authorization.v1.FieldSelectorAttributes"), repeated: false },
+        Field { tag: 9, name: "label_selector", kind: Kind::Message("api.authorization.v1.LabelSelectorAttributes"), repeated: false },
+    ] },
+    Message { name: "api.authorization.v1.ResourceRule", fields: &[
+        Field { tag: 1, name: "verbs", kind: Kind::String, repeated: true },
+        Field { tag: 2, name: "api_groups", kind: Kind::String, repeated: true },
+        Field { tag: 3, name: "resources", kind: Kind::String, repeated: true },
+        Field { tag: 4, name: "resource_names", kind: Kind::String, repeated: true },
+    ] },
+    Message { name: "api.authorization.v1.SelfSubjectAccessReview", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 2, name: "spec", kind: Kind::Message("api.authorization.v1.SelfSubjectAccessReviewSpec"), repeated: false },
+        Field { tag: 3, name: "status", kind: Kind::Message("api.authorization.v1.SubjectAccessReviewStatus"), repeated: false },
+    ] },
+    Message { name: "api.authorization.v1.SelfSubjectAccessReviewSpec", fields: &[
+        Field { tag: 1, name: "resource_attributes", kind: Kind::Message("api.authorization.v1.ResourceAttributes"), repeated: false },
+        Field { tag: 2, name: "non_resource_attributes", kind: Kind::Message("api.authorization.v1.NonResourceAttributes"), repeated: false },
+    ] },
+    Message { name: "api.authorization.v1.SelfSubjectRulesReview", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 2, name: "spec", kind: Kind::Message("api.authorization.v1.SelfSubjectRulesReviewSpec"), repeated: false },
+        Field { tag: 3, name: "status", kind: Kind::Message("api.authorization.v1.SubjectRulesReviewStatus"), repeated: false },
+    ] },
+    Message { name: "api.authorization.v1.SelfSubjectRulesReviewSpec", fields: &[
+        Field { tag: 1, name: "namespace", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.authorization.v1.SubjectAccessReview", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 2, name: "spec", kind: Kind::Message("api.authorization.v1.SubjectAccessReviewSpec"), repeated: false },
+        Field { tag: 3, name: "status", kind: Kind::Message("api.authorization.v1.SubjectAccessReviewStatus"), repeated: false },
+    ] },
+    Message { name: "api.authorization.v1.SubjectAccessReviewSpec", fields: &[
+        Field { tag: 1, name: "resource_attributes", kind: Kind::Message("api.authorization.v1.ResourceAttributes"), repeated: false },
+        Field { tag: 2, name: "non_resource_attributes", kind: Kind::Message("api.authorization.v1.NonResourceAttributes"), repeated: false },
+        Field { tag: 3, name: "user", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "groups", kind: Kind::String, repeated: true },
+        Field { tag: 5, name: "extra", kind: Kind::Map(&Kind::Message("api.authorization.v1.ExtraValue")), repeated: false },
+        Field { tag: 6, name: "uid", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.authorization.v1.SubjectAccessReviewStatus", fields: &[
+        Field { tag: 1, name: "allowed", kind: Kind::Bool, repeated: false },
+        Field { tag: 4, name: "denied", kind: Kind::Bool, repeated: false },
+        Field { tag: 2, name: "reason", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "evaluation_error", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.authorization.v1.SubjectRulesReviewStatus", fields: &[
+        Field { tag: 1, name: "resource_rules", kind: Kind::Message("api.authorization.v1.ResourceRule"), repeated: true },
+        Field { tag: 2, name: "non_resource_rules", kind: Kind::Message("api.authorization.v1.NonResourceRule"), repeated: true },
+        Field { tag: 3, name: "incomplete", kind: Kind::Bool, repeated: false },
+        Field { tag: 4, name: "evaluation_error", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.autoscaling.v1.ContainerResourceMetricSource", fields: &[
+        Field { tag: 1, name: "name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "target_average_utilization", kind: Kind::Int32, repeated: false },
+        Field { tag: 3, name: "target_average_value", kind: Kind::Message("apimachinery.pkg.api.resource.Quantity"), repeated: false },
+        Field { tag: 5, name: "container", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.autoscaling.v1.ContainerResourceMetricStatus", fields: &[
+        Field { tag: 1, name: "name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "current_average_utilization", kind: Kind::Int32, repeated: false },
+        Field { tag: 3, name: "current_average_value", kind: Kind::Message("apimachinery.pkg.api.resource.Quantity"), repeated: false },
+        Field { tag: 4, name: "container", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.autoscaling.v1.CrossVersionObjectReference", fields: &[
+        Field { tag: 1, name: "kind", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "name", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "api_version", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.autoscaling.v1.ExternalMetricSource", fields: &[
+        Field { tag: 1, name: "metric_name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "metric_selector", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.LabelSelector"), repeated: false },
+        Field { tag: 3, name: "target_value", kind: Kind::Message("apimachinery.pkg.api.resource.Quantity"), repeated: false },
+        Field { tag: 4, name: "target_average_value", kind: Kind::Message("apimachinery.pkg.api.resource.Quantity"), repeated: false },
+    ] },
+    Message { name: "api.autoscaling.v1.ExternalMetricStatus", fields: &[
+        Field { tag: 1, name: "metric_name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "metric_selector", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.LabelSelector"), repeated: false },
+        Field { tag: 3, name: "current_value", kind: Kind::Message("apimachinery.pkg.api.resource.Quantity"), repeated: false },
+        Field { tag: 4, name: "current_average_value", kind: Kind::Message("apimachinery.pkg.api.resource.Quantity"), repeated: false },
+    ] },
+    Message { name: "api.autoscaling.v1.HorizontalPodAutoscaler", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 2, name: "spec", kind: Kind::Message("api.autoscaling.v1.HorizontalPodAutoscalerSpec"), repeated: false },
+        Field { tag: 3, name: "status", kind: Kind::Message("api.autoscaling.v1.HorizontalPodAutoscalerStatus"), repeated: false },
+    ] },
+    Message { name: "api.autoscaling.v1.HorizontalPodAutoscalerCondition", fields: &[
+        Field { tag: 1, name: "type", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "status", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "last_transition_time", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"), repeated: false },
+        Field { tag: 4, name: "reason", kind: Kind::String, repeated: false },
+        Field { tag: 5, name: "message", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.autoscaling.v1.HorizontalPodAutoscalerList", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"), repeated: false },
+        Field { tag: 2, name: "items", kind: Kind::Message("api.autoscaling.v1.HorizontalPodAutoscaler"), repeated: true },
+    ] },
+    Message { name: "api.autoscaling.v1.HorizontalPodAutoscalerSpec", fields: &[
+        Field { tag: 1, name: "scale_target_ref", kind: Kind::Message("api.autoscaling.v1.CrossVersionObjectReference"), repeated: false },
+        Field { tag: 2, name: "min_replicas", kind: Kind::Int32, repeated: false },
+        Field { tag: 3, name: "max_replicas", kind: Kind::Int32, repeated: false },
+        Field { tag: 4, name: "target_cpu_utilization_percentage", kind: Kind::Int32, repeated: false },
+    ] },
+    Message { name: "api.autoscaling.v1.HorizontalPodAutoscalerStatus", fields: &[
+        Field { tag: 1, name: "observed_generation", kind: Kind::Int64, repeated: false },
+        Field { tag: 2, name: "last_scale_time", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"), repeated: false },
+        Field { tag: 3, name: "current_replicas", kind: Kind::Int32, repeated: false },
+        Field { tag: 4, name: "desired_replicas", kind: Kind::Int32, repeated: false },
+        Field { tag: 5, name: "current_cpu_utilization_percentage", kind: Kind::Int32, repeated: false },
+    ] },
+    Message { name: "api.autoscaling.v1.MetricSpec", fields: &[
+        Field { tag: 1, name: "type", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "object", kind: Kind::Message("api.autoscaling.v1.ObjectMetricSource"), repeated: false },
+        Field { tag: 3, name: "pods", kind: Kind::Message("api.autoscaling.v1.PodsMetricSource"), repeated: false },
+        Field { tag: 4, name: "resource", kind: Kind::Message("api.autoscaling.v1.ResourceMetricSource"), repeated: false },
+        Field { tag: 7, name: "container_resource", kind: Kind::Message("api.autoscaling.v1.ContainerResourceMetricSource"), repeated: false },
+        Field { tag: 5, name: "external", kind: Kind::Message("api.autoscaling.v1.ExternalMetricSource"), repeated: false },
+    ] },
+    Message { name: "api.autoscaling.v1.MetricStatus", fields: &[
+        Field { tag: 1, name: "type", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "object", kind: Kind::Message("api.autoscaling.v1.ObjectMetricStatus"), repeated: false },
+        Field { tag: 3, name: "pods", kind: Kind::Message("api.autoscaling.v1.PodsMetricStatus"), repeated: false },
+        Field { tag: 4, name: "resource", kind: Kind::Message("api.autoscaling.v1.ResourceMetricStatus"), repeated: false },
+        Field { tag: 7, name: "container_resource", kind: Kind::Message("api.autoscaling.v1.ContainerResourceMetricStatus"), repeated: false },
+        Field { tag: 5, name: "external", kind: Kind::Message("api.autoscaling.v1.ExternalMetricStatus"), repeated: false },
+    ] },
+    Message { name: "api.autoscaling.v1.ObjectMetricSource", fields: &[
+        Field { tag: 1, name: "target", kind: Kind::Message("api.autoscaling.v1.CrossVersionObjectReference"), repeated: false },
+        Field { tag: 2, name: "metric_name", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "target_value", kind: Kind::Message("apimachinery.pkg.api.resource.Quantity"), repeated: false },
+        Field { tag: 4, name: "selector", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.LabelSelector"), repeated: false },
+        Field { tag: 5, name: "average_value", kind: Kind::Message("apimachinery.pkg.api.resource.Quantity"), repeated: false },
+    ] },
+    Message { name: "api.autoscaling.v1.ObjectMetricStatus", fields: &[
+        Field { tag: 1, name: "target", kind: Kind::Message("api.autoscaling.v1.CrossVersionObjectReference"), repeated: false },
+        Field { tag: 2, name: "metric_name", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "current_value", kind: Kind::Message("apimachinery.pkg.api.resource.Quantity"), repeated: false },
+        Field { tag: 4, name: "selector", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.LabelSelector"), repeated: false },
+        Field { tag: 5, name: "average_value", kind: Kind::Message("apimachinery.pkg.api.resource.Quantity"), repeated: false },
+    ] },
+    Message { name: "api.autoscaling.v1.PodsMetricSource", fields: &[
+        Field { tag: 1, name: "metric_name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "target_average_value", kind: Kind::Message("apimachinery.pkg.api.resource.Quantity"), repeated: false },
+        Field { tag: 3, name: "selector", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.LabelSelector"), repeated: false },
+    ] },
+    Message { name: "api.autoscaling.v1.PodsMetricStatus", fields: &[
+        Field { tag: 1, name: "metric_name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "current_average_value", kind: Kind::Message("apimachinery.pkg.api.resource.Quantity"), repeated: false },
+        Field { tag: 3, name: "selector", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.LabelSelector"), repeated: false },
+    ] },
+    Message { name: "api.autoscaling.v1.ResourceMetricSource", fields: &[
+        Field { tag: 1, name: "name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "target_average_utilization", kind: Kind::Int32, repeated: false },
+        Field { tag: 3, name: "target_average_value", kind: Kind::Message("apimachinery.pkg.api.resource.Quantity"), repeated: false },
+    ] },
+    Message { name: "api.autoscaling.v1.ResourceMetricStatus", fields: &[
+        Field { tag: 1, name: "name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "current_average_utilization", kind: Kind::Int32, repeated: false },
+        Field { tag: 3, name: "current_average_value", kind: Kind::Message("apimachinery.pkg.api.resource.Quantity"), repeated: false },
+    ] },
+    Message { name: "api.autoscaling.v1.Scale", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 2, name: "spec", kind: Kind::Message("api.autoscaling.v1.ScaleSpec"), repeated: false },
+        Field { tag: 3, name: "status", kind: Kind::Message("api.autoscaling.v1.ScaleStatus"), repeated: false },
+    ] },
+    Message { name: "api.autoscaling.v1.ScaleSpec", fields: &[
+        Field { tag: 1, name: "replicas", kind: Kind::Int32, repeated: false },
+    ] },
+    Message { name: "api.autoscaling.v1.ScaleStatus", fields: &[
+        Field { tag: 1, name: "replicas", kind: Kind::Int32, repeated: false },
+        Field { tag: 2, name: "selector", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.batch.v1.CronJob", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 2, name: "spec", kind: Kind::Message("api.batch.v1.CronJobSpec"), repeated: false },
+        Field { tag: 3, name: "status", kind: Kind::Message("api.batch.v1.CronJobStatus"), repeated: false },
+    ] },
+    Message { name: "api.batch.v1.CronJobList", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"), repeated: false },
+        Field { tag: 2, name: "items", kind: Kind::Message("api.batch.v1.CronJob"), repeated: true },
+    ] },
+    Message { name: "api.batch.v1.CronJobSpec", fields: &[
+        Field { tag: 1, name: "schedule", kind: Kind::String, repeated: false },
+        Field { tag: 8, name: "time_zone", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "starting_deadline_seconds", kind: Kind::Int64, repeated: false },
+        Field { tag: 3, name: "concurrency_policy", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "suspend", kind: Kind::Bool, repeated: false },
+        Field { tag: 5, name: "job_template", kind: Kind::Message("api.batch.v1.JobTemplateSpec"), repeated: false },
+        Field { tag: 6, name: "successful_jobs_history_limit", kind: Kind::Int32, repeated: false },
+        Field { tag: 7, name: "failed_jobs_history_limit", kind: Kind::Int32, repeated: false },
+    ] },
+    Message { name: "api.batch.v1.CronJobStatus", fields: &[
+        Field { tag: 1, name: "active", kind: Kind::Message("api.core.v1.ObjectReference"), repeated: true },
+        Field { tag: 4, name: "last_schedule_time", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"), repeated: false },
+        Field { tag: 5, name: "last_successful_time", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"), repeated: false },
+    ] },
+    Message { name: "api.batch.v1.Job", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 2, name: "spec", kind: Kind::Message("api.batch.v1.JobSpec"), repeated: false },
+        Field { tag: 3, name: "status", kind: Kind::Message("api.batch.v1.JobStatus"), repeated: false },
+    ] },
+    Message { name: "api.batch.v1.JobCondition", fields: &[
+        Field { tag: 1, name: "type", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "status", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "last_probe_time", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"), repeated: false },
+        Field { tag: 4, name: "last_transition_time", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"), repeated: false },
+        Field { tag: 5, name: "reason", kind: Kind::String, repeated: false },
+        Field { tag: 6, name: "message", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.batch.v1.JobList", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"), repeated: false },
+        Field { tag: 2, name: "items", kind: Kind::Message("api.batch.v1.Job"), repeated: true },
+    ] },
+    Message { name: "api.batch.v1.JobSpec", fields: &[
+        Field { tag: 1, name: "parallelism", kind: Kind::Int32, repeated: false },
+        Field { tag: 2, name: "completions", kind: Kind::Int32, repeated: false },
+        Field { tag: 3, name: "active_deadline_seconds", kind: Kind::Int64, repeated: false },
+        Field { tag: 11, name: "pod_failure_policy", kind: Kind::Message("api.batch.v1.PodFailurePolicy"), repeated: false },
+        Field { tag: 16, name: "success_policy", kind: Kind::Message("api.batch.v1.SuccessPolicy"), repeated: false },
+        Field { tag: 7, name: "backoff_limit", kind: Kind::Int32, repeated: false },
+        Field { tag: 12, name: "backoff_limit_per_index", kind: Kind::Int32, repeated: false },
+        Field { tag: 13, name: "max_failed_indexes", kind: Kind::Int32, repeated: false },
+        Field { tag: 4, name: "selector", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.LabelSelector"), repeated: false },
+        Field { tag: 5, name: "manual_selector", kind: Kind::Bool, repeated: false },
+        Field { tag: 6, name: "template", kind: Kind::Message("api.core.v1.PodTemplateSpec"), repeated: false },
+        Field { tag: 8, name: "ttl_seconds_after_finished", kind: Kind::Int32, repeated: false },
+        Field { tag: 9, name: "completion_mode", kind: Kind::String, repeated: false },
+        Field { tag: 10, name: "suspend", kind: Kind::Bool, repeated: false },
+        Field { tag: 14, name: "pod_replacement_policy", kind: Kind::String, repeated: false },
+        Field { tag: 15, name: "managed_by", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.batch.v1.JobStatus", fields: &[
+        Field { tag: 1, name: "conditions", kind: Kind::Message("api.batch.v1.JobCondition"), repeated: true },
+        Field { tag: 2, name: "start_time", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"), repeated: false },
+        Field { tag: 3, name: "completion_time", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"), repeated: false },
+        Field { tag: 4, name: "active", kind: Kind::Int32, repeated: false },
+        Field { tag: 5, name: "succeeded", kind: Kind::Int32, repeated: false },
+        Field { tag: 6, name: "failed", kind: Kind::Int32, repeated: false },
+        Field { tag: 11, name: "terminating", kind: Kind::Int32, repeated: false },
+        Field { tag: 7, name: "completed_indexes", kind: Kind::String, repeated: false },
+        Field { tag: 10, name: "failed_indexes", kind: Kind::String, repeated: false },
+        Field { tag: 8, name: "uncounted_terminated_pods", kind: Kind::Message("api.batch.v1.UncountedTerminatedPods"), repeated: false },
+        Field { tag: 9, name: "ready", kind: Kind::Int32, repeated: false },
+    ] },
+    Message { name: "api.batch.v1.JobTemplateSpec", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 2, name: "spec", kind: Kind::Message("api.batch.v1.JobSpec"), repeated: false },
+    ] },
+    Message { name: "api.batch.v1.PodFailurePolicy", fields: &[
+        Field { tag: 1, name: "rules", kind: Kind::Message("api.batch.v1.PodFailurePolicyRule"), repeated: true },
+    ] },
+    Message { name: "api.batch.v1.PodFailurePolicyOnExitCodesRequirement", fields: &[
+        Field { tag: 1, name: "container_name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "operator", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "values", kind: Kind::Int32, repeated: true },
+    ] },
+    Message { name: "api.batch.v1.PodFailurePolicyOnPodConditionsPattern", fields: &[
+        Field { tag: 1, name: "type", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "status", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.batch.v1.PodFailurePolicyRule", fields: &[
+        Field { tag: 1, name: "action", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "on_exit_codes", kind: Kind::Message("api.batch.v1.PodFailurePolicyOnExitCodesRequirement"), repeated: false },
+        Field { tag: 3, name: "on_pod_conditions", kind: Kind::Message("api.batch.v1.PodFailurePolicyOnPodConditionsPattern"), repeated: true },
+    ] },
+    Message { name: "api.batch.v1.SuccessPolicy", fields: &[
+        Field { tag: 1, name: "rules", kind: Kind::Message("api.batch.v1.SuccessPolicyRule"), repeated: true },
+    ] },
+    Message { name: "api.batch.v1.SuccessPolicyRule", fields: &[
+        Field { tag: 1, name: "succeeded_indexes", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "succeeded_count", kind: Kind::Int32, repeated: false },
+    ] },
+    Message { name: "api.batch.v1.UncountedTerminatedPods", fields: &[
+        Field { tag: 1, name: "succeeded", kind: Kind::String, repeated: true },
+        Field { tag: 2, name: "failed", kind: Kind::String, repeated: true },
+    ] },
+    Message { name: "api.certificates.v1.CertificateSigningRequest", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 2, name: "spec", kind: Kind::Message("api.certificates.v1.CertificateSigningRequestSpec"), repeated: false },
+        Field { tag: 3, name: "status", kind: Kind::Message("api.certificates.v1.CertificateSigningRequestStatus"), repeated: false },
+    ] },
+    Message { name: "api.certificates.v1.CertificateSigningRequestCondition", fields: &[
+        Field { tag: 1, name: "type", kind: Kind::String, repeated: false },
+        Field { tag: 6, name: "status", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "reason", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "message", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "last_update_time", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"), repeated: false },
+        Field { tag: 5, name: "last_transition_time", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"), repeated: false },
+    ] },
+    Message { name: "api.certificates.v1.CertificateSigningRequestList", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"), repeated: false },
+        Field { tag: 2, name: "items", kind: Kind::Message("api.certificates.v1.CertificateSigningRequest"), repeated: true },
+    ] },
+    Message { name: "api.certificates.v1.CertificateSigningRequestSpec", fields: &[
+        Field { tag: 1, name: "request", kind: Kind::Bytes, repeated: false },
+        Field { tag: 7, name: "signer_name", kind: Kind::String, repeated: false },
+        Field { tag: 8, name: "expiration_seconds", kind: Kind::Int32, repeated: false },
+        Field { tag: 5, name: "usages", kind: Kind::String, repeated: true },
+        Field { tag: 2, name: "username", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "uid", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "groups", kind: Kind::String, repeated: true },
+        Field { tag: 6, name: "extra", kind: Kind::Map(&Kind::Message("api.certificates.v1.ExtraValue")), repeated: false },
+    ] },
+    Message { name: "api.certificates.v1.CertificateSigningRequestStatus", fields: &[
+        Field { tag: 1, name: "conditions", kind: Kind::Message("api.certificates.v1.CertificateSigningRequestCondition"), repeated: true },
+        Field { tag: 2, name: "certificate", kind: Kind::Bytes, repeated: false },
+    ] },
+    Message { name: "api.certificates.v1.ExtraValue", fields: &[
+        Field { tag: 1, name: "items", kind: Kind::String, repeated: true },
+    ] },
+    Message { name: "api.coordination.v1.Lease", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 2, name: "spec", kind: Kind::Message("api.coordination.v1.LeaseSpec"), repeated: false },
+    ] },
+    Message { name: "api.coordination.v1.LeaseList", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"), repeated: false },
+        Field { tag: 2, name: "items", kind: Kind::Message("api.coordination.v1.Lease"), repeated: true },
+    ] },
+    Message { name: "api.coordination.v1.LeaseSpec", fields: &[
+        Field { tag: 1, name: "holder_identity", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "lease_duration_seconds", kind: Kind::Int32, repeated: false },
+        Field { tag: 3, name: "acquire_time", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.MicroTime"), repeated: false },
+        Field { tag: 4, name: "renew_time", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.MicroTime"), repeated: false },
+        Field { tag: 5, name: "lease_transitions", kind: Kind::Int32, repeated: false },
+        Field { tag: 6, name: "strategy", kind: Kind::String, repeated: false },
+        Field { tag: 7, name: "preferred_holder", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.AwsElasticBlockStoreVolumeSource", fields: &[
+        Field { tag: 1, name: "volume_id", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "fs_type", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "partition", kind: Kind::Int32, repeated: false },
+        Field { tag: 4, name: "read_only", kind: Kind::Bool, repeated: false },
+    ] },
+    Message { name: "api.core.v1.Affinity", fields: &[
+        Field { tag: 1, name: "node_affinity", kind: Kind::Message("api.core.v1.NodeAffinity"), repeated: false },
+        Field { tag: 2, name: "pod_affinity", kind: Kind::Message("api.core.v1.PodAffinity"), repeated: false },
+        Field { tag: 3, name: "pod_anti_affinity", kind: Kind::Message("api.core.v1.PodAntiAffinity"), repeated: false },
+    ] },
+    Message { name: "api.core.v1.AppArmorProfile", fields: &[
+        Field { tag: 1, name: "type", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "localhost_profile", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.AttachedVolume", fields: &[
+        Field { tag: 1, name: "name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "device_path", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.AvoidPods", fields: &[
+        Field { tag: 1, name: "prefer_avoid_pods", kind: Kind::Message("api.core.v1.PreferAvoidPodsEntry"), repeated: true },
+    ] },
+    Message { name: "api.core.v1.AzureDiskVolumeSource", fields: &[
+        Field { tag: 1, name: "disk_name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "disk_uri", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "caching_mode", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "fs_type", kind: Kind::String, repeated: false },
+        Field { tag: 5, name: "read_only", kind: Kind::Bool, repeated: false },
+        Field { tag: 6, name: "kind", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.AzureFilePersistentVolumeSource", fields: &[
+        Field { tag: 1, name: "secret_name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "share_name", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "read_only", kind: Kind::Bool, repeated: false },
+        Field { tag: 4, name: "secret_namespace", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.AzureFileVolumeSource", fields: &[
+        Field { tag: 1, name: "secret_name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "share_name", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "read_only", kind: Kind::Bool, repeated: false },
+    ] },
+    Message { name: "api.core.v1.Binding", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 2, name: "target", kind: Kind::Message("api.core.v1.ObjectReference"), repeated: false },
+    ] },
+    Message { name: "api.core.v1.CSIPersistentVolumeSource", fields: &[
+        Field { tag: 1, name: "driver", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "volume_handle", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "read_only", kind: Kind::Bool, repeated: false },
+        Field { tag: 4, name: "fs_type", kind: Kind::String, repeated: false },
+        Field { tag: 5, name: "volume_attributes", kind: Kind::Map(&Kind::String), repeated: false },
+        Field { tag: 6, name: "controller_publish_secret_ref", kind: Kind::Message("api.core.v1.SecretReference"), repeated: false },
+        Field { tag: 7, name: "node_stage_secret_ref", kind: Kind::Message("api.core.v1.SecretReference"), repeated: false },
+        Field { tag: 8, name: "node_publish_secret_ref", kind: Kind::Message("api.core.v1.SecretReference"), repeated: false },
+        Field { tag: 9, name: "controller_expand_secret_ref", kind: Kind::Message("api.core.v1.SecretReference"), repeated: false },
+        Field { tag: 10, name: "node_expand_secret_ref", kind: Kind::Message("api.core.v1.SecretReference"), repeated: false },
+    ] },
+    Message { name: "api.core.v1.CSIVolumeSource", fields: &[
+        Field { tag: 1, name: "driver", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "read_only", kind: Kind::Bool, repeated: false },
+        Field { tag: 3, name: "fs_type", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "volume_attributes", kind: Kind::Map(&Kind::String), repeated: false },
+        Field { tag: 5, name: "node_publish_secret_ref", kind: Kind::Message("api.core.v1.LocalObjectReference"), repeated: false },
+    ] },
+    Message { name: "api.core.v1.Capabilities", fields: &[
+        Field { tag: 1, name: "add", kind: Kind::String, repeated: true },
+        Field { tag: 2, name: "drop", kind: Kind::String, repeated: true },
+    ] },
+    Message { name: "api.core.v1.CephFsPersistentVolumeSource", fields: &[
+        Field { tag: 1, name: "monitors", kind: Kind::String, repeated: true },
+        Field { tag: 2, name: "path", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "user", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "secret_file", kind: Kind::String, repeated: false },
+        Field { tag: 5, name: "secret_ref", kind: Kind::Message("api.core.v1.SecretReference"), repeated: false },
+        Field { tag: 6, name: "read_only", kind: Kind::Bool, repeated: false },
+    ] },
+    Message { name: "api.core.v1.CephFsVolumeSource", fields: &[
+        Field { tag: 1, name: "monitors", kind: Kind::String, repeated: true },
+        Field { tag: 2, name: "path", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "user", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "secret_file", kind: Kind::String, repeated: false },
+        Field { tag: 5, name: "secret_ref", kind: Kind::Message("api.core.v1.LocalObjectReference"), repeated: false },
+        Field { tag: 6, name: "read_only", kind: Kind::Bool, repeated: false },
+    ] },
+    Message { name: "api.core.v1.CinderPersistentVolumeSource", fields: &[
+        Field { tag: 1, name: "volume_id", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "fs_type", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "read_only", kind: Kind::Bool, repeated: false },
+        Field { tag: 4, name: "secret_ref", kind: Kind::Message("api.core.v1.SecretReference"), repeated: false },
+    ] },
+    Message { name: "api.core.v1.CinderVolumeSource", fields: &[
+        Field { tag: 1, name: "volume_id", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "fs_type", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "read_only", kind: Kind::Bool, repeated: false },
+        Field { tag: 4, name: "secret_ref", kind: Kind::Message("api.core.v1.LocalObjectReference"), repeated: false },
+    ] },
+    Message { name: "api.core.v1.ClientIpConfig", fields: &[
+        Field { tag: 1, name: "timeout_seconds", kind: Kind::Int32, repeated: false },
+    ] },
+    Message { name: "api.core.v1.ClusterTrustBundleProjection", fields: &[
+        Field { tag: 1, name: "name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "signer_name", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "label_selector", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.LabelSelector"), repeated: false },
+        Field { tag: 5, name: "optional", kind: Kind::Bool, repeated: false },
+        Field { tag: 4, name: "path", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.ComponentCondition", fields: &[
+        Field { tag: 1, name: "type", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "status", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "message", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "error", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.ComponentStatus", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 2, name: "conditions", kind: Kind::Message("api.core.v1.ComponentCondition"), repeated: true },
+    ] },
+    Message { name: "api.core.v1.ComponentStatusList", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"), repeated: false },
+        Field { tag: 2, name: "items", kind: Kind::Message("api.core.v1.ComponentStatus"), repeated: true },
+    ] },
+    Message { name: "api.core.v1.ConfigMap", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 4, name: "immutable", kind: Kind::Bool, repeated: false },
+        Field { tag: 2, name: "data", kind: Kind::Map(&Kind::String), repeated: false },
+        Field { tag: 3, name: "binary_data", kind: Kind::Map(&Kind::Bytes), repeated: false },
+    ] },
+    Message { name: "api.core.v1.ConfigMapEnvSource", fields: &[
+        Field { tag: 1, name: "local_object_reference", kind: Kind::Message("api.core.v1.LocalObjectReference"), repeated: false },
+        Field { tag: 2, name: "optional", kind: Kind::Bool, repeated: false },
+    ] },
+    Message { name: "api.core.v1.ConfigMapKeySelector", fields: &[
+        Field { tag: 1, name: "local_object_reference", kind: Kind::Message("api.core.v1.LocalObjectReference"), repeated: false },
+        Field { tag: 2, name: "key", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "optional", kind: Kind::Bool, repeated: false },
+    ] },
+    Message { name: "api.core.v1.ConfigMapList", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"), repeated: false },
+        Field { tag: 2, name: "items", kind: Kind::Message("api.core.v1.ConfigMap"), repeated: true },
+    ] },
+    Message { name: "api.core.v1.ConfigMapNodeConfigSource", fields: &[
+        Field { tag: 1, name: "namespace", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "name", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "uid", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "resource_version", kind: Kind::String, repeated: false },
+        Field { tag: 5, name: "kubelet_config_key", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.ConfigMapProjection", fields: &[
+        Field { tag: 1, name: "local_object_reference", kind: Kind::Message("api.core.v1.LocalObjectReference"), repeated: false },
+        Field { tag: 2, name: "items", kind: Kind::Message("api.core.v1.KeyToPath"), repeated: true },
+        Field { tag: 4, name: "optional", kind: Kind::Bool, repeated: false },
+    ] },
+    Message { name: "api.core.v1.ConfigMapVolumeSource", fields: &[
+        Field { tag: 1, name: "local_object_reference", kind: Kind::Message("api.core.v1.LocalObjectReference"), repeated: false },
+        Field { tag: 2, name: "items", kind: Kind::Message("api.core.v1.KeyToPath"), repeated: true },
+        Field { tag: 3, name: "default_mode", kind: Kind::Int32, repeated: false },
+        Field { tag: 4, name: "optional", kind: Kind::Bool, repeated: false },
+    ] },
+    Message { name: "api.core.v1.Container", fields: &[
+        Field { tag: 1, name: "name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "image", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "command", kind: Kind::String, repeated: true },
+        Field { tag: 4, name: "args", kind: Kind::String, repeated: true },
+        Field { tag: 5, name: "working_dir", kind: Kind::String, repeated: false },
+        Field { tag: 6, name: "ports", kind: Kind::Message("api.core.v1.ContainerPort"), repeated: true },
+        Field { tag: 19, name: "env_from", kind: Kind::Message("api.core.v1.EnvFromSource"), repeated: true },
+        Field { tag: 7, name: "env", kind: Kind::Message("api.core.v1.EnvVar"), repeated: true },
+        Field { tag: 8, name: "resources", kind: Kind::Message("api.core.v1.ResourceRequirements"), repeated: false },
+        Field { tag: 23, name: "resize_policy", kind: Kind::Message("api.core.v1.ContainerResizePolicy"), repeated: true },
+        Field { tag: 24, name: "restart_policy", kind: Kind::String, repeated: false },
+        Field { tag: 25, name: "restart_policy_rules", kind: Kind::Message("api.core.v1.ContainerRestartRule"), repeated: true },
+        Field { tag: 9, name: "volume_mounts", kind: Kind::Message("api.core.v1.VolumeMount"), repeated: true },
+        Field { tag: 21, name: "volume_devices", kind: Kind::Message("api.core.v1.VolumeDevice"), repeated: true },
+        Field { tag: 10, name: "liveness_probe", kind: Kind::Message("api.core.v1.Probe"), repeated: false },
+        Field { tag: 11, name: "readiness_probe", kind: Kind::Message("api.core.v1.Probe"), repeated: false },
+        Field { tag: 22, name: "startup_probe", kind: Kind::Message("api.core.v1.Probe"), repeated: false },
+        Field { tag: 12, name: "lifecycle", kind: Kind::Message("api.core.v1.Lifecycle"), repeated: false },
+        Field { tag: 13, name: "termination_message_path", kind: Kind::String, repeated: false },
+        Field { tag: 20, name: "termination_message_policy", kind: Kind::String, repeated: false },
+        Field { tag: 14, name: "image_pull_policy", kind: Kind::String, repeated: false },
+        Field { tag: 15, name: "security_context", kind: Kind::Message("api.core.v1.SecurityContext"), repeated: false },
+        Field { tag: 16, name: "stdin", kind: Kind::Bool, repeated: false },
+        Field { tag: 17, name: "stdin_once", kind: Kind::Bool, repeated: false },
+        Field { tag: 18, name: "tty", kind: Kind::Bool, repeated: false },
+    ] },
+    Message { name: "api.core.v1.ContainerExtendedResourceRequest", fields: &[
+        Field { tag: 1, name: "container_name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "resource_name", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "request_name", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.ContainerImage", fields: &[
+        Field { tag: 1, name: "names", kind: Kind::String, repeated: true },
+        Field { tag: 2, name: "size_bytes", kind: Kind::Int64, repeated: false },
+    ] },
+    Message { name: "api.core.v1.ContainerPort", fields: &[
+        Field { tag: 1, name: "name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "host_port", kind: Kind::Int32, repeated: false },
+        Field { tag: 3, name: "container_port", kind: Kind::Int32, repeated: false },
+        Field { tag: 4, name: "protocol", kind: Kind::String, repeated: false },
+        Field { tag: 5, name: "host_ip", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.ContainerResizePolicy", fields: &[
+        Field { tag: 1, name: "resource_name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "restart_policy", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.ContainerRestartRule", fields: &[
+        Field { tag: 1, name: "action", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "exit_codes", kind: Kind::Message("api.core.v1.ContainerRestartRuleOnExitCodes"), repeated: false },
+    ] },
+    Message { name: "api.core.v1.ContainerRestartRuleOnExitCodes", fields: &[
+        Field { tag: 1, name: "operator", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "values", kind: Kind::Int32, repeated: true },
+    ] },
+    Message { name: "api.core.v1.ContainerState", fields: &[
+        Field { tag: 1, name: "waiting", kind: Kind::Message("api.core.v1.ContainerStateWaiting"), repeated: false },
+        Field { tag: 2, name: "running", kind: Kind::Message("api.core.v1.ContainerStateRunning"), repeated: false },
+        Field { tag: 3, name: "terminated", kind: Kind::Message("api.core.v1.ContainerStateTerminated"), repeated: false },
+    ] },
+    Message { name: "api.core.v1.ContainerStateRunning", fields: &[
+        Field { tag: 1, name: "started_at", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"), repeated: false },
+    ] },
+    Message { name: "api.core.v1.ContainerStateTerminated", fields: &[
+        Field { tag: 1, name: "exit_code", kind: Kind::Int32, repeated: false },
+        Field { tag: 2, name: "signal", kind: Kind::Int32, repeated: false },
+        Field { tag: 3, name: "reason", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "message", kind: Kind::String, repeated: false },
+        Field { tag: 5, name: "started_at", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"), repeated: false },
+        Field { tag: 6, name: "finished_at", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"), repeated: false },
+        Field { tag: 7, name: "container_id", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.ContainerStateWaiting", fields: &[
+        Field { tag: 1, name: "reason", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "message", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.ContainerStatus", fields: &[
+        Field { tag: 1, name: "name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "state", kind: Kind::Message("api.core.v1.ContainerState"), repeated: false },
+        Field { tag: 3, name: "last_state", kind: Kind::Message("api.core.v1.ContainerState"), repeated: false },
+        Field { tag: 4, name: "ready", kind: Kind::Bool, repeated: false },
+        Field { tag: 5, name: "restart_count", kind: Kind::Int32, repeated: false },
+        Field { tag: 6, name: "image", kind: Kind::String, repeated: false },
+        Field { tag: 7, name: "image_id", kind: Kind::String, repeated: false },
+        Field { tag: 8, name: "container_id", kind: Kind::String, repeated: false },
+        Field { tag: 9, name: "started", kind: Kind::Bool, repeated: false },
+        Field { tag: 10, name: "allocated_resources", kind: Kind::Map(&Kind::Message("apimachinery.pkg.api.resource.Quantity")), repeated: false },
+        Field { tag: 11, name: "resources", kind: Kind::Message("api.core.v1.ResourceRequirements"), repeated: false },
+        Field { tag: 12, name: "volume_mounts", kind: Kind::Message("api.core.v1.VolumeMountStatus"), repeated: true },
+        Field { tag: 13, name: "user", kind: Kind::Message("api.core.v1.ContainerUser"), repeated: false },
+        Field { tag: 14, name: "allocated_resources_status", kind: Kind::Message("api.core.v1.ResourceStatus"), repeated: true },
+        Field { tag: 15, name: "stop_signal", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.ContainerUser", fields: &[
+        Field { tag: 1, name: "linux", kind: Kind::Message("api.core.v1.LinuxContainerUser"), repeated: false },
+    ] },
+    Message { name: "api.core.v1.DaemonEndpoint", fields: &[
+        Field { tag: 1, name: "port", kind: Kind::Int32, repeated: false },
+    ] },
+    Message { name: "api.core.v1.DownwardAPIProjection", fields: &[
+        Field { tag: 1, name: "items", kind: Kind::Message("api.core.v1.DownwardAPIVolumeFile"), repeated: true },
+    ] },
+    Message { name: "api.core.v1.DownwardAPIVolumeFile", fields: &[
+        Field { tag: 1, name: "path", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "field_ref", kind: Kind::Message("api.core.v1.ObjectFieldSelector"), repeated: false },
+        Field { tag: 3, name: "resource_field_ref", kind: Kind::Message("api.core.v1.ResourceFieldSelector"), repeated: false },
+        Field { tag: 4, name: "mode", kind: Kind::Int32, repeated: false },
+    ] },
+    Message { name: "api.core.v1.DownwardAPIVolumeSource", fields: &[
+        Field { tag: 1, name: "items", kind: Kind::Message("api.core.v1.DownwardAPIVolumeFile"), repeated: true },
+        Field { tag: 2, name: "default_mode", kind: Kind::Int32, repeated: false },
+    ] },
+    Message { name: "api.core.v1.EmptyDirVolumeSource", fields: &[
+        Field { tag: 1, name: "medium", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "size_limit", kind: Kind::Message("apimachinery.pkg.api.resource.Quantity"), repeated: false },
+    ] },
+    Message { name: "api.core.v1.EndpointAddress", fields: &[
+        Field { tag: 1, name: "ip", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "hostname", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "node_name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "target_ref", kind: Kind::Message("api.core.v1.ObjectReference"), repeated: false },
+    ] },
+    Message { name: "api.core.v1.EndpointPort", fields: &[
+        Field { tag: 1, name: "name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "port", kind: Kind::Int32, repeated: false },
+        Field { tag: 3, name: "protocol", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "app_protocol", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.EndpointSubset", fields: &[
+        Field { tag: 1, name: "addresses", kind: Kind::Message("api.core.v1.EndpointAddress"), repeated: true },
+        Field { tag: 2, name: "not_ready_addresses", kind: Kind::Message("api.core.v1.EndpointAddress"), repeated: true },
+        Field { tag: 3, name: "ports", kind: Kind::Message("api.core.v1.EndpointPort"), repeated: true },
+    ] },
+    Message { name: "api.core.v1.Endpoints", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 2, name: "subsets", kind: Kind::Message("api.core.v1.EndpointSubset"), repeated: true },
+    ] },
+    Message { name: "api.core.v1.EndpointsList", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"), repeated: false },
+        Field { tag: 2, name: "items", kind: Kind::Message("api.core.v1.Endpoints"), repeated: true },
+    ] },
+    Message { name: "api.core.v1.EnvFromSource", fields: &[
+        Field { tag: 1, name: "prefix", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "config_map_ref", kind: Kind::Message("api.core.v1.ConfigMapEnvSource"), repeated: false },
+        Field { tag: 3, name: "secret_ref", kind: Kind::Message("api.core.v1.SecretEnvSource"), repeated: false },
+    ] },
+    Message { name: "api.core.v1.EnvVar", fields: &[
+        Field { tag: 1, name: "name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "value", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "value_from", kind: Kind::Message("api.core.v1.EnvVarSource"), repeated: false },
+    ] },
+    Message { name: "api.core.v1.EnvVarSource", fields: &[
+        Field { tag: 1, name: "field_ref", kind: Kind::Message("api.core.v1.ObjectFieldSelector"), repeated: false },
+        Field { tag: 2, name: "resource_field_ref", kind: Kind::Message("api.core.v1.ResourceFieldSelector"), repeated: false },
+        Field { tag: 3, name: "config_map_key_ref", kind: Kind::Message("api.core.v1.ConfigMapKeySelector"), repeated: false },
+        Field { tag: 4, name: "secret_key_ref", kind: Kind::Message("api.core.v1.SecretKeySelector"), repeated: false },
+        Field { tag: 5, name: "file_key_ref", kind: Kind::Message("api.core.v1.FileKeySelector"), repeated: false },
+    ] },
+    Message { name: "api.core.v1.EphemeralContainer", fields: &[
+        Field { tag: 1, name: "ephemeral_container_common", kind: Kind::Message("api.core.v1.EphemeralContainerCommon"), repeated: false },
+        Field { tag: 2, name: "target_container_name", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.EphemeralContainerCommon", fields: &[
+        Field { tag: 1, name: "name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "image", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "command", kind: Kind::String, repeated: true },
+        Field { tag: 4, name: "args", kind: Kind::String, repeated: true },
+        Field { tag: 5, name: "working_dir", kind: Kind::String, repeated: false },
+        Field { tag: 6, name: "ports", kind: Kind::Message("api.core.v1.ContainerPort"), repeated: true },
+        Field { tag: 19, name: "env_from", kind: Kind::Message("api.core.v1.EnvFromSource"), repeated: true },
+        Field { tag: 7, name: "env", kind: Kind::Message("api.core.v1.EnvVar"), repeated: true },
+        Field { tag: 8, name: "resources", kind: Kind::Message("api.core.v1.ResourceRequirements"), repeated: false },
+        Field { tag: 23, name: "resize_policy", kind: Kind::Message("api.core.v1.ContainerResizePolicy"), repeated: true },
+        Field { tag: 24, name: "restart_policy", kind: Kind::String, repeated: false },
+        Field { tag: 25, name: "restart_policy_rules", kind: Kind::Message("api.core.v1.ContainerRestartRule"), repeated: true },
+        Field { tag: 9, name: "volume_mounts", kind: Kind::Message("api.core.v1.VolumeMount"), repeated: true },
+        Field { tag: 21, name: "volume_devices", kind: Kind::Message("api.core.v1.VolumeDevice"), repeated: true },
+        Field { tag: 10, name: "liveness_probe", kind: Kind::Message("api.core.v1.Probe"), repeated: false },
+        Field { tag: 11, name: "readiness_probe", kind: Kind::Message("api.core.v1.Probe"), repeated: false },
+        Field { tag: 22, name: "startup_probe", kind: Kind::Message("api.core.v1.Probe"), repeated: false },
+        Field { tag: 12, name: "lifecycle", kind: Kind::Message("api.core.v1.Lifecycle"), repeated: false },
+        Field { tag: 13, name: "termination_message_path", kind: Kind::String, repeated: false },
+        Field { tag: 20, name: "termination_message_policy", kind: Kind::String, repeated: false },
+        Field { tag: 14, name: "image_pull_policy", kind: Kind::String, repeated: false },
+        Field { tag: 15, name: "security_context", kind: Kind::Message("api.core.v1.SecurityContext"), repeated: false },
+        Field { tag: 16, name: "stdin", kind: Kind::Bool, repeated: false },
+        Field { tag: 17, name: "stdin_once", kind: Kind::Bool, repeated: false },
+        Field { tag: 18, name: "tty", kind: Kind::Bool, repeated: false },
+    ] },
+    Message { name: "api.core.v1.EphemeralVolumeSource", fields: &[
+        Field { tag: 1, name: "volume_claim_template", kind: Kind::Message("api.core.v1.PersistentVolumeClaimTemplate"), repeated: false },
+    ] },
+    Message { name: "api.core.v1.Event", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 2, name: "involved_object", kind: Kind::Message("api.core.v1.ObjectReference"), repeated: false },
+        Field { tag: 3, name: "reason", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "message", kind: Kind::String, repeated: false },
+        Field { tag: 5, name: "source", kind: Kind::Message("api.core.v1.EventSource"), repeated: false },
+        Field { tag: 6, name: "first_timestamp", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"), repeated: false },
+        Field { tag: 7, name: "last_timestamp", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"), repeated: false },
+        Field { tag: 8, name: "count", kind: Kind::Int32, repeated: false },
+        Field { tag: 9, name: "type", kind: Kind::String, repeated: false },
+        Field { tag: 10, name: "event_time", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.MicroTime"), repeated: false },
+        Field { tag: 11, name: "series", kind: Kind::Message("api.core.v1.EventSeries"), repeated: false },
+        Field { tag: 12, name: "action", kind: Kind::String, repeated: false },
+        Field { tag: 13, name: "related", kind: Kind::Message("api.core.v1.ObjectReference"), repeated: false },
+        Field { tag: 14, name: "reporting_component", kind: Kind::String, repeated: false },
+        Field { tag: 15, name: "reporting_instance", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.EventList", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"), repeated: false },
+        Field { tag: 2, name: "items", kind: Kind::Message("api.core.v1.Event"), repeated: true },
+    ] },
+    Message { name: "api.core.v1.EventSeries", fields: &[
+        Field { tag: 1, name: "count", kind: Kind::Int32, repeated: false },
+        Field { tag: 2, name: "last_observed_time", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.MicroTime"), repeated: false },
+    ] },
+    Message { name: "api.core.v1.EventSource", fields: &[
+        Field { tag: 1, name: "component", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "host", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.ExecAction", fields: &[
+        Field { tag: 1, name: "command", kind: Kind::String, repeated: true },
+    ] },
+    Message { name: "api.core.v1.FcVolumeSource", fields: &[
+        Field { tag: 1, name: "target_ww_ns", kind: Kind::String, repeated: true },
+        Field { tag: 2, name: "lun", kind: Kind::Int32, repeated: false },
+        Field { tag: 3, name: "fs_type", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "read_only", kind: Kind::Bool, repeated: false },
+        Field { tag: 5, name: "wwids", kind: Kind::String, repeated: true },
+    ] },
+    Message { name: "api.core.v1.FileKeySelector", fields: &[
+        Field { tag: 1, name: "volume_name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "path", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "key", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "optional", kind: Kind::Bool, repeated: false },
+    ] },
+    Message { name: "api.core.v1.FlexPersistentVolumeSource", fields: &[
+        Field { tag: 1, name: "driver", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "fs_type", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "secret_ref", kind: Kind::Message("api.core.v1.SecretReference"), repeated: false },
+        Field { tag: 4, name: "read_only", kind: Kind::Bool, repeated: false },
+        Field { tag: 5, name: "options", kind: Kind::Map(&Kind::String), repeated: false },
+    ] },
+    Message { name: "api.core.v1.FlexVolumeSource", fields: &[
+        Field { tag: 1, name: "driver", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "fs_type", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "secret_ref", kind: Kind::Message("api.core.v1.LocalObjectReference"), repeated: false },
+        Field { tag: 4, name: "read_only", kind: Kind::Bool, repeated: false },
+        Field { tag: 5, name: "options", kind: Kind::Map(&Kind::String), repeated: false },
+    ] },
+    Message { name: "api.core.v1.FlockerVolumeSource", fields: &[
+        Field { tag: 1, name: "dataset_name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "dataset_uuid", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.GcePersistentDiskVolumeSource", fields: &[
+        Field { tag: 1, name: "pd_name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "fs_type", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "partition", kind: Kind::Int32, repeated: false },
+        Field { tag: 4, name: "read_only", kind: Kind::Bool, repeated: false },
+    ] },
+    Message { name: "api.core.v1.GrpcAction", fields: &[
+        Field { tag: 1, name: "port", kind: Kind::Int32, repeated: false },
+        Field { tag: 2, name: "service", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.GitRepoVolumeSource", fields: &[
+        Field { tag: 1, name: "repository", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "revision", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "directory", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.GlusterfsPersistentVolumeSource", fields: &[
+        Field { tag: 1, name: "endpoints", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "path", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "read_only", kind: Kind::Bool, repeated: false },
+        Field { tag: 4, name: "endpoints_namespace", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.GlusterfsVolumeSource", fields: &[
+        Field { tag: 1, name: "endpoints", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "path", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "read_only", kind: Kind::Bool, repeated: false },
+    ] },
+    Message { name: "api.core.v1.HttpGetAction", fields: &[
+        Field { tag: 1, name: "path", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "port", kind: Kind::Message("apimachinery.pkg.util.intstr.IntOrString"), repeated: false },
+        Field { tag: 3, name: "host", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "scheme", kind: Kind::String, repeated: false },
+        Field { tag: 5, name: "http_headers", kind: Kind::Message("api.core.v1.HttpHeader"), repeated: true },
+    ] },
+    Message { name: "api.core.v1.HttpHeader", fields: &[
+        Field { tag: 1, name: "name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "value", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.HostAlias", fields: &[
+        Field { tag: 1, name: "ip", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "hostnames", kind: Kind::String, repeated: true },
+    ] },
+    Message { name: "api.core.v1.HostIp", fields: &[
+        Field { tag: 1, name: "ip", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.HostPathVolumeSource", fields: &[
+        Field { tag: 1, name: "path", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "type", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.IscsiPersistentVolumeSource", fields: &[
+        Field { tag: 1, name: "target_portal", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "iqn", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "lun", kind: Kind::Int32, repeated: false },
+        Field { tag: 4, name: "iscsi_interface", kind: Kind::String, repeated: false },
+        Field { tag: 5, name: "fs_type", kind: Kind::String, repeated: false },
+        Field { tag: 6, name: "read_only", kind: Kind::Bool, repeated: false },
+        Field { tag: 7, name: "portals", kind: Kind::String, repeated: true },
+        Field { tag: 8, name: "chap_auth_discovery", kind: Kind::Bool, repeated: false },
+        Field { tag: 11, name: "chap_auth_session", kind: Kind::Bool, repeated: false },
+        Field { tag: 10, name: "secret_ref", kind: Kind::Message("api.core.v1.SecretReference"), repeated: false },
+        Field { tag: 12, name: "initiator_name", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.IscsiVolumeSource", fields: &[
+        Field { tag: 1, name: "target_portal", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "iqn", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "lun", kind: Kind::Int32, repeated: false },
+        Field { tag: 4, name: "iscsi_interface", kind: Kind::String, repeated: false },
+        Field { tag: 5, name: "fs_type", kind: Kind::String, repeated: false },
+        Field { tag: 6, name: "read_only", kind: Kind::Bool, repeated: false },
+        Field { tag: 7, name: "portals", kind: Kind::String, repeated: true },
+        Field { tag: 8, name: "chap_auth_discovery", kind: Kind::Bool, repeated: false },
+        Field { tag: 11, name: "chap_auth_session", kind: Kind::Bool, repeated: false },
+        Field { tag: 10, name: "secret_ref", kind: Kind::Message("api.core.v1.LocalObjectReference"), repeated: false },
+        Field { tag: 12, name: "initiator_name", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.ImageVolumeSource", fields: &[
+        Field { tag: 1, name: "reference", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "pull_policy", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.KeyToPath", fields: &[
+        Field { tag: 1, name: "key", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "path", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "mode", kind: Kind::Int32, repeated: false },
+    ] },
+    Message { name: "api.core.v1.Lifecycle", fields: &[
+        Field { tag: 1, name: "post_start", kind: Kind::Message("api.core.v1.LifecycleHandler"), repeated: false },
+        Field { tag: 2, name: "pre_stop", kind: Kind::Message("api.core.v1.LifecycleHandler"), repeated: false },
+        Field { tag: 3, name: "stop_signal", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.LifecycleHandler", fields: &[
+        Field { tag: 1, name: "exec", kind: Kind::Message("api.core.v1.ExecAction"), repeated: false },
+        Field { tag: 2, name: "http_get", kind: Kind::Message("api.core.v1.HttpGetAction"), repeated: false },
+        Field { tag: 3, name: "tcp_socket", kind: Kind::Message("api.core.v1.TcpSocketAction"), repeated: false },
+        Field { tag: 4, name: "sleep", kind: Kind::Message("api.core.v1.SleepAction"), repeated: false },
+    ] },
+    Message { name: "api.core.v1.LimitRange", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 2, name: "spec", kind: Kind::Message("api.core.v1.LimitRangeSpec"), repeated: false },
+    ] },
+    Message { name: "api.core.v1.LimitRangeItem", fields: &[
+        Field { tag: 1, name: "type", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "max", kind: Kind::Map(&Kind::Message("apimachinery.pkg.api.resource.Quantity")), repeated: false },
+        Field { tag: 3, name: "min", kind: Kind::Map(&Kind::Message("apimachinery.pkg.api.resource.Quantity")), repeated: false },
+        Field { tag: 4, name: "default", kind: Kind::Map(&Kind::Message("apimachinery.pkg.api.resource.Quantity")), repeated: false },
+        Field { tag: 5, name: "default_request", kind: Kind::Map(&Kind::Message("apimachinery.pkg.api.resource.Quantity")), repeated: false },
+        Field { tag: 6, name: "max_limit_request_ratio", kind: Kind::Map(&Kind::Message("apimachinery.pkg.api.resource.Quantity")), repeated: false },
+    ] },
+    Message { name: "api.core.v1.LimitRangeList", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"), repeated: false },
+        Field { tag: 2, name: "items", kind: Kind::Message("api.core.v1.LimitRange"), repeated: true },
+    ] },
+    Message { name: "api.core.v1.LimitRangeSpec", fields: &[
+        Field { tag: 1, name: "limits", kind: Kind::Message("api.core.v1.LimitRangeItem"), repeated: true },
+    ] },
+    Message { name: "api.core.v1.LinuxContainerUser", fields: &[
+        Field { tag: 1, name: "uid", kind: Kind::Int64, repeated: false },
+        Field { tag: 2, name: "gid", kind: Kind::Int64, repeated: false },
+        Field { tag: 3, name: "supplemental_groups", kind: Kind::Int64, repeated: true },
+    ] },
+    Message { name: "api.core.v1.List", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"), repeated: false },
+        Field { tag: 2, name: "items", kind: Kind::Message("apimachinery.pkg.runtime.RawExtension"), repeated: true },
+    ] },
+    Message { name: "api.core.v1.LoadBalancerIngress", fields: &[
+        Field { tag: 1, name: "ip", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "hostname", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "ip_mode", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "ports", kind: Kind::Message("api.core.v1.PortStatus"), repeated: true },
+    ] },
+    Message { name: "api.core.v1.LoadBalancerStatus", fields: &[
+        Field { tag: 1, name: "ingress", kind: Kind::Message("api.core.v1.LoadBalancerIngress"), repeated: true },
+    ] },
+    Message { name: "api.core.v1.LocalObjectReference", fields: &[
+        Field { tag: 1, name: "name", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.LocalVolumeSource", fields: &[
+        Field { tag: 1, name: "path", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "fs_type", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.ModifyVolumeStatus", fields: &[
+        Field { tag: 1, name: "target_volume_attributes_class_name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "status", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.NfsVolumeSource", fields: &[
+        Field { tag: 1, name: "server", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "path", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "read_only", kind: Kind::Bool, repeated: false },
+    ] },
+    Message { name: "api.core.v1.Namespace", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 2, name: "spec", kind: Kind::Message("api.core.v1.NamespaceSpec"), repeated: false },
+        Field { tag: 3, name: "status", kind: Kind::Message("api.core.v1.NamespaceStatus"), repeated: false },
+    ] },
+    Message { name: "api.core.v1.NamespaceCondition", fields: &[
+        Field { tag: 1, name: "type", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "status", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "last_transition_time", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"), repeated: false },
+        Field { tag: 5, name: "reason", kind: Kind::String, repeated: false },
+        Field { tag: 6, name: "message", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.NamespaceList", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"), repeated: false },
+        Field { tag: 2, name: "items", kind: Kind::Message("api.core.v1.Namespace"), repeated: true },
+    ] },
+    Message { name: "api.core.v1.NamespaceSpec", fields: &[
+        Field { tag: 1, name: "finalizers", kind: Kind::String, repeated: true },
+    ] },
+    Message { name: "api.core.v1.NamespaceStatus", fields: &[
+        Field { tag: 1, name: "phase", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "conditions", kind: Kind::Message("api.core.v1.NamespaceCondition"), repeated: true },
+    ] },
+    Message { name: "api.core.v1.Node", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 2, name: "spec", kind: Kind::Message("api.core.v1.NodeSpec"), repeated: false },
+        Field { tag: 3, name: "status", kind: Kind::Message("api.core.v1.NodeStatus"), repeated: false },
+    ] },
+    Message { name: "api.core.v1.NodeAddress", fields: &[
+        Field { tag: 1, name: "type", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "address", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.NodeAffinity", fields: &[
+        Field { tag: 1, name: "required_during_scheduling_ignored_during_execution", kind: Kind::Message("api.core.v1.NodeSelector"), repeated: false },
+        Field { tag: 2, name: "preferred_during_scheduling_ignored_during_execution", kind: Kind::Message("api.core.v1.PreferredSchedulingTerm"), repeated: true },
+    ] },
+    Message { name: "api.core.v1.NodeCondition", fields: &[
+        Field { tag: 1, name: "type", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "status", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "last_heartbeat_time", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"), repeated: false },
+        Field { tag: 4, name: "last_transition_time", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"), repeated: false },
+        Field { tag: 5, name: "reason", kind: Kind::String, repeated: false },
+        Field { tag: 6, name: "message", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.NodeConfigSource", fields: &[
+        Field { tag: 2, name: "config_map", kind: Kind::Message("api.core.v1.ConfigMapNodeConfigSource"), repeated: false },
+    ] },
+    Message { name: "api.core.v1.NodeConfigStatus", fields: &[
+        Field { tag: 1, name: "assigned", kind: Kind::Message("api.core.v1.NodeConfigSource"), repeated: false },
+        Field { tag: 2, name: "active", kind: Kind::Message("api.core.v1.NodeConfigSource"), repeated: false },
+        Field { tag: 3, name: "last_known_good", kind: Kind::Message("api.core.v1.NodeConfigSource"), repeated: false },
+        Field { tag: 4, name: "error", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.NodeDaemonEndpoints", fields: &[
+        Field { tag: 1, name: "kubelet_endpoint", kind: Kind::Message("api.core.v1.DaemonEndpoint"), repeated: false },
+    ] },
+    Message { name: "api.core.v1.NodeFeatures", fields: &[
+        Field { tag: 1, name: "supplemental_groups_policy", kind: Kind::Bool, repeated: false },
+    ] },
+    Message { name: "api.core.v1.NodeList", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"), repeated: false },
+        Field { tag: 2, name: "items", kind: Kind::Message("api.core.v1.Node"), repeated: true },
+    ] },
+    Message { name: "api.core.v1.NodeProxyOptions", fields: &[
+        Field { tag: 1, name: "path", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.NodeRuntimeHandler", fields: &[
+        Field { tag: 1, name: "name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "features", kind: Kind::Message("api.core.v1.NodeRuntimeHandlerFeatures"), repeated: false },
+    ] },
+    Message { name: "api.core.v1.NodeRuntimeHandlerFeatures", fields: &[
+        Field { tag: 1, name: "recursive_read_only_mounts", kind: Kind::Bool, repeated: false },
+        Field { tag: 2, name: "user_namespaces", kind: Kind::Bool, repeated: false },
+    ] },
+    Message { name: "api.core.v1.NodeSelector", fields: &[
+        Field { tag: 1, name: "node_selector_terms", kind: Kind::Message("api.core.v1.NodeSelectorTerm"), repeated: true },
+    ] },
+    Message { name: "api.core.v1.NodeSelectorRequirement", fields: &[
+        Field { tag: 1, name: "key", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "operator", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "values", kind: Kind::String, repeated: true },
+    ] },
+    Message { name: "api.core.v1.NodeSelectorTerm", fields: &[
+        Field { tag: 1, name: "match_expressions", kind: Kind::Message("api.core.v1.NodeSelectorRequirement"), repeated: true },
+        Field { tag: 2, name: "match_fields", kind: Kind::Message("api.core.v1.NodeSelectorRequirement"), repeated: true },
+    ] },
+    Message { name: "api.core.v1.NodeSpec", fields: &[
+        Field { tag: 1, name: "pod_cidr", kind: Kind::String, repeated: false },
+        Field { tag: 7, name: "pod_cid_rs", kind: Kind::String, repeated: true },
+        Field { tag: 3, name: "provider_id", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "unschedulable", kind: Kind::Bool, repeated: false },
+        Field { tag: 5, name: "taints", kind: Kind::Message("api.core.v1.Taint"), repeated: true },
+        Field { tag: 6, name: "config_source", kind: Kind::Message("api.core.v1.NodeConfigSource"), repeated: false },
+        Field { tag: 2, name: "external_id", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.NodeStatus", fields: &[
+        Field { tag: 1, name: "capacity", kind: Kind::Map(&Kind::Message("apimachinery.pkg.api.resource.Quantity")), repeated: false },
+        Field { tag: 2, name: "allocatable", kind: Kind::Map(&Kind::Message("apimachinery.pkg.api.resource.Quantity")), repeated: false },
+        Field { tag: 3, name: "phase", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "conditions", kind: Kind::Message("api.core.v1.NodeCondition"), repeated: true },
+        Field { tag: 5, name: "addresses", kind: Kind::Message("api.core.v1.NodeAddress"), repeated: true },
+        Field { tag: 6, name: "daemon_endpoints", kind: Kind::Message("api.core.v1.NodeDaemonEndpoints"), repeated: false },
+        Field { tag: 7, name: "node_info", kind: Kind::Message("api.core.v1.NodeSystemInfo"), repeated: false },
+        Field { tag: 8, name: "images", kind: Kind::Message("api.core.v1.ContainerImage"), repeated: true },
+        Field { tag: 9, name: "volumes_in_use", kind: Kind::String, repeated: true },
+        Field { tag: 10, name: "volumes_attached", kind: Kind::Message("api.core.v1.AttachedVolume"), repeated: true },
+        Field { tag: 11, name: "config", kind: Kind::Message("api.core.v1.NodeConfigStatus"), repeated: false },
+        Field { tag: 12, name: "runtime_handlers", kind: Kind::Message("api.core.v1.NodeRuntimeHandler"), repeated: true },
+        Field { tag: 13, name: "features", kind: Kind::Message("api.core.v1.NodeFeatures"), repeated: false },
+        Field { tag: 14, name: "declared_features", kind: Kind::String, repeated: true },
+    ] },
+    Message { name: "api.core.v1.NodeSwapStatus", fields: &[
+        Field { tag: 1, name: "capacity", kind: Kind::Int64, repeated: false },
+    ] },
+    Message { name: "api.core.v1.NodeSystemInfo", fields: &[
+        Field { tag: 1, name: "machine_id", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "system_uuid", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "boot_id", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "kernel_version", kind: Kind::String, repeated: false },
+        Field { tag: 5, name: "os_image", kind: Kind::String, repeated: false },
+        Field { tag: 6, name: "container_runtime_version", kind: Kind::String, repeated: false },
+        Field { tag: 7, name: "kubelet_version", kind: Kind::String, repeated: false },
+        Field { tag: 8, name: "kube_proxy_version", kind: Kind::String, repeated: false },
+        Field { tag: 9, name: "operating_system", kind: Kind::String, repeated: false },
+        Field { tag: 10, name: "architecture", kind: Kind::String, repeated: false },
+        Field { tag: 11, name: "swap", kind: Kind::Message("api.core.v1.NodeSwapStatus"), repeated: false },
+    ] },
+    Message { name: "api.core.v1.ObjectFieldSelector", fields: &[
+        Field { tag: 1, name: "api_version", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "field_path", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.ObjectReference", fields: &[
+        Field { tag: 1, name: "kind", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "namespace", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "name", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "uid", kind: Kind::String, repeated: false },
+        Field { tag: 5, name: "api_version", kind: Kind::String, repeated: false },
+        Field { tag: 6, name: "resource_version", kind: Kind::String, repeated: false },
+        Field { tag: 7, name: "field_path", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.PersistentVolume", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 2, name: "spec", kind: Kind::Message("api.core.v1.PersistentVolumeSpec"), repeated: false },
+        Field { tag: 3, name: "status", kind: Kind::Message("api.core.v1.PersistentVolumeStatus"), repeated: false },
+    ] },
+    Message { name: "api.core.v1.PersistentVolumeClaim", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 2, name: "spec", kind: Kind::Message("api.core.v1.PersistentVolumeClaimSpec"), repeated: false },
+        Field { tag: 3, name: "status", kind: Kind::Message("api.core.v1.PersistentVolumeClaimStatus"), repeated: false },
+    ] },
+    Message { name: "api.core.v1.PersistentVolumeClaimCondition", fields: &[
+        Field { tag: 1, name: "type", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "status", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "last_probe_time", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"), repeated: false },
+        Field { tag: 4, name: "last_transition_time", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"), repeated: false },
+        Field { tag: 5, name: "reason", kind: Kind::String, repeated: false },
+        Field { tag: 6, name: "message", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.PersistentVolumeClaimList", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"), repeated: false },
+        Field { tag: 2, name: "items", kind: Kind::Message("api.core.v1.PersistentVolumeClaim"), repeated: true },
+    ] },
+    Message { name: "api.core.v1.PersistentVolumeClaimSpec", fields: &[
+        Field { tag: 1, name: "access_modes", kind: Kind::String, repeated: true },
+        Field { tag: 4, name: "selector", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.LabelSelector"), repeated: false },
+        Field { tag: 2, name: "resources", kind: Kind::Message("api.core.v1.VolumeResourceRequirements"), repeated: false },
+        Field { tag: 3, name: "volume_name", kind: Kind::String, repeated: false },
+        Field { tag: 5, name: "storage_class_name", kind: Kind::String, repeated: false },
+        Field { tag: 6, name: "volume_mode", kind: Kind::String, repeated: false },
+        Field { tag: 7, name: "data_source", kind: Kind::Message("api.core.v1.TypedLocalObjectReference"), repeated: false },
+        Field { tag: 8, name: "data_source_ref", kind: Kind::Message("api.core.v1.TypedObjectReference"), repeated: false },
+        Field { tag: 9, name: "volume_attributes_class_name", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.PersistentVolumeClaimStatus", fields: &[
+        Field { tag: 1, name: "phase", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "access_modes", kind: Kind::String, repeated: true },
+        Field { tag: 3, name: "capacity", kind: Kind::Map(&Kind::Message("apimachinery.pkg.api.resource.Quantity")), repeated: false },
+        Field { tag: 4, name: "conditions", kind: Kind::Message("api.core.v1.PersistentVolumeClaimCondition"), repeated: true },
+        Field { tag: 5, name: "allocated_resources", kind: Kind::Map(&Kind::Message("apimachinery.pkg.api.resource.Quantity")), repeated: false },
+        Field { tag: 7, name: "allocated_resource_statuses", kind: Kind::Map(&Kind::String), repeated: false },
+        Field { tag: 8, name: "current_volume_attributes_class_name", kind: Kind::String, repeated: false },
+        Field { tag: 9, name: "modify_volume_status", kind: Kind::Message("api.core.v1.ModifyVolumeStatus"), repeated: false },
+    ] },
+    Message { name: "api.core.v1.PersistentVolumeClaimTemplate", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 2, name: "spec", kind: Kind::Message("api.core.v1.PersistentVolumeClaimSpec"), repeated: false },
+    ] },
+    Message { name: "api.core.v1.PersistentVolumeClaimVolumeSource", fields: &[
+        Field { tag: 1, name: "claim_name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "read_only", kind: Kind::Bool, repeated: false },
+    ] },
+    Message { name: "api.core.v1.PersistentVolumeList", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"), repeated: false },
+        Field { tag: 2, name: "items", kind: Kind::Message("api.core.v1.PersistentVolume"), repeated: true },
+    ] },
+    Message { name: "api.core.v1.PersistentVolumeSource", fields: &[
+        Field { tag: 1, name: "gce_persistent_disk", kind: Kind::Message("api.core.v1.GcePersistentDiskVolumeSource"), repeated: false },
+        Field { tag: 2, name: "aws_elastic_block_store", kind: Kind::Message("api.core.v1.AwsElasticBlockStoreVolumeSource"), repeated: false },
+        Field { tag: 3, name: "host_path", kind: Kind::Message("api.core.v1.HostPathVolumeSource"), repeated: false },
+        Field { tag: 4, name: "glusterfs", kind: Kind::Message("api.core.v1.GlusterfsPersistentVolumeSource"), repeated: false },
+        Field { tag: 5, name: "nfs", kind: Kind::Message("api.core.v1.NfsVolumeSource"), repeated: false },
+        Field { tag: 6, name: "rbd", kind: Kind::Message("api.core.v1.RbdPersistentVolumeSource"), repeated: false },
+        Field { tag: 7, name: "iscsi", kind: Kind::Message("api.core.v1.IscsiPersistentVolumeSource"), repeated: false },
+        Field { tag: 8, name: "cinder", kind: Kind::Message("api.core.v1.CinderPersistentVolumeSource"), repeated: false },
+        Field { tag: 9, name: "cephfs", kind: Kind::Message("api.core.v1.CephFsPersistentVolumeSource"), repeated: false },
+        Field { tag: 10, name: "fc", kind: Kind::Message("api.core.v1.FcVolumeSource"), repeated: false },
+        Field { tag: 11, name: "flocker", kind: Kind::Message("api.core.v1.FlockerVolumeSource"), repeated: false },
+        Field { tag: 12, name: "flex_volume", kind: Kind::Message("api.core.v1.FlexPersistentVolumeSource"), repeated: false },
+        Field { tag: 13, name: "azure_file", kind: Kind::Message("api.core.v1.AzureFilePersistentVolumeSource"), repeated: false },
+        Field { tag: 14, name: "vsphere_volume", kind: Kind::Message("api.core.v1.VsphereVirtualDiskVolumeSource"), repeated: false },
+        Field { tag: 15, name: "quobyte", kind: Kind::Message("api.core.v1.QuobyteVolumeSource"), repeated: false },
+        Field { tag: 16, name: "azure_disk", kind: Kind::Message("api.core.v1.AzureDiskVolumeSource"), repeated: false },
+        Field { tag: 17, name: "photon_persistent_disk", kind: Kind::Message("api.core.v1.PhotonPersistentDiskVolumeSource"), repeated: false },
+        Field { tag: 18, name: "portworx_volume", kind: Kind::Message("api.core.v1.PortworxVolumeSource"), repeated: false },
+        Field { tag: 19, name: "scale_io", kind: Kind::Message("api.core.v1.ScaleIoPersistentVolumeSource"), repeated: false },
+        Field { tag: 20, name: "local", kind: Kind::Message("api.core.v1.LocalVolumeSource"), repeated: false },
+        Field { tag: 21, name: "storageos", kind: Kind::Message("api.core.v1.StorageOsPersistentVolumeSource"), repeated: false },
+        Field { tag: 22, name: "csi", kind: Kind::Message("api.core.v1.CSIPersistentVolumeSource"), repeated: false },
+    ] },
+    Message { name: "api.core.v1.PersistentVolumeSpec", fields: &[
+        Field { tag: 1, name: "capacity", kind: Kind::Map(&Kind::Message("apimachinery.pkg.api.resource.Quantity")), repeated: false },
+        Field { tag: 2, name: "persistent_volume_source", kind: Kind::Message("api.core.v1.PersistentVolumeSource"), repeated: false },
+        Field { tag: 3, name: "access_modes", kind: Kind::String, repeated: true },
+        Field { tag: 4, name: "claim_ref", kind: Kind::Message("api.core.v1.ObjectReference"), repeated: false },
+        Field { tag: 5, name: "persistent_volume_reclaim_policy", kind: Kind::String, repeated: false },
+        Field { tag: 6, name: "storage_class_name", kind: Kind::String, repeated: false },
+        Field { tag: 7, name: "mount_options", kind: Kind::String, repeated: true },
+        Field { tag: 8, name: "volume_mode", kind: Kind::String, repeated: false },
+        Field { tag: 9, name: "node_affinity", kind: Kind::Message("api.core.v1.VolumeNodeAffinity"), repeated: false },
+        Field { tag: 10, name: "volume_attributes_class_name", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.PersistentVolumeStatus", fields: &[
+        Field { tag: 1, name: "phase", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "message", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "reason", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "last_phase_transition_time", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"), repeated: false },
+    ] },
+    Message { name: "api.core.v1.PhotonPersistentDiskVolumeSource", fields: &[
+        Field { tag: 1, name: "pd_id", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "fs_type", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.Pod", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 2, name: "spec", kind: Kind::Message("api.core.v1.PodSpec"), repeated: false },
+        Field { tag: 3, name: "status", kind: Kind::Message("api.core.v1.PodStatus"), repeated: false },
+    ] },
+    Message { name: "api.core.v1.PodAffinity", fields: &[
+        Field { tag: 1, name: "required_during_scheduling_ignored_during_execution", kind: Kind::Message("api.core.v1.PodAffinityTerm"), repeated: true },
+        Field { tag: 2, name: "preferred_during_scheduling_ignored_during_execution", kind: Kind::Message("api.core.v1.WeightedPodAffinityTerm"), repeated: true },
+    ] },
+    Message { name: "api.core.v1.PodAffinityTerm", fields: &[
+        Field { tag: 1, name: "label_selector", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.LabelSelector"), repeated: false },
+        Field { tag: 2, name: "namespaces", kind: Kind::String, repeated: true },
+        Field { tag: 3, name: "topology_key", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "namespace_selector", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.LabelSelector"), repeated: false },
+        Field { tag: 5, name: "match_label_keys", kind: Kind::String, repeated: true },
+        Field { tag: 6, name: "mismatch_label_keys", kind: Kind::String, repeated: true },
+    ] },
+    Message { name: "api.core.v1.PodAntiAffinity", fields: &[
+        Field { tag: 1, name: "required_during_scheduling_ignored_during_execution", kind: Kind::Message("api.core.v1.PodAffinityTerm"), repeated: true },
+        Field { tag: 2, name: "preferred_during_scheduling_ignored_during_execution", kind: Kind::Message("api.core.v1.WeightedPodAffinityTerm"), repeated: true },
+    ] },
+    Message { name: "api.core.v1.PodAttachOptions", fields: &[
+        Field { tag: 1, name: "stdin", kind: Kind::Bool, repeated: false },
+        Field { tag: 2, name: "stdout", kind: Kind::Bool, repeated: false },
+        Field { tag: 3, name: "stderr", kind: Kind::Bool, repeated: false },
+        Field { tag: 4, name: "tty", kind: Kind::Bool, repeated: false },
+        Field { tag: 5, name: "container", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.PodCertificateProjection", fields: &[
+        Field { tag: 1, name: "signer_name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "key_type", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "max_expiration_seconds", kind: Kind::Int32, repeated: false },
+        Field { tag: 4, name: "credential_bundle_path", kind: Kind::String, repeated: false },
+        Field { tag: 5, name: "key_path", kind: Kind::String, repeated: false },
+        Field { tag: 6, name: "certificate_chain_path", kind: Kind::String, repeated: false },
+        Field { tag: 7, name: "user_annotations", kind: Kind::Map(&Kind::String), repeated: false },
+    ] },
+    Message { name: "api.core.v1.PodCondition", fields: &[
+        Field { tag: 1, name: "type", kind: Kind::String, repeated: false },
+        Field { tag: 7, name: "observed_generation", kind: Kind::Int64, repeated: false },
+        Field { tag: 2, name: "status", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "last_probe_time", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"), repeated: false },
+        Field { tag: 4, name: "last_transition_time", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"), repeated: false },
+        Field { tag: 5, name: "reason", kind: Kind::String, repeated: false },
+        Field { tag: 6, name: "message", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.PodDnsConfig", fields: &[
+        Field { tag: 1, name: "nameservers", kind: Kind::String, repeated: true },
+        Field { tag: 2, name: "searches", kind: Kind::String, repeated: true },
+        Field { tag: 3, name: "options", kind: Kind::Message("api.core.v1.PodDnsConfigOption"), repeated: true },
+    ] },
+    Message { name: "api.core.v1.PodDnsConfigOption", fields: &[
+        Field { tag: 1, name: "name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "value", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.PodExecOptions", fields: &[
+        Field { tag: 1, name: "stdin", kind: Kind::Bool, repeated: false },
+        Field { tag: 2, name: "stdout", kind: Kind::Bool, repeated: false },
+        Field { tag: 3, name: "stderr", kind: Kind::Bool, repeated: false },
+        Field { tag: 4, name: "tty", kind: Kind::Bool, repeated: false },
+        Field { tag: 5, name: "container", kind: Kind::String, repeated: false },
+        Field { tag: 6, name: "command", kind: Kind::String, repeated: true },
+    ] },
+    Message { name: "api.core.v1.PodExtendedResourceClaimStatus", fields: &[
+        Field { tag: 1, name: "request_mappings", kind: Kind::Message("api.core.v1.ContainerExtendedResourceRequest"), repeated: true },
+        Field { tag: 2, name: "resource_claim_name", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.PodIp", fields: &[
+        Field { tag: 1, name: "ip", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.PodList", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"), repeated: false },
+        Field { tag: 2, name: "items", kind: Kind::Message("api.core.v1.Pod"), repeated: true },
+    ] },
+    Message { name: "api.core.v1.PodLogOptions", fields: &[
+        Field { tag: 1, name: "container", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "follow", kind: Kind::Bool, repeated: false },
+        Field { tag: 3, name: "previous", kind: Kind::Bool, repeated: false },
+        Field { tag: 4, name: "since_seconds", kind: Kind::Int64, repeated: false },
+        Field { tag: 5, name: "since_time", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"), repeated: false },
+        Field { tag: 6, name: "timestamps", kind: Kind::Bool, repeated: false },
+        Field { tag: 7, name: "tail_lines", kind: Kind::Int64, repeated: false },
+        Field { tag: 8, name: "limit_bytes", kind: Kind::Int64, repeated: false },
+        Field { tag: 9, name: "insecure_skip_tls_verify_backend", kind: Kind::Bool, repeated: false },
+        Field { tag: 10, name: "stream", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.PodOs", fields: &[
+        Field { tag: 1, name: "name", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.PodPortForwardOptions", fields: &[
+        Field { tag: 1, name: "ports", kind: Kind::Int32, repeated: true },
+    ] },
+    Message { name: "api.core.v1.PodProxyOptions", fields: &[
+        Field { tag: 1, name: "path", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.PodReadinessGate", fields: &[
+        Field { tag: 1, name: "condition_type", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.PodResourceClaim", fields: &[
+        Field { tag: 1, name: "name", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "resource_claim_name", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "resource_claim_template_name", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.PodResourceClaimStatus", fields: &[
+        Field { tag: 1, name: "name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "resource_claim_name", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.PodSchedulingGate", fields: &[
+        Field { tag: 1, name: "name", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.PodSecurityContext", fields: &[
+        Field { tag: 1, name: "se_linux_options", kind: Kind::Message("api.core.v1.SeLinuxOptions"), repeated: false },
+        Field { tag: 8, name: "windows_options", kind: Kind::Message("api.core.v1.WindowsSecurityContextOptions"), repeated: false },
+        Field { tag: 2, name: "run_as_user", kind: Kind::Int64, repeated: false },
+        Field { tag: 6, name: "run_as_group", kind: Kind::Int64, repeated: false },
+        Field { tag: 3, name: "run_as_non_root", kind: Kind::Bool, repeated: false },
+        Field { tag: 4, name: "supplemental_groups", kind: Kind::Int64, repeated: true },
+        Field { tag: 12, name: "supplemental_groups_policy", kind: Kind::String, repeated: false },
+        Field { tag: 5, name: "fs_group", kind: Kind::Int64, repeated: false },
+        Field { tag: 7, name: "sysctls", kind: Kind::Message("api.core.v1.Sysctl"), repeated: true },
+        Field { tag: 9, name: "fs_group_change_policy", kind: Kind::String, repeated: false },
+        Field { tag: 10, name: "seccomp_profile", kind: Kind::Message("api.core.v1.SeccompProfile"), repeated: false },
+        Field { tag: 11, name: "app_armor_profile", kind: Kind::Message("api.core.v1.AppArmorProfile"), repeated: false },
+        Field { tag: 13, name: "se_linux_change_policy", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.PodSignature", fields: &[
+        Field { tag: 1, name: "pod_controller", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.OwnerReference"), repeated: false },
+    ] },
+    Message { name: "api.core.v1.PodSpec", fields: &[
+        Field { tag: 1, name: "volumes", kind: Kind::Message("api.core.v1.Volume"), repeated: true },
+        Field { tag: 20, name: "init_containers", kind: Kind::Message("api.core.v1.Container"), repeated: true },
+        Field { tag: 2, name: "containers", kind: Kind::Message("api.core.v1.Container"), repeated: true },
+        Field { tag: 34, name: "ephemeral_containers", kind: Kind::Message("api.core.v1.EphemeralContainer"), repeated: true },
+        Field { tag: 3, name: "restart_policy", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "termination_grace_period_seconds", kind: Kind::Int64, repeated: false },
+        Field { tag: 5, name: "active_deadline_seconds", kind: Kind::Int64, repeated: false },
+        Field { tag: 6, name: "dns_policy", kind: Kind::String, repeated: false },
+        Field { tag: 7, name: "node_selector", kind: Kind::Map(&Kind::String), repeated: false },
+        Field { tag: 8, name: "service_account_name", kind: Kind::String, repeated: false },
+        Field { tag: 9, name: "service_account", kind: Kind::String, repeated: false },
+        Field { tag: 21, name: "automount_service_account_token", kind: Kind::Bool, repeated: false },
+        Field { tag: 10, name: "node_name", kind: Kind::String, repeated: false },
+        Field { tag: 11, name: "host_network", kind: Kind::Bool, repeated: false },
+        Field { tag: 12, name: "host_pid", kind: Kind::Bool, repeated: false },
+        Field { tag: 13, name: "host_ipc", kind: Kind::Bool, repeated: false },
+        Field { tag: 27, name: "share_process_namespace", kind: Kind::Bool, repeated: false },
+        Field { tag: 14, name: "security_context", kind: Kind::Message("api.core.v1.PodSecurityContext"), repeated: false },
+        Field { tag: 15, name: "image_pull_secrets", kind: Kind::Message("api.core.v1.LocalObjectReference"), repeated: true },
+        Field { tag: 16, name: "hostname", kind: Kind::String, repeated: false },
+        Field { tag: 17, name: "subdomain", kind: Kind::String, repeated: false },
+        Field { tag: 18, name: "affinity", kind: Kind::Message("api.core.v1.Affinity"), repeated: false },
+        Field { tag: 19, name: "scheduler_name", kind: Kind::String, repeated: false },
+        Field { tag: 22, name: "tolerations", kind: Kind::Message("api.core.v1.Toleration"), repeated: true },
+        Field { tag: 23, name: "host_aliases", kind: Kind::Message("api.core.v1.HostAlias"), repeated: true },
+        Field { tag: 24, name: "priority_class_name", kind: Kind::String, repeated: false },
+        Field { tag: 25, name: "priority", kind: Kind::Int32, repeated: false },
+        Field { tag: 26, name: "dns_config", kind: Kind::Message("api.core.v1.PodDnsConfig"), repeated: false },
+        Field { tag: 28, name: "readiness_gates", kind: Kind::Message("api.core.v1.PodReadinessGate"), repeated: true },
+        Field { tag: 29, name: "runtime_class_name", kind: Kind::String, repeated: false },
+        Field { tag: 30, name: "enable_service_links", kind: Kind::Bool, repeated: false },
+        Field { tag: 31, name: "preemption_policy", kind: Kind::String, repeated: false },
+        Field { tag: 32, name: "overhead", kind: Kind::Map(&Kind::Message("apimachinery.pkg.api.resource.Quantity")), repeated: false },
+        Field { tag: 33, name: "topology_spread_constraints", kind: Kind::Message("api.core.v1.TopologySpreadConstraint"), repeated: true },
+        Field { tag: 35, name: "set_hostname_as_fqdn", kind: Kind::Bool, repeated: false },
+        Field { tag: 36, name: "os", kind: Kind::Message("api.core.v1.PodOs"), repeated: false },
+        Field { tag: 37, name: "host_users", kind: Kind::Bool, repeated: false },
+        Field { tag: 38, name: "scheduling_gates", kind: Kind::Message("api.core.v1.PodSchedulingGate"), repeated: true },
+        Field { tag: 39, name: "resource_claims", kind: Kind::Message("api.core.v1.PodResourceClaim"), repeated: true },
+        Field { tag: 40, name: "resources", kind: Kind::Message("api.core.v1.ResourceRequirements"), repeated: false },
+        Field { tag: 41, name: "hostname_override", kind: Kind::String, repeated: false },
+        Field { tag: 42, name: "workload_ref", kind: Kind::Message("api.core.v1.WorkloadReference"), repeated: false },
+    ] },
+    Message { name: "api.core.v1.PodStatus", fields: &[
+        Field { tag: 17, name: "observed_generation", kind: Kind::Int64, repeated: false },
+        Field { tag: 1, name: "phase", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "conditions", kind: Kind::Message("api.core.v1.PodCondition"), repeated: true },
+        Field { tag: 3, name: "message", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "reason", kind: Kind::String, repeated: false },
+        Field { tag: 11, name: "nominated_node_name", kind: Kind::String, repeated: false },
+        Field { tag: 5, name: "host_ip", kind: Kind::String, repeated: false },
+        Field { tag: 16, name: "host_ips", kind: Kind::Message("api.core.v1.HostIp"), repeated: true },
+        Field { tag: 6, name: "pod_ip", kind: Kind::String, repeated: false },
+        Field { tag: 12, name: "pod_ips", kind: Kind::Message("api.core.v1.PodIp"), repeated: true },
+        Field { tag: 7, name: "start_time", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"), repeated: false },
+        Field { tag: 10, name: "init_container_statuses", kind: Kind::Message("api.core.v1.ContainerStatus"), repeated: true },
+        Field { tag: 8, name: "container_statuses", kind: Kind::Message("api.core.v1.ContainerStatus"), repeated: true },
+        Field { tag: 9, name: "qos_class", kind: Kind::String, repeated: false },
+        Field { tag: 13, name: "ephemeral_container_statuses", kind: Kind::Message("api.core.v1.ContainerStatus"), repeated: true },
+        Field { tag: 14, name: "resize", kind: Kind::String, repeated: false },
+        Field { tag: 15, name: "resource_claim_statuses", kind: Kind::Message("api.core.v1.PodResourceClaimStatus"), repeated: true },
+        Field { tag: 18, name: "extended_resource_claim_status", kind: Kind::Message("api.core.v1.PodExtendedResourceClaimStatus"), repeated: false },
+        Field { tag: 19, name: "allocated_resources", kind: Kind::Map(&Kind::Message("apimachinery.pkg.api.resource.Quantity")), repeated: false },
+        Field { tag: 20, name: "resources", kind: Kind::Message("api.core.v1.ResourceRequirements"), repeated: false },
+    ] },
+    Message { name: "api.core.v1.PodStatusResult", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 2, name: "status", kind: Kind::Message("api.core.v1.PodStatus"), repeated: false },
+    ] },
+    Message { name: "api.core.v1.PodTemplate", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 2, name: "template", kind: Kind::Message("api.core.v1.PodTemplateSpec"), repeated: false },
+    ] },
+    Message { name: "api.core.v1.PodTemplateList", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"), repeated: false },
+        Field { tag: 2, name: "items", kind: Kind::Message("api.core.v1.PodTemplate"), repeated: true },
+    ] },
+    Message { name: "api.core.v1.PodTemplateSpec", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 2, name: "spec", kind: Kind::Message("api.core.v1.PodSpec"), repeated: false },
+    ] },
+    Message { name: "api.core.v1.PortStatus", fields: &[
+        Field { tag: 1, name: "port", kind: Kind::Int32, repeated: false },
+        Field { tag: 2, name: "protocol", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "error", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.PortworxVolumeSource", fields: &[
+        Field { tag: 1, name: "volume_id", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "fs_type", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "read_only", kind: Kind::Bool, repeated: false },
+    ] },
+    Message { name: "api.core.v1.Preconditions", fields: &[
+        Field { tag: 1, name: "uid", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.PreferAvoidPodsEntry", fields: &[
+        Field { tag: 1, name: "pod_signature", kind: Kind::Message("api.core.v1.PodSignature"), repeated: false },
+        Field { tag: 2, name: "eviction_time", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"), repeated: false },
+        Field { tag: 3, name: "reason", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "message", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.PreferredSchedulingTerm", fields: &[
+        Field { tag: 1, name: "weight", kind: Kind::Int32, repeated: false },
+        Field { tag: 2, name: "preference", kind: Kind::Message("api.core.v1.NodeSelectorTerm"), repeated: false },
+    ] },
+    Message { name: "api.core.v1.Probe", fields: &[
+        Field { tag: 1, name: "handler", kind: Kind::Message("api.core.v1.ProbeHandler"), repeated: false },
+        Field { tag: 2, name: "initial_delay_seconds", kind: Kind::Int32, repeated: false },
+        Field { tag: 3, name: "timeout_seconds", kind: Kind::Int32, repeated: false },
+        Field { tag: 4, name: "period_seconds", kind: Kind::Int32, repeated: false },
+        Field { tag: 5, name: "success_threshold", kind: Kind::Int32, repeated: false },
+        Field { tag: 6, name: "failure_threshold", kind: Kind::Int32, repeated: false },
+        Field { tag: 7, name: "termination_grace_period_seconds", kind: Kind::Int64, repeated: false },
+    ] },
+    Message { name: "api.core.v1.ProbeHandler", fields: &[
+        Field { tag: 1, name: "exec", kind: Kind::Message("api.core.v1.ExecAction"), repeated: false },
+        Field { tag: 2, name: "http_get", kind: Kind::Message("api.core.v1.HttpGetAction"), repeated: false },
+        Field { tag: 3, name: "tcp_socket", kind: Kind::Message("api.core.v1.TcpSocketAction"), repeated: false },
+        Field { tag: 4, name: "grpc", kind: Kind::Message("api.core.v1.GrpcAction"), repeated: false },
+    ] },
+    Message { name: "api.core.v1.ProjectedVolumeSource", fields: &[
+        Field { tag: 1, name: "sources", kind: Kind::Message("api.core.v1.VolumeProjection"), repeated: true },
+        Field { tag: 2, name: "default_mode", kind: Kind::Int32, repeated: false },
+    ] },
+    Message { name: "api.core.v1.QuobyteVolumeSource", fields: &[
+        Field { tag: 1, name: "registry", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "volume", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "read_only", kind: Kind::Bool, repeated: false },
+        Field { tag: 4, name: "user", kind: Kind::String, repeated: false },
+        Field { tag: 5, name: "group", kind: Kind::String, repeated: false },
+        Field { tag: 6, name: "tenant", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.RbdPersistentVolumeSource", fields: &[
+        Field { tag: 1, name: "monitors", kind: Kind::String, repeated: true },
+        Field { tag: 2, name: "image", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "fs_type", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "pool", kind: Kind::String, repeated: false },
+        Field { tag: 5, name: "user", kind: Kind::String, repeated: false },
+        Field { tag: 6, name: "keyring", kind: Kind::String, repeated: false },
+        Field { tag: 7, name: "secret_ref", kind: Kind::Message("api.core.v1.SecretReference"), repeated: false },
+        Field { tag: 8, name: "read_only", kind: Kind::Bool, repeated: false },
+    ] },
+    Message { name: "api.core.v1.RbdVolumeSource", fields: &[
+        Field { tag: 1, name: "monitors", kind: Kind::String, repeated: true },
+        Field { tag: 2, name: "image", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "fs_type", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "pool", kind: Kind::String, repeated: false },
+        Field { tag: 5, name: "user", kind: Kind::String, repeated: false },
+        Field { tag: 6, name: "keyring", kind: Kind::String, repeated: false },
+        Field { tag: 7, name: "secret_ref", kind: Kind::Message("api.core.v1.LocalObjectReference"), repeated: false },
+        Field { tag: 8, name: "read_only", kind: Kind::Bool, repeated: false },
+    ] },
+    Message { name: "api.core.v1.RangeAllocation", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 2, name: "range", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "data", kind: Kind::Bytes, repeated: false },
+    ] },
+    Message { name: "api.core.v1.ReplicationController", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 2, name: "spec", kind: Kind::Message("api.core.v1.ReplicationControllerSpec"), repeated: false },
+        Field { tag: 3, name: "status", kind: Kind::Message("api.core.v1.ReplicationControllerStatus"), repeated: false },
+    ] },
+    Message { name: "api.core.v1.ReplicationControllerCondition", fields: &[
+        Field { tag: 1, name: "type", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "status", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "last_transition_time", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"), repeated: false },
+        Field { tag: 4, name: "reason", kind: Kind::String, repeated: false },
+        Field { tag: 5, name: "message", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.ReplicationControllerList", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"), repeated: false },
+        Field { tag: 2, name: "items", kind: Kind::Message("api.core.v1.ReplicationController"), repeated: true },
+    ] },
+    Message { name: "api.core.v1.ReplicationControllerSpec", fields: &[
+        Field { tag: 1, name: "replicas", kind: Kind::Int32, repeated: false },
+        Field { tag: 4, name: "min_ready_seconds", kind: Kind::Int32, repeated: false },
+        Field { tag: 2, name: "selector", kind: Kind::Map(&Kind::String), repeated: false },
+        Field { tag: 3, name: "template", kind: Kind::Message("api.core.v1.PodTemplateSpec"), repeated: false },
+    ] },
+    Message { name: "api.core.v1.ReplicationControllerStatus", fields: &[
+        Field { tag: 1, name: "replicas", kind: Kind::Int32, repeated: false },
+        Field { tag: 2, name: "fully_labeled_replicas", kind: Kind::Int32, repeated: false },
+        Field { tag: 4, name: "ready_replicas", kind: Kind::Int32, repeated: false },
+        Field { tag: 5, name: "available_replicas", kind: Kind::Int32, repeated: false },
+        Field { tag: 3, name: "observed_generation", kind: Kind::Int64, repeated: false },
+        Field { tag: 6, name: "conditions", kind: Kind::Message("api.core.v1.ReplicationControllerCondition"), repeated: true },
+    ] },
+    Message { name: "api.core.v1.ResourceClaim", fields: &[
+        Field { tag: 1, name: "name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "request", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.ResourceFieldSelector", fields: &[
+        Field { tag: 1, name: "container_name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "resource", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "divisor", kind: Kind::Message("apimachinery.pkg.api.resource.Quantity"), repeated: false },
+    ] },
+    Message { name: "api.core.v1.ResourceHealth", fields: &[
+        Field { tag: 1, name: "resource_id", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "health", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.ResourceQuota", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 2, name: "spec", kind: Kind::Message("api.core.v1.ResourceQuotaSpec"), repeated: false },
+        Field { tag: 3, name: "status", kind: Kind::Message("api.core.v1.ResourceQuotaStatus"), repeated: false },
+    ] },
+    Message { name: "api.core.v1.ResourceQuotaList", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"), repeated: false },
+        Field { tag: 2, name: "items", kind: Kind::Message("api.core.v1.ResourceQuota"), repeated: true },
+    ] },
+    Message { name: "api.core.v1.ResourceQuotaSpec", fields: &[
+        Field { tag: 1, name: "hard", kind: Kind::Map(&Kind::Message("apimachinery.pkg.api.resource.Quantity")), repeated: false },
+        Field { tag: 2, name: "scopes", kind: Kind::String, repeated: true },
+        Field { tag: 3, name: "scope_selector", kind: Kind::Message("api.core.v1.ScopeSelector"), repeated: false },
+    ] },
+    Message { name: "api.core.v1.ResourceQuotaStatus", fields: &[
+        Field { tag: 1, name: "hard", kind: Kind::Map(&Kind::Message("apimachinery.pkg.api.resource.Quantity")), repeated: false },
+        Field { tag: 2, name: "used", kind: Kind::Map(&Kind::Message("apimachinery.pkg.api.resource.Quantity")), repeated: false },
+    ] },
+    Message { name: "api.core.v1.ResourceRequirements", fields: &[
+        Field { tag: 1, name: "limits", kind: Kind::Map(&Kind::Message("apimachinery.pkg.api.resource.Quantity")), repeated: false },
+        Field { tag: 2, name: "requests", kind: Kind::Map(&Kind::Message("apimachinery.pkg.api.resource.Quantity")), repeated: false },
+        Field { tag: 3, name: "claims", kind: Kind::Message("api.core.v1.ResourceClaim"), repeated: true },
+    ] },
+    Message { name: "api.core.v1.ResourceStatus", fields: &[
+        Field { tag: 1, name: "name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "resources", kind: Kind::Message("api.core.v1.ResourceHealth"), repeated: true },
+    ] },
+    Message { name: "api.core.v1.SeLinuxOptions", fields: &[
+        Field { tag: 1, name: "user", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "role", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "type", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "level", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.ScaleIoPersistentVolumeSource", fields: &[
+        Field { tag: 1, name: "gateway", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "system", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "secret_ref", kind: Kind::Message("api.core.v1.SecretReference"), repeated: false },
+        Field { tag: 4, name: "ssl_enabled", kind: Kind::Bool, repeated: false },
+        Field { tag: 5, name: "protection_domain", kind: Kind::String, repeated: false },
+        Field { tag: 6, name: "storage_pool", kind: Kind::String, repeated: false },
+        Field { tag: 7, name: "storage_mode", kind: Kind::String, repeated: false },
+        Field { tag: 8, name: "volume_name", kind: Kind::String, repeated: false },
+        Field { tag: 9, name: "fs_type", kind: Kind::String, repeated: false },
+        Field { tag: 10, name: "read_only", kind: Kind::Bool, repeated: false },
+    ] },
+    Message { name: "api.core.v1.ScaleIoVolumeSource", fields: &[
+        Field { tag: 1, name: "gateway", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "system", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "secret_ref", kind: Kind::Message("api.core.v1.LocalObjectReference"), repeated: false },
+        Field { tag: 4, name: "ssl_enabled", kind: Kind::Bool, repeated: false },
+        Field { tag: 5, name: "protection_domain", kind: Kind::String, repeated: false },
+        Field { tag: 6, name: "storage_pool", kind: Kind::String, repeated: false },
+        Field { tag: 7, name: "storage_mode", kind: Kind::String, repeated: false },
+        Field { tag: 8, name: "volume_name", kind: Kind::String, repeated: false },
+        Field { tag: 9, name: "fs_type", kind: Kind::String, repeated: false },
+        Field { tag: 10, name: "read_only", kind: Kind::Bool, repeated: false },
+    ] },
+    Message { name: "api.core.v1.ScopeSelector", fields: &[
+        Field { tag: 1, name: "match_expressions", kind: Kind::Message("api.core.v1.ScopedResourceSelectorRequirement"), repeated: true },
+    ] },
+    Message { name: "api.core.v1.ScopedResourceSelectorRequirement", fields: &[
+        Field { tag: 1, name: "scope_name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "operator", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "values", kind: Kind::String, repeated: true },
+    ] },
+    Message { name: "api.core.v1.SeccompProfile", fields: &[
+        Field { tag: 1, name: "type", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "localhost_profile", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.Secret", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 5, name: "immutable", kind: Kind::Bool, repeated: false },
+        Field { tag: 2, name: "data", kind: Kind::Map(&Kind::Bytes), repeated: false },
+        Field { tag: 4, name: "string_data", kind: Kind::Map(&Kind::String), repeated: false },
+        Field { tag: 3, name: "type", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.SecretEnvSource", fields: &[
+        Field { tag: 1, name: "local_object_reference", kind: Kind::Message("api.core.v1.LocalObjectReference"), repeated: false },
+        Field { tag: 2, name: "optional", kind: Kind::Bool, repeated: false },
+    ] },
+    Message { name: "api.core.v1.SecretKeySelector", fields: &[
+        Field { tag: 1, name: "local_object_reference", kind: Kind::Message("api.core.v1.LocalObjectReference"), repeated: false },
+        Field { tag: 2, name: "key", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "optional", kind: Kind::Bool, repeated: false },
+    ] },
+    Message { name: "api.core.v1.SecretList", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"), repeated: false },
+        Field { tag: 2, name: "items", kind: Kind::Message("api.core.v1.Secret"), repeated: true },
+    ] },
+    Message { name: "api.core.v1.SecretProjection", fields: &[
+        Field { tag: 1, name: "local_object_reference", kind: Kind::Message("api.core.v1.LocalObjectReference"), repeated: false },
+        Field { tag: 2, name: "items", kind: Kind::Message("api.core.v1.KeyToPath"), repeated: true },
+        Field { tag: 4, name: "optional", kind: Kind::Bool, repeated: false },
+    ] },
+    Message { name: "api.core.v1.SecretReference", fields: &[
+        Field { tag: 1, name: "name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "namespace", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.SecretVolumeSource", fields: &[
+        Field { tag: 1, name: "secret_name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "items", kind: Kind::Message("api.core.v1.KeyToPath"), repeated: true },
+        Field { tag: 3, name: "default_mode", kind: Kind::Int32, repeated: false },
+        Field { tag: 4, name: "optional", kind: Kind::Bool, repeated: false },
+    ] },
+    Message { name: "api.core.v1.SecurityContext", fields: &[
+        Field { tag: 1, name: "capabilities", kind: Kind::Message("api.core.v1.Capabilities"), repeated: false },
+        Field { tag: 2, name: "privileged", kind: Kind::Bool, repeated: false },
+        Field { tag: 3, name: "se_linux_options", kind: Kind::Message("api.core.v1.SeLinuxOptions"), repeated: false },
+        Field { tag: 10, name: "windows_options", kind: Kind::Message("api.core.v1.WindowsSecurityContextOptions"), repeated: false },
+        Field { tag: 4, name: "run_as_user", kind: Kind::Int64, repeated: false },
+        Field { tag: 8, name: "run_as_group", kind: Kind::Int64, repeated: false },
+        Field { tag: 5, name: "run_as_non_root", kind: Kind::Bool, repeated: false },
+        Field { tag: 6, name: "read_only_root_filesystem", kind: Kind::Bool, repeated: false },
+        Field { tag: 7, name: "allow_privilege_escalation", kind: Kind::Bool, repeated: false },
+        Field { tag: 9, name: "proc_mount", kind: Kind::String, repeated: false },
+        Field { tag: 11, name: "seccomp_profile", kind: Kind::Message("api.core.v1.SeccompProfile"), repeated: false },
+        Field { tag: 12, name: "app_armor_profile", kind: Kind::Message("api.core.v1.AppArmorProfile"), repeated: false },
+    ] },
+    Message { name: "api.core.v1.SerializedReference", fields: &[
+        Field { tag: 1, name: "reference", kind: Kind::Message("api.core.v1.ObjectReference"), repeated: false },
+    ] },
+    Message { name: "api.core.v1.Service", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 2, name: "spec", kind: Kind::Message("api.core.v1.ServiceSpec"), repeated: false },
+        Field { tag: 3, name: "status", kind: Kind::Message("api.core.v1.ServiceStatus"), repeated: false },
+    ] },
+    Message { name: "api.core.v1.ServiceAccount", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 2, name: "secrets", kind: Kind::Message("api.core.v1.ObjectReference"), repeated: true },
+        Field { tag: 3, name: "image_pull_secrets", kind: Kind::Message("api.core.v1.LocalObjectReference"), repeated: true },
+        Field { tag: 4, name: "automount_service_account_token", kind: Kind::Bool, repeated: false },
+    ] },
+    Message { name: "api.core.v1.ServiceAccountList", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"), repeated: false },
+        Field { tag: 2, name: "items", kind: Kind::Message("api.core.v1.ServiceAccount"), repeated: true },
+    ] },
+    Message { name: "api.core.v1.ServiceAccountTokenProjection", fields: &[
+        Field { tag: 1, name: "audience", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "expiration_seconds", kind: Kind::Int64, repeated: false },
+        Field { tag: 3, name: "path", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.ServiceList", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"), repeated: false },
+        Field { tag: 2, name: "items", kind: Kind::Message("api.core.v1.Service"), repeated: true },
+    ] },
+    Message { name: "api.core.v1.ServicePort", fields: &[
+        Field { tag: 1, name: "name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "protocol", kind: Kind::String, repeated: false },
+        Field { tag: 6, name: "app_protocol", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "port", kind: Kind::Int32, repeated: false },
+        Field { tag: 4, name: "target_port", kind: Kind::Message("apimachinery.pkg.util.intstr.IntOrString"), repeated: false },
+        Field { tag: 5, name: "node_port", kind: Kind::Int32, repeated: false },
+    ] },
+    Message { name: "api.core.v1.ServiceProxyOptions", fields: &[
+        Field { tag: 1, name: "path", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.ServiceSpec", fields: &[
+        Field { tag: 1, name: "ports", kind: Kind::Message("api.core.v1.ServicePort"), repeated: true },
+        Field { tag: 2, name: "selector", kind: Kind::Map(&Kind::String), repeated: false },
+        Field { tag: 3, name: "cluster_ip", kind: Kind::String, repeated: false },
+        Field { tag: 18, name: "cluster_ips", kind: Kind::String, repeated: true },
+        Field { tag: 4, name: "type", kind: Kind::String, repeated: false },
+        Field { tag: 5, name: "external_ips", kind: Kind::String, repeated: true },
+        Field { tag: 7, name: "session_affinity", kind: Kind::String, repeated: false },
+        Field { tag: 8, name: "load_balancer_ip", kind: Kind::String, repeated: false },
+        Field { tag: 9, name: "load_balancer_source_ranges", kind: Kind::String, repeated: true },
+        Field { tag: 10, name: "external_name", kind: Kind::String, repeated: false },
+        Field { tag: 11, name: "external_traffic_policy", kind: Kind::String, repeated: false },
+        Field { tag: 12, name: "health_check_node_port", kind: Kind::Int32, repeated: false },
+        Field { tag: 13, name: "publish_not_ready_addresses", kind: Kind::Bool, repeated: false },
+        Field { tag: 14, name: "session_affinity_config", kind: Kind::Message("api.core.v1.SessionAffinityConfig"), repeated: false },
+        Field { tag: 19, name: "ip_families", kind: Kind::String, repeated: true },
+        Field { tag: 17, name: "ip_family_policy", kind: Kind::String, repeated: false },
+        Field { tag: 20, name: "allocate_load_balancer_node_ports", kind: Kind::Bool, repeated: false },
+        Field { tag: 21, name: "load_balancer_class", kind: Kind::String, repeated: false },
+        Field { tag: 22, name: "internal_traffic_policy", kind: Kind::String, repeated: false },
+        Field { tag: 23, name: "traffic_distribution", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.ServiceStatus", fields: &[
+        Field { tag: 1, name: "load_balancer", kind: Kind::Message("api.core.v1.LoadBalancerStatus"), repeated: false },
+        Field { tag: 2, name: "conditions", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Condition"), repeated: true },
+    ] },
+    Message { name: "api.core.v1.SessionAffinityConfig", fields: &[
+        Field { tag: 1, name: "client_ip", kind: Kind::Message("api.core.v1.ClientIpConfig"), repeated: false },
+    ] },
+    Message { name: "api.core.v1.SleepAction", fields: &[
+        Field { tag: 1, name: "seconds", kind: Kind::Int64, repeated: false },
+    ] },
+    Message { name: "api.core.v1.StorageOsPersistentVolumeSource", fields: &[
+        Field { tag: 1, name: "volume_name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "volume_namespace", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "fs_type", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "read_only", kind: Kind::Bool, repeated: false },
+        Field { tag: 5, name: "secret_ref", kind: Kind::Message("api.core.v1.ObjectReference"), repeated: false },
+    ] },
+    Message { name: "api.core.v1.StorageOsVolumeSource", fields: &[
+        Field { tag: 1, name: "volume_name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "volume_namespace", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "fs_type", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "read_only", kind: Kind::Bool, repeated: false },
+        Field { tag: 5, name: "secret_ref", kind: Kind::Message("api.core.v1.LocalObjectReference"), repeated: false },
+    ] },
+    Message { name: "api.core.v1.Sysctl", fields: &[
+        Field { tag: 1, name: "name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "value", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.TcpSocketAction", fields: &[
+        Field { tag: 1, name: "port", kind: Kind::Message("apimachinery.pkg.util.intstr.IntOrString"), repeated: false },
+        Field { tag: 2, name: "host", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.Taint", fields: &[
+        Field { tag: 1, name: "key", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "value", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "effect", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "time_added", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"), repeated: false },
+    ] },
+    Message { name: "api.core.v1.Toleration", fields: &[
+        Field { tag: 1, name: "key", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "operator", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "value", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "effect", kind: Kind::String, repeated: false },
+        Field { tag: 5, name: "toleration_seconds", kind: Kind::Int64, repeated: false },
+    ] },
+    Message { name: "api.core.v1.TopologySelectorLabelRequirement", fields: &[
+        Field { tag: 1, name: "key", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "values", kind: Kind::String, repeated: true },
+    ] },
+    Message { name: "api.core.v1.TopologySelectorTerm", fields: &[
+        Field { tag: 1, name: "match_label_expressions", kind: Kind::Message("api.core.v1.TopologySelectorLabelRequirement"), repeated: true },
+    ] },
+    Message { name: "api.core.v1.TopologySpreadConstraint", fields: &[
+        Field { tag: 1, name: "max_skew", kind: Kind::Int32, repeated: false },
+        Field { tag: 2, name: "topology_key", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "when_unsatisfiable", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "label_selector", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.LabelSelector"), repeated: false },
+        Field { tag: 5, name: "min_domains", kind: Kind::Int32, repeated: false },
+        Field { tag: 6, name: "node_affinity_policy", kind: Kind::String, repeated: false },
+        Field { tag: 7, name: "node_taints_policy", kind: Kind::String, repeated: false },
+        Field { tag: 8, name: "match_label_keys", kind: Kind::String, repeated: true },
+    ] },
+    Message { name: "api.core.v1.TypedLocalObjectReference", fields: &[
+        Field { tag: 1, name: "api_group", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "kind", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "name", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.TypedObjectReference", fields: &[
+        Field { tag: 1, name: "api_group", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "kind", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "name", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "namespace", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.Volume", fields: &[
+        Field { tag: 1, name: "name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "volume_source", kind: Kind::Message("api.core.v1.VolumeSource"), repeated: false },
+    ] },
+    Message { name: "api.core.v1.VolumeDevice", fields: &[
+        Field { tag: 1, name: "name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "device_path", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.VolumeMount", fields: &[
+        Field { tag: 1, name: "name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "read_only", kind: Kind::Bool, repeated: false },
+        Field { tag: 7, name: "recursive_read_only", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "mount_path", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "sub_path", kind: Kind::String, repeated: false },
+        Field { tag: 5, name: "mount_propagation", kind: Kind::String, repeated: false },
+        Field { tag: 6, name: "sub_path_expr", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.VolumeMountStatus", fields: &[
+        Field { tag: 1, name: "name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "mount_path", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "read_only", kind: Kind::Bool, repeated: false },
+        Field { tag: 4, name: "recursive_read_only", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.VolumeNodeAffinity", fields: &[
+        Field { tag: 1, name: "required", kind: Kind::Message("api.core.v1.NodeSelector"), repeated: false },
+    ] },
+    Message { name: "api.core.v1.VolumeProjection", fields: &[
+        Field { tag: 1, name: "secret", kind: Kind::Message("api.core.v1.SecretProjection"), repeated: false },
+        Field { tag: 2, name: "downward_api", kind: Kind::Message("api.core.v1.DownwardAPIProjection"), repeated: false },
+        Field { tag: 3, name: "config_map", kind: Kind::Message("api.core.v1.ConfigMapProjection"), repeated: false },
+        Field { tag: 4, name: "service_account_token", kind: Kind::Message("api.core.v1.ServiceAccountTokenProjection"), repeated: false },
+        Field { tag: 5, name: "cluster_trust_bundle", kind: Kind::Message("api.core.v1.ClusterTrustBundleProjection"), repeated: false },
+        Field { tag: 6, name: "pod_certificate", kind: Kind::Message("api.core.v1.PodCertificateProjection"), repeated: false },
+    ] },
+    Message { name: "api.core.v1.VolumeResourceRequirements", fields: &[
+        Field { tag: 1, name: "limits", kind: Kind::Map(&Kind::Message("apimachinery.pkg.api.resource.Quantity")), repeated: false },
+        Field { tag: 2, name: "requests", kind: Kind::Map(&Kind::Message("apimachinery.pkg.api.resource.Quantity")), repeated: false },
+    ] },
+    Message { name: "api.core.v1.VolumeSource", fields: &[
+        Field { tag: 1, name: "host_path", kind: Kind::Message("api.core.v1.HostPathVolumeSource"), repeated: false },
+        Field { tag: 2, name: "empty_dir", kind: Kind::Message("api.core.v1.EmptyDirVolumeSource"), repeated: false },
+        Field { tag: 3, name: "gce_persistent_disk", kind: Kind::Message("api.core.v1.GcePersistentDiskVolumeSource"), repeated: false },
+        Field { tag: 4, name: "aws_elastic_block_store", kind: Kind::Message("api.core.v1.AwsElasticBlockStoreVolumeSource"), repeated: false },
+        Field { tag: 5, name: "git_repo", kind: Kind::Message("api.core.v1.GitRepoVolumeSource"), repeated: false },
+        Field { tag: 6, name: "secret", kind: Kind::Message("api.core.v1.SecretVolumeSource"), repeated: false },
+        Field { tag: 7, name: "nfs", kind: Kind::Message("api.core.v1.NfsVolumeSource"), repeated: false },
+        Field { tag: 8, name: "iscsi", kind: Kind::Message("api.core.v1.IscsiVolumeSource"), repeated: false },
+        Field { tag: 9, name: "glusterfs", kind: Kind::Message("api.core.v1.GlusterfsVolumeSource"), repeated: false },
+        Field { tag: 10, name: "persistent_volume_claim", kind: Kind::Message("api.core.v1.PersistentVolumeClaimVolumeSource"), repeated: false },
+        Field { tag: 11, name: "rbd", kind: Kind::Message("api.core.v1.RbdVolumeSource"), repeated: false },
+        Field { tag: 12, name: "flex_volume", kind: Kind::Message("api.core.v1.FlexVolumeSource"), repeated: false },
+        Field { tag: 13, name: "cinder", kind: Kind::Message("api.core.v1.CinderVolumeSource"), repeated: false },
+        Field { tag: 14, name: "cephfs", kind: Kind::Message("api.core.v1.CephFsVolumeSource"), repeated: false },
+        Field { tag: 15, name: "flocker", kind: Kind::Message("api.core.v1.FlockerVolumeSource"), repeated: false },
+        Field { tag: 16, name: "downward_api", kind: Kind::Message("api.core.v1.DownwardAPIVolumeSource"), repeated: false },
+        Field { tag: 17, name: "fc", kind: Kind::Message("api.core.v1.FcVolumeSource"), repeated: false },
+        Field { tag: 18, name: "azure_file", kind: Kind::Message("api.core.v1.AzureFileVolumeSource"), repeated: false },
+        Field { tag: 19, name: "config_map", kind: Kind::Message("api.core.v1.ConfigMapVolumeSource"), repeated: false },
+        Field { tag: 20, name: "vsphere_volume", kind: Kind::Message("api.core.v1.VsphereVirtualDiskVolumeSource"), repeated: false },
+        Field { tag: 21, name: "quobyte", kind: Kind::Message("api.core.v1.QuobyteVolumeSource"), repeated: false },
+        Field { tag: 22, name: "azure_disk", kind: Kind::Message("api.core.v1.AzureDiskVolumeSource"), repeated: false },
+        Field { tag: 23, name: "photon_persistent_disk", kind: Kind::Message("api.core.v1.PhotonPersistentDiskVolumeSource"), repeated: false },
+        Field { tag: 26, name: "projected", kind: Kind::Message("api.core.v1.ProjectedVolumeSource"), repeated: false },
+        Field { tag: 24, name: "portworx_volume", kind: Kind::Message("api.core.v1.PortworxVolumeSource"), repeated: false },
+        Field { tag: 25, name: "scale_io", kind: Kind::Message("api.core.v1.ScaleIoVolumeSource"), repeated: false },
+        Field { tag: 27, name: "storageos", kind: Kind::Message("api.core.v1.StorageOsVolumeSource"), repeated: false },
+        Field { tag: 28, name: "csi", kind: Kind::Message("api.core.v1.CSIVolumeSource"), repeated: false },
+        Field { tag: 29, name: "ephemeral", kind: Kind::Message("api.core.v1.EphemeralVolumeSource"), repeated: false },
+        Field { tag: 30, name: "image", kind: Kind::Message("api.core.v1.ImageVolumeSource"), repeated: false },
+    ] },
+    Message { name: "api.core.v1.VsphereVirtualDiskVolumeSource", fields: &[
+        Field { tag: 1, name: "volume_path", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "fs_type", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "storage_policy_name", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "storage_policy_id", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.core.v1.WeightedPodAffinityTerm", fields: &[
+        Field { tag: 1, name: "weight", kind: Kind::Int32, repeated: false },
+        Field { tag: 2, name: "pod_affinity_term", kind: Kind::Message("api.core.v1.PodAffinityTerm"), repeated: false },
+    ] },
+    Message { name: "api.core.v1.WindowsSecurityContextOptions", fields: &[
+        Field { tag: 1, name: "gmsa_credential_spec_name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "gmsa_credential_spec", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "run_as_user_name", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "host_process", kind: Kind::Bool, repeated: false },
+    ] },
+    Message { name: "api.core.v1.WorkloadReference", fields: &[
+        Field { tag: 1, name: "name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "pod_group", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "pod_group_replica_key", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.events.v1.Event", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 2, name: "event_time", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.MicroTime"), repeated: false },
+        Field { tag: 3, name: "series", kind: Kind::Message("api.events.v1.EventSeries"), repeated: false },
+        Field { tag: 4, name: "reporting_controller", kind: Kind::String, repeated: false },
+        Field { tag: 5, name: "reporting_instance", kind: Kind::String, repeated: false },
+        Field { tag: 6, name: "action", kind: Kind::String, repeated: false },
+        Field { tag: 7, name: "reason", kind: Kind::String, repeated: false },
+        Field { tag: 8, name: "regarding", kind: Kind::Message("api.core.v1.ObjectReference"), repeated: false },
+        Field { tag: 9, name: "related", kind: Kind::Message("api.core.v1.ObjectReference"), repeated: false },
+        Field { tag: 10, name: "note", kind: Kind::String, repeated: false },
+        Field { tag: 11, name: "type", kind: Kind::String, repeated: false },
+        Field { tag: 12, name: "deprecated_source", kind: Kind::Message("api.core.v1.EventSource"), repeated: false },
+        Field { tag: 13, name: "deprecated_first_timestamp", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"), repeated: false },
+        Field { tag: 14, name: "deprecated_last_timestamp", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"), repeated: false },
+        Field { tag: 15, name: "deprecated_count", kind: Kind::Int32, repeated: false },
+    ] },
+    Message { name: "api.events.v1.EventList", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"), repeated: false },
+        Field { tag: 2, name: "items", kind: Kind::Message("api.events.v1.Event"), repeated: true },
+    ] },
+    Message { name: "api.events.v1.EventSeries", fields: &[
+        Field { tag: 1, name: "count", kind: Kind::Int32, repeated: false },
+        Field { tag: 2, name: "last_observed_time", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.MicroTime"), repeated: false },
+    ] },
+    Message { name: "api.policy.v1.Eviction", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 2, name: "delete_options", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.DeleteOptions"), repeated: false },
+    ] },
+    Message { name: "api.policy.v1.PodDisruptionBudget", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 2, name: "spec", kind: Kind::Message("api.policy.v1.PodDisruptionBudgetSpec"), repeated: false },
+        Field { tag: 3, name: "status", kind: Kind::Message("api.policy.v1.PodDisruptionBudgetStatus"), repeated: false },
+    ] },
+    Message { name: "api.policy.v1.PodDisruptionBudgetList", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"), repeated: false },
+        Field { tag: 2, name: "items", kind: Kind::Message("api.policy.v1.PodDisruptionBudget"), repeated: true },
+    ] },
+    Message { name: "api.policy.v1.PodDisruptionBudgetSpec", fields: &[
+        Field { tag: 1, name: "min_available", kind: Kind::Message("apimachinery.pkg.util.intstr.IntOrString"), repeated: false },
+        Field { tag: 2, name: "selector", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.LabelSelector"), repeated: false },
+        Field { tag: 3, name: "max_unavailable", kind: Kind::Message("apimachinery.pkg.util.intstr.IntOrString"), repeated: false },
+        Field { tag: 4, name: "unhealthy_pod_eviction_policy", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.policy.v1.PodDisruptionBudgetStatus", fields: &[
+        Field { tag: 1, name: "observed_generation", kind: Kind::Int64, repeated: false },
+        Field { tag: 2, name: "disrupted_pods", kind: Kind::Map(&Kind::Message("apimachinery.pkg.apis.meta.v1.Time")), repeated: false },
+        Field { tag: 3, name: "disruptions_allowed", kind: Kind::Int32, repeated: false },
+        Field { tag: 4, name: "current_healthy", kind: Kind::Int32, repeated: false },
+        Field { tag: 5, name: "desired_healthy", kind: Kind::Int32, repeated: false },
+        Field { tag: 6, name: "expected_pods", kind: Kind::Int32, repeated: false },
+        Field { tag: 7, name: "conditions", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Condition"), repeated: true },
+    ] },
+    Message { name: "api.rbac.v1.AggregationRule", fields: &[
+        Field { tag: 1, name: "cluster_role_selectors", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.LabelSelector"), repeated: true },
+    ] },
+    Message { name: "api.rbac.v1.ClusterRole", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 2, name: "rules", kind: Kind::Message("api.rbac.v1.PolicyRule"), repeated: true },
+        Field { tag: 3, name: "aggregation_rule", kind: Kind::Message("api.rbac.v1.AggregationRule"), repeated: false },
+    ] },
+    Message { name: "api.rbac.v1.ClusterRoleBinding", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 2, name: "subjects", kind: Kind::Message("api.rbac.v1.Subject"), repeated: true },
+        Field { tag: 3, name: "role_ref", kind: Kind::Message("api.rbac.v1.RoleRef"), repeated: false },
+    ] },
+    Message { name: "api.rbac.v1.ClusterRoleBindingList", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"), repeated: false },
+        Field { tag: 2, name: "items", kind: Kind::Message("api.rbac.v1.ClusterRoleBinding"), repeated: true },
+    ] },
+    Message { name: "api.rbac.v1.ClusterRoleList", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"), repeated: false },
+        Field { tag: 2, name: "items", kind: Kind::Message("api.rbac.v1.ClusterRole"), repeated: true },
+    ] },
+    Message { name: "api.rbac.v1.PolicyRule", fields: &[
+        Field { tag: 1, name: "verbs", kind: Kind::String, repeated: true },
+        Field { tag: 2, name: "api_groups", kind: Kind::String, repeated: true },
+        Field { tag: 3, name: "resources", kind: Kind::String, repeated: true },
+        Field { tag: 4, name: "resource_names", kind: Kind::String, repeated: true },
+        Field { tag: 5, name: "non_resource_ur_ls", kind: Kind::String, repeated: true },
+    ] },
+    Message { name: "api.rbac.v1.Role", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 2, name: "rules", kind: Kind::Message("api.rbac.v1.PolicyRule"), repeated: true },
+    ] },
+    Message { name: "api.rbac.v1.RoleBinding", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 2, name: "subjects", kind: Kind::Message("api.rbac.v1.Subject"), repeated: true },
+        Field { tag: 3, name: "role_ref", kind: Kind::Message("api.rbac.v1.RoleRef"), repeated: false },
+    ] },
+    Message { name: "api.rbac.v1.RoleBindingList", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"), repeated: false },
+        Field { tag: 2, name: "items", kind: Kind::Message("api.rbac.v1.RoleBinding"), repeated: true },
+    ] },
+    Message { name: "api.rbac.v1.RoleList", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"), repeated: false },
+        Field { tag: 2, name: "items", kind: Kind::Message("api.rbac.v1.Role"), repeated: true },
+    ] },
+    Message { name: "api.rbac.v1.RoleRef", fields: &[
+        Field { tag: 1, name: "api_group", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "kind", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "name", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.rbac.v1.Subject", fields: &[
+        Field { tag: 1, name: "kind", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "api_group", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "name", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "namespace", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.storage.v1.CSIDriver", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 2, name: "spec", kind: Kind::Message("api.storage.v1.CSIDriverSpec"), repeated: false },
+    ] },
+    Message { name: "api.storage.v1.CSIDriverList", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"), repeated: false },
+        Field { tag: 2, name: "items", kind: Kind::Message("api.storage.v1.CSIDriver"), repeated: true },
+    ] },
+    Message { name: "api.storage.v1.CSIDriverSpec", fields: &[
+        Field { tag: 1, name: "attach_required", kind: Kind::Bool, repeated: false },
+        Field { tag: 2, name: "pod_info_on_mount", kind: Kind::Bool, repeated: false },
+        Field { tag: 3, name: "volume_lifecycle_modes", kind: Kind::String, repeated: true },
+        Field { tag: 4, name: "storage_capacity", kind: Kind::Bool, repeated: false },
+        Field { tag: 5, name: "fs_group_policy", kind: Kind::String, repeated: false },
+        Field { tag: 6, name: "token_requests", kind: Kind::Message("api.storage.v1.TokenRequest"), repeated: true },
+        Field { tag: 7, name: "requires_republish", kind: Kind::Bool, repeated: false },
+        Field { tag: 8, name: "se_linux_mount", kind: Kind::Bool, repeated: false },
+        Field { tag: 9, name: "node_allocatable_update_period_seconds", kind: Kind::Int64, repeated: false },
+        Field { tag: 10, name: "service_account_token_in_secrets", kind: Kind::Bool, repeated: false },
+    ] },
+    Message { name: "api.storage.v1.CSINode", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 2, name: "spec", kind: Kind::Message("api.storage.v1.CSINodeSpec"), repeated: false },
+    ] },
+    Message { name: "api.storage.v1.CSINodeDriver", fields: &[
+        Field { tag: 1, name: "name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "node_id", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "topology_keys", kind: Kind::String, repeated: true },
+        Field { tag: 4, name: "allocatable", kind: Kind::Message("api.storage.v1.VolumeNodeResources"), repeated: false },
+    ] },
+    Message { name: "api.storage.v1.CSINodeList", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"), repeated: false },
+        Field { tag: 2, name: "items", kind: Kind::Message("api.storage.v1.CSINode"), repeated: true },
+    ] },
+    Message { name: "api.storage.v1.CSINodeSpec", fields: &[
+        Field { tag: 1, name: "drivers", kind: Kind::Message("api.storage.v1.CSINodeDriver"), repeated: true },
+    ] },
+    Message { name: "api.storage.v1.CSIStorageCapacity", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 2, name: "node_topology", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.LabelSelector"), repeated: false },
+        Field { tag: 3, name: "storage_class_name", kind: Kind::String, repeated: false },
+        Field { tag: 4, name: "capacity", kind: Kind::Message("apimachinery.pkg.api.resource.Quantity"), repeated: false },
+        Field { tag: 5, name: "maximum_volume_size", kind: Kind::Message("apimachinery.pkg.api.resource.Quantity"), repeated: false },
+    ] },
+    Message { name: "api.storage.v1.CSIStorageCapacityList", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"), repeated: false },
+        Field { tag: 2, name: "items", kind: Kind::Message("api.storage.v1.CSIStorageCapacity"), repeated: true },
+    ] },
+    Message { name: "api.storage.v1.StorageClass", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 2, name: "provisioner", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "parameters", kind: Kind::Map(&Kind::String), repeated: false },
+        Field { tag: 4, name: "reclaim_policy", kind: Kind::String, repeated: false },
+        Field { tag: 5, name: "mount_options", kind: Kind::String, repeated: true },
+        Field { tag: 6, name: "allow_volume_expansion", kind: Kind::Bool, repeated: false },
+        Field { tag: 7, name: "volume_binding_mode", kind: Kind::String, repeated: false },
+        Field { tag: 8, name: "allowed_topologies", kind: Kind::Message("api.core.v1.TopologySelectorTerm"), repeated: true },
+    ] },
+    Message { name: "api.storage.v1.StorageClassList", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"), repeated: false },
+        Field { tag: 2, name: "items", kind: Kind::Message("api.storage.v1.StorageClass"), repeated: true },
+    ] },
+    Message { name: "api.storage.v1.TokenRequest", fields: &[
+        Field { tag: 1, name: "audience", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "expiration_seconds", kind: Kind::Int64, repeated: false },
+    ] },
+    Message { name: "api.storage.v1.VolumeAttachment", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 2, name: "spec", kind: Kind::Message("api.storage.v1.VolumeAttachmentSpec"), repeated: false },
+        Field { tag: 3, name: "status", kind: Kind::Message("api.storage.v1.VolumeAttachmentStatus"), repeated: false },
+    ] },
+    Message { name: "api.storage.v1.VolumeAttachmentList", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"), repeated: false },
+        Field { tag: 2, name: "items", kind: Kind::Message("api.storage.v1.VolumeAttachment"), repeated: true },
+    ] },
+    Message { name: "api.storage.v1.VolumeAttachmentSource", fields: &[
+        Field { tag: 1, name: "persistent_volume_name", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "inline_volume_spec", kind: Kind::Message("api.core.v1.PersistentVolumeSpec"), repeated: false },
+    ] },
+    Message { name: "api.storage.v1.VolumeAttachmentSpec", fields: &[
+        Field { tag: 1, name: "attacher", kind: Kind::String, repeated: false },
+        Field { tag: 2, name: "source", kind: Kind::Message("api.storage.v1.VolumeAttachmentSource"), repeated: false },
+        Field { tag: 3, name: "node_name", kind: Kind::String, repeated: false },
+    ] },
+    Message { name: "api.storage.v1.VolumeAttachmentStatus", fields: &[
+        Field { tag: 1, name: "attached", kind: Kind::Bool, repeated: false },
+        Field { tag: 2, name: "attachment_metadata", kind: Kind::Map(&Kind::String), repeated: false },
+        Field { tag: 3, name: "attach_error", kind: Kind::Message("api.storage.v1.VolumeError"), repeated: false },
+        Field { tag: 4, name: "detach_error", kind: Kind::Message("api.storage.v1.VolumeError"), repeated: false },
+    ] },
+    Message { name: "api.storage.v1.VolumeAttributesClass", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ObjectMeta"), repeated: false },
+        Field { tag: 2, name: "driver_name", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "parameters", kind: Kind::Map(&Kind::String), repeated: false },
+    ] },
+    Message { name: "api.storage.v1.VolumeAttributesClassList", fields: &[
+        Field { tag: 1, name: "metadata", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.ListMeta"), repeated: false },
+        Field { tag: 2, name: "items", kind: Kind::Message("api.storage.v1.VolumeAttributesClass"), repeated: true },
+    ] },
+    Message { name: "api.storage.v1.VolumeError", fields: &[
+        Field { tag: 1, name: "time", kind: Kind::Message("apimachinery.pkg.apis.meta.v1.Time"), repeated: false },
+        Field { tag: 2, name: "message", kind: Kind::String, repeated: false },
+        Field { tag: 3, name: "error_code", kind: Kind::Int32, repeated: false },
+    ] },
+    Message { name: "api.storage.v1.VolumeNodeResources", fields: &[
+        Field { tag: 1, name: "count", kind: Kind::Int32, repeated: false },
+    ] },
 ];

@@ -11,6 +11,7 @@
 //! Pure: no I/O.
 
 mod codec;
+#[rustfmt::skip]
 mod messages;
 mod schema;
 
