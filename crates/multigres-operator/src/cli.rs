@@ -29,6 +29,50 @@ pub enum Command {
     /// files, without a Kubernetes cluster: webhooks' defaulting and validation, then every
     /// controller's builders (see docs/render.md).
     Render(RenderArgs),
+    /// Run the controller manager against the API server of the current kubeconfig (or the
+    /// pod's service account inside a cluster) until SIGTERM (see docs/operator.md).
+    Run(RunArgs),
+}
+
+/// Arguments of `run`: the Go operator's flags (spec-controllers.md §13.2) plus our own.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Where `/healthz` and `/readyz` listen (`:8081`, `127.0.0.1:8081`); `0` disables them.
+    #[arg(
+        long,
+        default_value = ":8081",
+        env = "MULTIGRES_HEALTH_PROBE_BIND_ADDRESS"
+    )]
+    pub health_probe_bind_address: String,
+
+    /// Elect a leader through the Lease `multigres-operator.multigres.com` in the operator's
+    /// namespace, so only one replica writes (the Go operator's lease: never both lead).
+    #[arg(long, default_value_t = false, num_args = 0..=1, default_missing_value = "true", env = "MULTIGRES_LEADER_ELECT")]
+    pub leader_elect: bool,
+
+    /// The operator's namespace (the Lease lives there). Required inside a cluster, where the
+    /// manifest sets it from the pod; outside one the kubeconfig's namespace is used.
+    #[arg(long, env = "POD_NAMESPACE")]
+    pub namespace: Option<String>,
+
+    /// This replica's identity in the Lease; hostname and process id when unset.
+    #[arg(long, env = "MULTIGRES_LEADER_ELECTION_ID")]
+    pub identity: Option<String>,
+
+    /// How often a converged object is reconciled again without a change, in seconds
+    /// (controller-runtime's sync period is 10 hours).
+    #[arg(long, default_value_t = 36_000, env = "MULTIGRES_RESYNC_SECONDS")]
+    pub resync_seconds: u64,
+
+    /// How the topology server's Service name is reached: `dns` inside a cluster, `api-server`
+    /// against kubesim (local mode, tests); `auto` picks by whether this runs in a pod.
+    #[arg(
+        long,
+        value_enum,
+        default_value = "auto",
+        env = "MULTIGRES_ADDRESS_RESOLUTION"
+    )]
+    pub address_resolution: crate::operator::AddressResolution,
 }
 
 /// Arguments of `render`.
@@ -70,9 +114,44 @@ impl Cli {
                 }
             }
             Command::Render(args) => run_render(&args, out)?,
+            Command::Run(args) => run_operator(args)?,
         }
         Ok(())
     }
+}
+
+/// Starts a Tokio runtime and the controller manager.
+fn run_operator(args: RunArgs) -> anyhow::Result<()> {
+    init_logging();
+    let options = crate::operator::RunOptions {
+        health_probe_bind_address: args.health_probe_bind_address,
+        leader_elect: args.leader_elect,
+        namespace: args.namespace,
+        identity: args.identity,
+        resync: std::time::Duration::from_secs(args.resync_seconds),
+        address_resolution: args.address_resolution,
+    };
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("failed to start the async runtime")?
+        .block_on(crate::operator::run(options))
+}
+
+/// JSON log lines (spec-controllers.md §12.6) filtered by RUST_LOG (default `info`); compact text
+/// when standard error is a terminal.
+fn init_logging() {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if std::io::stderr().is_terminal() {
+        builder.compact().try_init()
+    } else {
+        builder.json().flatten_event(true).try_init()
+    };
 }
 
 /// Reads the files (standard input for `-`), renders, prints the objects to `out` and the

@@ -3,9 +3,14 @@
 //! `main.rs` only parses the command line and calls into this library, so integration tests and
 //! benchmarks drive exactly the code the binary runs.
 
+pub mod apply;
+pub mod cache;
 pub mod cli;
+pub mod context;
 pub mod controllers;
 pub mod crd_manifests;
+pub mod events;
+pub mod operator;
 pub mod render;
 pub mod telemetry;
 pub mod topology;

@@ -5,17 +5,23 @@
 //! pure value constructors named for what they build; this file only declares modules and must
 //! hold no logic.
 
+pub mod apply_child;
 pub mod cell;
 pub mod cell_topology;
 pub mod cluster_label;
 pub mod container_image;
 pub mod container_probes;
+pub mod error_policy;
+pub mod guard;
 pub mod image_pull;
 pub mod log_level;
 pub mod multigres_cluster;
 pub mod otel_env;
 pub mod owner_reference;
+pub mod pending_deletion;
 pub mod ports;
+pub mod predicates;
+pub mod reporting;
 pub mod shard;
 pub mod table_group;
 pub mod topo_server;

@@ -254,7 +254,7 @@ pub fn pool_cells(spec: &ShardSpec) -> Vec<CellName> {
 }
 
 /// Go `getMultiOrchCells`: `spec.multiorch.cells` as written, else the pool cells.
-fn multiorch_cells(context: &ShardContext<'_>) -> Result<Vec<CellName>, BuildError> {
+pub fn multiorch_cells(context: &ShardContext<'_>) -> Result<Vec<CellName>, BuildError> {
     let spec = context.spec;
     let cells = if spec.multiorch.cells.is_empty() {
         pool_cells(spec)

@@ -1,0 +1,450 @@
+//! The only writer of the objects the operator owns (style.md §3 steps 7–9).
+//!
+//! Every write style and field manager is the Go operator's (spec-controllers.md §1.4): forced
+//! server-side apply for children and status, plain create for pool pods and data PVCs, JSON
+//! merge patches for annotations, labels, PVC sizes and ownerRefs, and deletes for pruning.
+//! Before each apply the desired object is compared with the live one from the cache
+//! ([`compare::apply_drift`]); nothing is sent when nothing would change, which is what makes a
+//! pass over an unchanged world write nothing (fix 12).
+
+pub mod compare;
+
+use std::fmt::Debug;
+
+use kube::api::{DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
+use kube::core::ApiResource;
+use kube::{Api, Client, Resource, ResourceExt};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+pub use compare::{Drift, Subresource};
+
+/// SSA field manager of children and of the status of MultigresCluster, TableGroup, Cell and
+/// TopoServer.
+pub const MANAGER: &str = "multigres-operator";
+/// SSA field manager of the Shard's main status write.
+pub const SHARD_STATUS_MANAGER: &str = "multigres-resource-handler";
+/// SSA field manager of the Shard's `StorageClassValid` condition.
+pub const SHARD_GUARD_MANAGER: &str = "multigres-resource-handler-guard";
+/// SSA field manager of the TopoServer's `StorageClassValid` condition.
+pub const TOPO_SERVER_GUARD_MANAGER: &str = "multigres-operator-guard";
+
+/// What a write did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The live object already matched; no request was sent.
+    Unchanged,
+    /// A request changed (or created) the object.
+    Written,
+}
+
+impl Outcome {
+    pub fn written(self) -> bool {
+        self == Outcome::Written
+    }
+}
+
+/// Why a write failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("failed to apply {kind} {namespace}/{name}")]
+    Apply {
+        kind: String,
+        namespace: String,
+        name: String,
+        #[source]
+        source: Box<kube::Error>,
+    },
+    #[error("failed to write the status of {kind} {namespace}/{name}")]
+    Status {
+        kind: String,
+        namespace: String,
+        name: String,
+        #[source]
+        source: Box<kube::Error>,
+    },
+    #[error("failed to create {kind} {namespace}/{name}")]
+    Create {
+        kind: String,
+        namespace: String,
+        name: String,
+        #[source]
+        source: Box<kube::Error>,
+    },
+    #[error("failed to patch {kind} {namespace}/{name}")]
+    Patch {
+        kind: String,
+        namespace: String,
+        name: String,
+        #[source]
+        source: Box<kube::Error>,
+    },
+    #[error("failed to delete {kind} {namespace}/{name}")]
+    Delete {
+        kind: String,
+        namespace: String,
+        name: String,
+        #[source]
+        source: Box<kube::Error>,
+    },
+    #[error("failed to read {kind} {namespace}/{name}")]
+    Read {
+        kind: String,
+        namespace: String,
+        name: String,
+        #[source]
+        source: Box<kube::Error>,
+    },
+    #[error("{kind} {name} has no name or namespace, so it cannot be written")]
+    Unnamed { kind: String, name: String },
+    #[error("{kind} {name} does not serialize")]
+    Serialize {
+        kind: String,
+        name: String,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+impl ApplyError {
+    /// The API server's answer, when the request reached it.
+    pub fn api_error(&self) -> Option<&kube::Error> {
+        match self {
+            ApplyError::Apply { source, .. }
+            | ApplyError::Status { source, .. }
+            | ApplyError::Create { source, .. }
+            | ApplyError::Patch { source, .. }
+            | ApplyError::Delete { source, .. }
+            | ApplyError::Read { source, .. } => Some(source),
+            ApplyError::Unnamed { .. } | ApplyError::Serialize { .. } => None,
+        }
+    }
+
+    /// A conflict (409): someone else wrote in between; retry soon.
+    pub fn is_conflict(&self) -> bool {
+        matches!(self.api_error(), Some(kube::Error::Api(status)) if status.code == 409)
+    }
+}
+
+/// Whether a kube error is the API server's 404.
+pub fn is_not_found(error: &kube::Error) -> bool {
+    matches!(error, kube::Error::Api(status) if status.code == 404)
+}
+
+fn is_already_exists(error: &kube::Error) -> bool {
+    matches!(error, kube::Error::Api(status) if status.code == 409 && status.reason == "AlreadyExists")
+}
+
+/// The writer: a client plus the write rules.
+#[derive(Clone)]
+pub struct Apply {
+    client: Client,
+}
+
+fn identity<K: Resource<DynamicType = ()>>(object: &K) -> Result<(String, String), ApplyError> {
+    let meta = object.meta();
+    match (&meta.name, &meta.namespace) {
+        (Some(name), Some(namespace)) => Ok((name.clone(), namespace.clone())),
+        _ => Err(ApplyError::Unnamed {
+            kind: K::kind(&()).into_owned(),
+            name: meta.name.clone().unwrap_or_default(),
+        }),
+    }
+}
+
+fn to_value<K: Resource<DynamicType = ()> + Serialize>(object: &K) -> Result<Value, ApplyError> {
+    serde_json::to_value(object).map_err(|source| ApplyError::Serialize {
+        kind: K::kind(&()).into_owned(),
+        name: object.meta().name.clone().unwrap_or_default(),
+        source,
+    })
+}
+
+impl Apply {
+    pub fn new(client: Client) -> Self {
+        Apply { client }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Server-side applies `desired` (forced, with `manager`) unless `live` already matches.
+    pub async fn apply<K>(
+        &self,
+        desired: &K,
+        live: Option<&K>,
+        manager: &str,
+    ) -> Result<Outcome, ApplyError>
+    where
+        K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+            + Clone
+            + Serialize
+            + DeserializeOwned
+            + Debug,
+    {
+        let (name, namespace) = identity(desired)?;
+        let mut body = to_value(desired)?;
+        // The body of an apply names its type; k8s-openapi types serialize it already, custom
+        // resources too, but be explicit for any that do not.
+        body["apiVersion"] = json!(K::api_version(&()));
+        body["kind"] = json!(K::kind(&()));
+        // Status goes through its own subresource; the builders' zero status is not a wish.
+        if let Some(map) = body.as_object_mut() {
+            map.remove("status");
+        }
+        let live = live.map(to_value).transpose()?;
+        if let Some(drift) = compare::apply_drift(&body, live.as_ref(), manager, Subresource::Main)
+        {
+            tracing::debug!(kind = %K::kind(&()), %namespace, %name, ?drift, "applying");
+        } else {
+            return Ok(Outcome::Unchanged);
+        }
+        let api: Api<K> = Api::namespaced(self.client.clone(), &namespace);
+        api.patch(
+            &name,
+            &PatchParams::apply(manager).force(),
+            &Patch::Apply(&body),
+        )
+        .await
+        .map_err(|source| ApplyError::Apply {
+            kind: K::kind(&()).into_owned(),
+            namespace: namespace.clone(),
+            name: name.clone(),
+            source: Box::new(source),
+        })?;
+        Ok(Outcome::Written)
+    }
+
+    /// Server-side applies `status` to the status subresource of `live` (forced, with
+    /// `manager`) unless it already holds it. The body is the minimal object of §1.4:
+    /// apiVersion, kind, name, namespace and `status`.
+    pub async fn apply_status<K>(
+        &self,
+        live: &K,
+        status: Value,
+        manager: &str,
+    ) -> Result<Outcome, ApplyError>
+    where
+        K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+            + Clone
+            + Serialize
+            + DeserializeOwned
+            + Debug,
+    {
+        let (name, namespace) = identity(live)?;
+        let body = json!({
+            "apiVersion": K::api_version(&()),
+            "kind": K::kind(&()),
+            "metadata": {"name": name, "namespace": namespace},
+            "status": status,
+        });
+        let live_value = to_value(live)?;
+        if compare::apply_drift(
+            &json!({"status": body["status"]}),
+            Some(&live_value),
+            manager,
+            Subresource::Status,
+        )
+        .is_none()
+        {
+            return Ok(Outcome::Unchanged);
+        }
+        let api: Api<K> = Api::namespaced(self.client.clone(), &namespace);
+        api.patch_status(
+            &name,
+            &PatchParams::apply(manager).force(),
+            &Patch::Apply(&body),
+        )
+        .await
+        .map_err(|source| ApplyError::Status {
+            kind: K::kind(&()).into_owned(),
+            namespace: namespace.clone(),
+            name: name.clone(),
+            source: Box::new(source),
+        })?;
+        Ok(Outcome::Written)
+    }
+
+    /// Creates `object` unless it exists (`AlreadyExists` is success: another pass or a stale
+    /// cache got there first).
+    pub async fn create<K>(&self, object: &K) -> Result<Outcome, ApplyError>
+    where
+        K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+            + Clone
+            + Serialize
+            + DeserializeOwned
+            + Debug,
+    {
+        let (name, namespace) = identity(object)?;
+        let api: Api<K> = Api::namespaced(self.client.clone(), &namespace);
+        match api.create(&PostParams::default(), object).await {
+            Ok(_) => Ok(Outcome::Written),
+            Err(error) if is_already_exists(&error) => Ok(Outcome::Unchanged),
+            Err(source) => Err(ApplyError::Create {
+                kind: K::kind(&()).into_owned(),
+                namespace,
+                name,
+                source: Box::new(source),
+            }),
+        }
+    }
+
+    /// A JSON merge patch of the main resource (default field manager, as Go's `MergeFrom`).
+    pub async fn merge_patch<K>(
+        &self,
+        namespace: &str,
+        name: &str,
+        patch: &Value,
+    ) -> Result<Outcome, ApplyError>
+    where
+        K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+            + Clone
+            + DeserializeOwned
+            + Debug,
+    {
+        let api: Api<K> = Api::namespaced(self.client.clone(), namespace);
+        api.patch(name, &PatchParams::default(), &Patch::Merge(patch))
+            .await
+            .map_err(|source| ApplyError::Patch {
+                kind: K::kind(&()).into_owned(),
+                namespace: namespace.to_owned(),
+                name: name.to_owned(),
+                source: Box::new(source),
+            })?;
+        Ok(Outcome::Written)
+    }
+
+    /// A JSON merge patch of the status subresource.
+    pub async fn merge_patch_status<K>(
+        &self,
+        namespace: &str,
+        name: &str,
+        patch: &Value,
+    ) -> Result<Outcome, ApplyError>
+    where
+        K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+            + Clone
+            + DeserializeOwned
+            + Debug,
+    {
+        let api: Api<K> = Api::namespaced(self.client.clone(), namespace);
+        api.patch_status(name, &PatchParams::default(), &Patch::Merge(patch))
+            .await
+            .map_err(|source| ApplyError::Status {
+                kind: K::kind(&()).into_owned(),
+                namespace: namespace.to_owned(),
+                name: name.to_owned(),
+                source: Box::new(source),
+            })?;
+        Ok(Outcome::Written)
+    }
+
+    /// Deletes an object in the background (GC removes its dependents); already gone is fine.
+    pub async fn delete<K>(&self, namespace: &str, name: &str) -> Result<Outcome, ApplyError>
+    where
+        K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+            + Clone
+            + DeserializeOwned
+            + Debug,
+    {
+        let api: Api<K> = Api::namespaced(self.client.clone(), namespace);
+        match api.delete(name, &DeleteParams::background()).await {
+            Ok(_) => Ok(Outcome::Written),
+            Err(error) if is_not_found(&error) => Ok(Outcome::Unchanged),
+            Err(source) => Err(ApplyError::Delete {
+                kind: K::kind(&()).into_owned(),
+                namespace: namespace.to_owned(),
+                name: name.to_owned(),
+                source: Box::new(source),
+            }),
+        }
+    }
+
+    /// Deletes the objects of `existing` that `owner_uid` controls and whose name is not in
+    /// `keep` (style.md §3 step 8). Never call it for PVCs: their policy decides.
+    pub async fn prune<K>(
+        &self,
+        existing: &[std::sync::Arc<K>],
+        owner_uid: &str,
+        keep: &[String],
+    ) -> Result<Vec<String>, ApplyError>
+    where
+        K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+            + Clone
+            + DeserializeOwned
+            + Debug,
+    {
+        let mut deleted = Vec::new();
+        for object in existing {
+            let controlled = object
+                .owner_references()
+                .iter()
+                .any(|owner| owner.controller == Some(true) && owner.uid == owner_uid);
+            let name = object.name_any();
+            if !controlled || keep.contains(&name) || object.meta().deletion_timestamp.is_some() {
+                continue;
+            }
+            let namespace = object.namespace().unwrap_or_default();
+            if self.delete::<K>(&namespace, &name).await?.written() {
+                deleted.push(name);
+            }
+        }
+        Ok(deleted)
+    }
+
+    /// Server-side applies a dynamic object (the cert-manager Certificate), comparing with a
+    /// fresh GET: Certificates are not cached (spec-controllers.md §13.4).
+    pub async fn apply_dynamic(
+        &self,
+        desired: &DynamicObject,
+        resource: &ApiResource,
+        manager: &str,
+    ) -> Result<Outcome, ApplyError> {
+        let name = desired.metadata.name.clone().unwrap_or_default();
+        let namespace = desired.metadata.namespace.clone().unwrap_or_default();
+        let api: Api<DynamicObject> =
+            Api::namespaced_with(self.client.clone(), &namespace, resource);
+        let live = api
+            .get_opt(&name)
+            .await
+            .map_err(|source| ApplyError::Read {
+                kind: resource.kind.clone(),
+                namespace: namespace.clone(),
+                name: name.clone(),
+                source: Box::new(source),
+            })?;
+        let mut body = serde_json::to_value(desired).map_err(|source| ApplyError::Serialize {
+            kind: resource.kind.clone(),
+            name: name.clone(),
+            source,
+        })?;
+        body["apiVersion"] = json!(resource.api_version);
+        body["kind"] = json!(resource.kind);
+        let live = live
+            .map(serde_json::to_value)
+            .transpose()
+            .map_err(|source| ApplyError::Serialize {
+                kind: resource.kind.clone(),
+                name: name.clone(),
+                source,
+            })?;
+        if compare::apply_drift(&body, live.as_ref(), manager, Subresource::Main).is_none() {
+            return Ok(Outcome::Unchanged);
+        }
+        api.patch(
+            &name,
+            &PatchParams::apply(manager).force(),
+            &Patch::Apply(&body),
+        )
+        .await
+        .map_err(|source| ApplyError::Apply {
+            kind: resource.kind.clone(),
+            namespace,
+            name,
+            source: Box::new(source),
+        })?;
+        Ok(Outcome::Written)
+    }
+}

@@ -1,0 +1,303 @@
+//! The informer cache: one watch per kind the operator reads, shared by every controller that
+//! reads or is triggered by that kind (spec-controllers.md §13.4, the "hybrid" cache).
+//!
+//! Each kind is a [`Feed`]: a shared reflector whose [`Store`] the reconcilers read (so a pass
+//! compares desired objects with live ones without a GET) and whose subscriptions trigger the
+//! controllers. Secrets, StatefulSets, Services, Pods, PVCs, PDBs and Deployments are selected
+//! by `app.kubernetes.io/managed-by=multigres-operator` (every object the operator creates
+//! carries it); ConfigMaps and StorageClasses are read unfiltered (a postgres config ConfigMap
+//! belongs to the user). Custom resources are watched through [`DeserializeGuard`] so one
+//! malformed object never stops a watch.
+//!
+//! This module only wires watches; it must not write anything.
+
+use std::fmt::Debug;
+use std::hash::Hash;
+use std::sync::Arc;
+
+use futures::{StreamExt, future};
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Secret, Service};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::api::storage::v1::StorageClass;
+use kube::core::DeserializeGuard;
+use kube::runtime::reflector::store::Writer;
+use kube::runtime::reflector::{ObjectRef, ReflectHandle, Store};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Api, Client, Resource};
+use multigres_api::labels::LABEL_APP_MANAGED_BY;
+use multigres_api::v1alpha1::{
+    Cell, CellTemplate, CoreTemplate, MultigresCluster, Shard, ShardTemplate, TableGroup,
+    TopoServer,
+};
+use serde::de::DeserializeOwned;
+
+/// The value of `app.kubernetes.io/managed-by` on everything the operator creates.
+pub const MANAGED_BY: &str = "multigres-operator";
+
+/// How many events a slow subscriber may lag behind before the watch waits for it.
+const SUBSCRIBER_BUFFER: usize = 1024;
+
+/// One kind's shared reflector before it runs: hands out its store and subscriptions.
+pub struct Feed<K>
+where
+    K: Resource<DynamicType = ()> + Clone + 'static,
+{
+    kind: &'static str,
+    api: Api<K>,
+    config: watcher::Config,
+    writer: Writer<K>,
+}
+
+impl<K> Feed<K>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    K::DynamicType: Eq + Hash + Clone,
+{
+    fn new(kind: &'static str, api: Api<K>, config: watcher::Config) -> Self {
+        Feed {
+            kind,
+            api,
+            config,
+            writer: Writer::new_shared(SUBSCRIBER_BUFFER, ()),
+        }
+    }
+
+    /// The store the reflector fills.
+    pub fn store(&self) -> Store<K> {
+        self.writer.as_reader()
+    }
+
+    /// A new stream of this kind's changes, for a controller's trigger.
+    pub fn subscribe(&self) -> ReflectHandle<K> {
+        self.writer
+            .subscribe()
+            .expect("a writer made with new_shared always hands out subscriptions")
+    }
+
+    /// Runs the watch until the process stops; watch errors are retried with backoff.
+    pub async fn run(self) {
+        let kind = self.kind;
+        watcher(self.api, self.config)
+            .default_backoff()
+            .reflect_shared(self.writer)
+            .for_each(|event| {
+                if let Err(error) = event {
+                    tracing::warn!(
+                        kind,
+                        error = &error as &dyn std::error::Error,
+                        "watch failed; retrying"
+                    );
+                }
+                future::ready(())
+            })
+            .await;
+    }
+}
+
+/// Every feed, before the watches start.
+pub struct Feeds {
+    pub clusters: Feed<DeserializeGuard<MultigresCluster>>,
+    pub cells: Feed<DeserializeGuard<Cell>>,
+    pub table_groups: Feed<DeserializeGuard<TableGroup>>,
+    pub shards: Feed<DeserializeGuard<Shard>>,
+    pub topo_servers: Feed<DeserializeGuard<TopoServer>>,
+    pub core_templates: Feed<DeserializeGuard<CoreTemplate>>,
+    pub cell_templates: Feed<DeserializeGuard<CellTemplate>>,
+    pub shard_templates: Feed<DeserializeGuard<ShardTemplate>>,
+    pub deployments: Feed<Deployment>,
+    pub services: Feed<Service>,
+    pub stateful_sets: Feed<StatefulSet>,
+    pub secrets: Feed<Secret>,
+    pub config_maps: Feed<ConfigMap>,
+    pub pods: Feed<Pod>,
+    pub pvcs: Feed<PersistentVolumeClaim>,
+    pub pdbs: Feed<PodDisruptionBudget>,
+    pub storage_classes: Feed<StorageClass>,
+}
+
+impl Feeds {
+    /// Feeds over every namespace.
+    pub fn new(client: &Client) -> Self {
+        let managed =
+            || watcher::Config::default().labels(&format!("{LABEL_APP_MANAGED_BY}={MANAGED_BY}"));
+        let all = watcher::Config::default;
+        Feeds {
+            clusters: Feed::new("MultigresCluster", Api::all(client.clone()), all()),
+            cells: Feed::new("Cell", Api::all(client.clone()), all()),
+            table_groups: Feed::new("TableGroup", Api::all(client.clone()), all()),
+            shards: Feed::new("Shard", Api::all(client.clone()), all()),
+            topo_servers: Feed::new("TopoServer", Api::all(client.clone()), all()),
+            core_templates: Feed::new("CoreTemplate", Api::all(client.clone()), all()),
+            cell_templates: Feed::new("CellTemplate", Api::all(client.clone()), all()),
+            shard_templates: Feed::new("ShardTemplate", Api::all(client.clone()), all()),
+            deployments: Feed::new("Deployment", Api::all(client.clone()), managed()),
+            services: Feed::new("Service", Api::all(client.clone()), managed()),
+            stateful_sets: Feed::new("StatefulSet", Api::all(client.clone()), managed()),
+            secrets: Feed::new("Secret", Api::all(client.clone()), managed()),
+            config_maps: Feed::new("ConfigMap", Api::all(client.clone()), all()),
+            pods: Feed::new("Pod", Api::all(client.clone()), managed()),
+            pvcs: Feed::new("PersistentVolumeClaim", Api::all(client.clone()), managed()),
+            pdbs: Feed::new("PodDisruptionBudget", Api::all(client.clone()), managed()),
+            storage_classes: Feed::new("StorageClass", Api::all(client.clone()), all()),
+        }
+    }
+
+    /// The stores, for the reconcilers.
+    pub fn cache(&self) -> Cache {
+        Cache {
+            clusters: self.clusters.store(),
+            cells: self.cells.store(),
+            table_groups: self.table_groups.store(),
+            shards: self.shards.store(),
+            topo_servers: self.topo_servers.store(),
+            core_templates: self.core_templates.store(),
+            cell_templates: self.cell_templates.store(),
+            shard_templates: self.shard_templates.store(),
+            deployments: self.deployments.store(),
+            services: self.services.store(),
+            stateful_sets: self.stateful_sets.store(),
+            secrets: self.secrets.store(),
+            config_maps: self.config_maps.store(),
+            pods: self.pods.store(),
+            pvcs: self.pvcs.store(),
+            pdbs: self.pdbs.store(),
+            storage_classes: self.storage_classes.store(),
+        }
+    }
+
+    /// Starts every watch on the runtime; they stop when the runtime does.
+    pub fn spawn(self) -> Vec<tokio::task::JoinHandle<()>> {
+        let Feeds {
+            clusters,
+            cells,
+            table_groups,
+            shards,
+            topo_servers,
+            core_templates,
+            cell_templates,
+            shard_templates,
+            deployments,
+            services,
+            stateful_sets,
+            secrets,
+            config_maps,
+            pods,
+            pvcs,
+            pdbs,
+            storage_classes,
+        } = self;
+        vec![
+            tokio::spawn(clusters.run()),
+            tokio::spawn(cells.run()),
+            tokio::spawn(table_groups.run()),
+            tokio::spawn(shards.run()),
+            tokio::spawn(topo_servers.run()),
+            tokio::spawn(core_templates.run()),
+            tokio::spawn(cell_templates.run()),
+            tokio::spawn(shard_templates.run()),
+            tokio::spawn(deployments.run()),
+            tokio::spawn(services.run()),
+            tokio::spawn(stateful_sets.run()),
+            tokio::spawn(secrets.run()),
+            tokio::spawn(config_maps.run()),
+            tokio::spawn(pods.run()),
+            tokio::spawn(pvcs.run()),
+            tokio::spawn(pdbs.run()),
+            tokio::spawn(storage_classes.run()),
+        ]
+    }
+}
+
+/// The stores the reconcilers read.
+#[derive(Clone)]
+pub struct Cache {
+    pub clusters: Store<DeserializeGuard<MultigresCluster>>,
+    pub cells: Store<DeserializeGuard<Cell>>,
+    pub table_groups: Store<DeserializeGuard<TableGroup>>,
+    pub shards: Store<DeserializeGuard<Shard>>,
+    pub topo_servers: Store<DeserializeGuard<TopoServer>>,
+    pub core_templates: Store<DeserializeGuard<CoreTemplate>>,
+    pub cell_templates: Store<DeserializeGuard<CellTemplate>>,
+    pub shard_templates: Store<DeserializeGuard<ShardTemplate>>,
+    pub deployments: Store<Deployment>,
+    pub services: Store<Service>,
+    pub stateful_sets: Store<StatefulSet>,
+    pub secrets: Store<Secret>,
+    pub config_maps: Store<ConfigMap>,
+    pub pods: Store<Pod>,
+    pub pvcs: Store<PersistentVolumeClaim>,
+    pub pdbs: Store<PodDisruptionBudget>,
+    pub storage_classes: Store<StorageClass>,
+}
+
+impl Cache {
+    /// Waits until every store holds its first complete list, so that the first pass compares
+    /// with what exists instead of rewriting it.
+    pub async fn wait_until_ready(
+        &self,
+    ) -> Result<(), kube::runtime::reflector::store::WriterDropped> {
+        self.clusters.wait_until_ready().await?;
+        self.cells.wait_until_ready().await?;
+        self.table_groups.wait_until_ready().await?;
+        self.shards.wait_until_ready().await?;
+        self.topo_servers.wait_until_ready().await?;
+        self.core_templates.wait_until_ready().await?;
+        self.cell_templates.wait_until_ready().await?;
+        self.shard_templates.wait_until_ready().await?;
+        self.deployments.wait_until_ready().await?;
+        self.services.wait_until_ready().await?;
+        self.stateful_sets.wait_until_ready().await?;
+        self.secrets.wait_until_ready().await?;
+        self.config_maps.wait_until_ready().await?;
+        self.pods.wait_until_ready().await?;
+        self.pvcs.wait_until_ready().await?;
+        self.pdbs.wait_until_ready().await?;
+        self.storage_classes.wait_until_ready().await?;
+        Ok(())
+    }
+}
+
+/// A namespaced object of `store` by name.
+pub fn get<K>(store: &Store<K>, namespace: &str, name: &str) -> Option<Arc<K>>
+where
+    K: Resource<DynamicType = ()> + Clone + 'static,
+{
+    store.get(&ObjectRef::new(name).within(namespace))
+}
+
+/// A cluster-scoped object of `store` by name.
+pub fn get_cluster_scoped<K>(store: &Store<K>, name: &str) -> Option<Arc<K>>
+where
+    K: Resource<DynamicType = ()> + Clone + 'static,
+{
+    store.get(&ObjectRef::new(name))
+}
+
+/// The objects of `store` in `namespace` whose labels include every pair of `selector`.
+pub fn select<K>(store: &Store<K>, namespace: &str, selector: &[(&str, &str)]) -> Vec<Arc<K>>
+where
+    K: Resource<DynamicType = ()> + Clone + 'static,
+{
+    let mut found: Vec<Arc<K>> = store
+        .state()
+        .into_iter()
+        .filter(|object| {
+            let meta = object.meta();
+            meta.namespace.as_deref() == Some(namespace)
+                && selector.iter().all(|(key, value)| {
+                    meta.labels
+                        .as_ref()
+                        .and_then(|labels| labels.get(*key))
+                        .is_some_and(|found| found == value)
+                })
+        })
+        .collect();
+    found.sort_by(|a, b| a.meta().name.cmp(&b.meta().name));
+    found
+}
+
+/// The valid object inside a guarded one.
+pub fn valid<K: Clone>(guarded: &DeserializeGuard<K>) -> Option<&K> {
+    guarded.0.as_ref().ok()
+}

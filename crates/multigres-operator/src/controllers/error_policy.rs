@@ -1,0 +1,99 @@
+//! What a controller does after a failed pass (style.md §3 step 11), shared by the five
+//! controllers: an invalid spec waits for a change (no retry loop), a conflict retries soon,
+//! anything else backs off exponentially per object, capped.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use kube::runtime::controller::Action;
+
+/// How a failure is handled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// The user's input is wrong: reported once, retried when the object changes.
+    Invalid,
+    /// Someone wrote in between (409): retry after a short pause.
+    Conflict,
+    /// Anything else (API errors, unreachable services): capped exponential backoff.
+    Transient,
+}
+
+/// The error of one controller's pass.
+pub trait ReconcileError: std::error::Error + Send + Sync + 'static {
+    /// PascalCase Event reason and metric label.
+    fn reason(&self) -> &'static str;
+    fn class(&self) -> ErrorClass;
+}
+
+/// First retry after a transient failure; doubled per failure up to [`MAX_BACKOFF`].
+const BASE_BACKOFF: Duration = Duration::from_millis(500);
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
+const CONFLICT_RETRY: Duration = Duration::from_secs(1);
+
+/// Failure counts per object, reset by a successful pass.
+#[derive(Default)]
+pub struct Backoff {
+    failures: Mutex<HashMap<String, u32>>,
+}
+
+impl Backoff {
+    fn failures(&self) -> std::sync::MutexGuard<'_, HashMap<String, u32>> {
+        self.failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The delay before the next try of `key` after one more failure.
+    pub fn next_delay(&self, key: &str) -> Duration {
+        let mut failures = self.failures();
+        let count = failures.entry(key.to_owned()).or_default();
+        let delay = BASE_BACKOFF.saturating_mul(2u32.saturating_pow(*count));
+        *count = count.saturating_add(1);
+        delay.min(MAX_BACKOFF)
+    }
+
+    pub fn reset(&self, key: &str) {
+        self.failures().remove(key);
+    }
+}
+
+/// The action after `error` for the object `key`.
+pub fn action_after(error: &dyn ReconcileError, key: &str, backoff: &Backoff) -> Action {
+    match error.class() {
+        ErrorClass::Invalid => Action::await_change(),
+        ErrorClass::Conflict => Action::requeue(CONFLICT_RETRY),
+        ErrorClass::Transient => Action::requeue(backoff.next_delay(key)),
+    }
+}
+
+/// The error and its sources, one line (Event notes and logs).
+pub fn chain_text(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    #[test]
+    fn transient_failures_back_off_exponentially_up_to_the_cap_and_reset() {
+        let backoff = Backoff::default();
+        let delays: Vec<Duration> = (0..12).map(|_| backoff.next_delay("ns/a")).collect();
+        assert_eq!(delays[0], Duration::from_millis(500));
+        assert_eq!(delays[1], Duration::from_secs(1));
+        assert_eq!(delays[2], Duration::from_secs(2));
+        assert_eq!(delays[11], MAX_BACKOFF);
+        assert_eq!(backoff.next_delay("ns/b"), Duration::from_millis(500));
+        backoff.reset("ns/a");
+        assert_eq!(backoff.next_delay("ns/a"), Duration::from_millis(500));
+    }
+}

@@ -1,0 +1,189 @@
+//! One TopoServer pass (spec-controllers.md §5): guard → build → apply → status.
+//!
+//! Reads come from the informer cache; every write goes through `apply`. Events are published
+//! only for what this pass changed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kube::core::DeserializeGuard;
+use kube::runtime::controller::Action;
+use kube::{Resource, ResourceExt};
+use multigres_api::conditions::{self, StorageClassSubject};
+use multigres_api::v1alpha1::{TopoServer, TopoServerStatus};
+
+use super::Error;
+use super::build::build_topo_server_objects;
+use super::status::{TopoServerObservation, compute_status};
+use crate::apply::{MANAGER, TOPO_SERVER_GUARD_MANAGER};
+use crate::cache;
+use crate::context::Context;
+use crate::controllers::apply_child::apply_child;
+use crate::controllers::guard::guard_condition_status;
+use crate::controllers::reporting::{object_key, phase_change_note, report};
+use crate::events::Source;
+
+/// Requeue while a named StorageClass is missing (§10).
+const MISSING_CLASS_REQUEUE: Duration = Duration::from_secs(10);
+/// Requeue while not Healthy, to notice crash loops (§10).
+const NOT_HEALTHY_REQUEUE: Duration = Duration::from_secs(30);
+
+pub async fn reconcile(
+    guarded: Arc<DeserializeGuard<TopoServer>>,
+    context: Arc<Context>,
+) -> Result<Action, Error> {
+    let result = pass(&guarded, &context).await;
+    report(&context, Source::TopoServer, guarded.as_ref(), result).await
+}
+
+async fn pass(guarded: &DeserializeGuard<TopoServer>, context: &Context) -> Result<Action, Error> {
+    let topo_server = guarded.0.as_ref().map_err(|invalid| Error::Malformed {
+        object: object_key(guarded),
+        message: invalid.error.clone(),
+    })?;
+    if topo_server.metadata.deletion_timestamp.is_some() {
+        return Ok(Action::await_change());
+    }
+    let object = object_key(topo_server);
+    let reference = topo_server.object_ref(&());
+    let namespace = topo_server.namespace().unwrap_or_default();
+    let name = topo_server.name_any();
+
+    // The etcd StorageClass guard (§5): nothing is applied while a named class is missing.
+    let class = topo_server
+        .spec
+        .etcd
+        .as_ref()
+        .map(|etcd| etcd.storage.class.as_str())
+        .filter(|class| !class.is_empty());
+    let found = class.is_some_and(|class| {
+        cache::get_cluster_scoped(&context.cache.storage_classes, class).is_some()
+    });
+    let guard = conditions::storage_class_valid(StorageClassSubject::Etcd, class, found);
+    let conditions_now = topo_server
+        .status
+        .as_ref()
+        .map(|status| status.conditions.clone())
+        .unwrap_or_default();
+    if let Some(status) = guard_condition_status(
+        &conditions_now,
+        &guard,
+        topo_server.metadata.generation,
+        &context.now(),
+    ) {
+        context
+            .apply
+            .apply_status(topo_server, status, TOPO_SERVER_GUARD_MANAGER)
+            .await
+            .map_err(|source| Error::Apply {
+                object: object.clone(),
+                source,
+            })?;
+    }
+    if class.is_some() && !found {
+        context
+            .events
+            .warning(
+                Source::TopoServer,
+                &reference,
+                "StorageClassNotFound",
+                guard.message.clone(),
+            )
+            .await;
+        return Ok(Action::requeue(MISSING_CLASS_REQUEUE));
+    }
+
+    let desired = build_topo_server_objects(topo_server).map_err(|source| Error::Build {
+        object: object.clone(),
+        source,
+    })?;
+    let super::build::Desired {
+        services,
+        stateful_set,
+    } = desired;
+    let apply_error = |source| Error::Apply {
+        object: object.clone(),
+        source,
+    };
+    for service in &services {
+        apply_child(
+            context,
+            Source::TopoServer,
+            &reference,
+            &context.cache.services,
+            service,
+        )
+        .await
+        .map_err(apply_error)?;
+    }
+    apply_child(
+        context,
+        Source::TopoServer,
+        &reference,
+        &context.cache.stateful_sets,
+        &stateful_set.0,
+    )
+    .await
+    .map_err(apply_error)?;
+    let live_set = cache::get(&context.cache.stateful_sets, &namespace, &name);
+
+    // Status from the StatefulSet as last observed; none yet ⇒ no status write (its creation
+    // triggers the next pass).
+    let Some(live_set) = live_set else {
+        return Ok(Action::requeue(NOT_HEALTHY_REQUEUE));
+    };
+    let selector = stateful_set
+        .spec
+        .as_ref()
+        .and_then(|spec| spec.selector.match_labels.clone())
+        .unwrap_or_default();
+    let selector: Vec<(&str, &str)> = selector
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let pods = cache::select(&context.cache.pods, &namespace, &selector);
+    let observation = TopoServerObservation::new(&live_set, &pods);
+    let previous = topo_server.status.clone().unwrap_or_default();
+    let status = compute_status(
+        topo_server,
+        &previous,
+        &observation,
+        &services,
+        &context.now(),
+    );
+    let healthy = status.phase == Some(multigres_api::v1alpha1::Phase::Healthy);
+    write_status(context, topo_server, &previous, status).await?;
+    Ok(if healthy {
+        Action::requeue(context.settings.resync)
+    } else {
+        Action::requeue(NOT_HEALTHY_REQUEUE)
+    })
+}
+
+/// The single status write of the pass, and the PhaseChange event when the phase moved.
+async fn write_status(
+    context: &Context,
+    topo_server: &TopoServer,
+    previous: &TopoServerStatus,
+    status: TopoServerStatus,
+) -> Result<(), Error> {
+    let object = object_key(topo_server);
+    let body = serde_json::to_value(&status).expect("status types always serialize to JSON");
+    let written = context
+        .apply
+        .apply_status(topo_server, body, MANAGER)
+        .await
+        .map_err(|source| Error::Apply { object, source })?;
+    if written.written() && previous.phase != status.phase {
+        context
+            .events
+            .normal(
+                Source::TopoServer,
+                &topo_server.object_ref(&()),
+                "PhaseChange",
+                phase_change_note(previous.phase, status.phase),
+            )
+            .await;
+    }
+    Ok(())
+}

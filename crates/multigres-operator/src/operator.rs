@@ -1,0 +1,285 @@
+//! `multigres-operator run`: the controller manager (spec-controllers.md §13). Wires the informer
+//! cache, the five controllers, leader election, the health endpoints and graceful shutdown.
+//!
+//! Startup order (§13.3): client → health server → leader election (when enabled) → cache →
+//! controllers. On SIGTERM or SIGINT the controllers stop taking new work, in-flight passes
+//! finish, and the lease is released so a successor takes over at once.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::get;
+use futures::StreamExt;
+use kube::Client;
+use kube_lease_manager::{LeaseManager, LeaseManagerBuilder};
+
+use crate::apply::Apply;
+use crate::cache::Feeds;
+use crate::context::{Context, Settings};
+use crate::controllers::otel_env::OperatorOtelEnv;
+use crate::controllers::{cell, multigres_cluster, shard, table_group, topo_server};
+use crate::events::Events;
+use crate::topology::{AddressResolver, ApiServerResolver, ClusterDns};
+
+/// The leader-election Lease of the Go operator (§13.3), so the two never lead together.
+pub const LEASE_NAME: &str = "multigres-operator.multigres.com";
+/// controller-runtime's defaults: lease 15 s, renewed well before it lapses.
+const LEASE_DURATION_SECONDS: u64 = 15;
+const LEASE_GRACE_SECONDS: u64 = 5;
+
+/// How the operator reaches in-cluster Services (the topology server) from where it runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum AddressResolution {
+    /// Cluster DNS inside a cluster; the API server's name resolution (kubesim) outside.
+    Auto,
+    /// Cluster DNS (the operator runs in the cluster).
+    Dns,
+    /// Ask the API server (`/kubesim/v1/resolve`); for kubesim and local mode.
+    ApiServer,
+}
+
+/// What `run` needs, from the command line.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    pub health_probe_bind_address: String,
+    pub leader_elect: bool,
+    pub namespace: Option<String>,
+    pub identity: Option<String>,
+    pub resync: Duration,
+    pub address_resolution: AddressResolution,
+}
+
+/// Whether this process runs inside a Kubernetes pod.
+fn in_cluster() -> bool {
+    std::env::var_os("KUBERNETES_SERVICE_HOST").is_some()
+}
+
+/// Runs the manager until SIGTERM/SIGINT (or until leadership is lost).
+pub async fn run(options: RunOptions) -> anyhow::Result<()> {
+    let client = Client::try_default().await.context(
+        "cannot reach a Kubernetes API server: set KUBECONFIG (or ~/.kube/config) outside a \
+         cluster, or run inside a pod with a service account",
+    )?;
+    run_with(client, options, wait_for_signal()).await
+}
+
+/// Runs the manager on `client` until `shutdown` resolves (or leadership is lost): what `run`
+/// does after connecting, for callers that bring their own client (local mode, tests).
+pub async fn run_with(
+    client: Client,
+    options: RunOptions,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let namespace = match &options.namespace {
+        Some(namespace) => namespace.clone(),
+        None if in_cluster() => anyhow::bail!(
+            "POD_NAMESPACE environment variable must be set (the manifest sets it from \
+             metadata.namespace)"
+        ),
+        None => client.default_namespace().to_owned(),
+    };
+    let identity = options
+        .identity
+        .clone()
+        .unwrap_or_else(|| format!("{}_{}", hostname(), std::process::id()));
+
+    let ready = Arc::new(AtomicBool::new(false));
+    let health = serve_health(&options.health_probe_bind_address, ready.clone()).await?;
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let signals = tokio::spawn(async move {
+        shutdown.await;
+        tracing::info!("shutdown requested; finishing in-flight work");
+        let _ = stop_tx.send(true);
+    });
+    let stopped = move || {
+        let mut stop_rx = stop_rx.clone();
+        async move {
+            let _ = stop_rx.wait_for(|stop| *stop).await;
+        }
+    };
+
+    let lease = if options.leader_elect {
+        let manager = LeaseManagerBuilder::new(client.clone(), LEASE_NAME)
+            .with_namespace(namespace.clone())
+            .with_identity(identity.clone())
+            .with_duration(LEASE_DURATION_SECONDS)
+            .with_grace(LEASE_GRACE_SECONDS)
+            .build()
+            .await
+            .context("failed to prepare leader election")?;
+        tracing::info!(lease = LEASE_NAME, %namespace, %identity, "waiting for leadership");
+        tokio::select! {
+            acquired = wait_for_leadership(&manager) => acquired?,
+            () = stopped() => {
+                health.abort();
+                return Ok(());
+            }
+        }
+        tracing::info!("became the leader");
+        Some(Arc::new(manager))
+    } else {
+        None
+    };
+
+    let resolver: Arc<dyn AddressResolver> = match options.address_resolution {
+        AddressResolution::Dns => Arc::new(ClusterDns),
+        AddressResolution::ApiServer => Arc::new(ApiServerResolver::new(client.clone())),
+        AddressResolution::Auto if in_cluster() => Arc::new(ClusterDns),
+        AddressResolution::Auto => Arc::new(ApiServerResolver::new(client.clone())),
+    };
+    let feeds = Feeds::new(&client);
+    let context = Arc::new(Context {
+        cache: feeds.cache(),
+        apply: Apply::new(client.clone()),
+        events: Events::new(&client, Some(identity.clone())),
+        settings: Settings {
+            operator_otel_env: OperatorOtelEnv::from_vars(std::env::vars()),
+            resync: options.resync,
+        },
+        resolver,
+        backoff: Default::default(),
+        client: client.clone(),
+    });
+    let controllers = futures::stream::select_all([
+        multigres_cluster::run(&feeds, context.clone(), stopped()).boxed(),
+        table_group::run(&feeds, context.clone(), stopped()).boxed(),
+        cell::run(&feeds, context.clone(), stopped()).boxed(),
+        topo_server::run(&feeds, context.clone(), stopped()).boxed(),
+        shard::run(&feeds, context.clone(), stopped()).boxed(),
+    ]);
+    let watches = feeds.spawn();
+    context
+        .cache
+        .wait_until_ready()
+        .await
+        .context("the informer cache stopped before it was filled")?;
+    ready.store(true, Ordering::Release);
+    tracing::info!("caches synced; controllers running");
+
+    let lost = match &lease {
+        Some(manager) => {
+            let manager = manager.clone();
+            futures::future::Either::Left(async move { keep_leadership(&manager).await })
+        }
+        None => futures::future::Either::Right(futures::future::pending()),
+    };
+    let result = tokio::select! {
+        () = controllers.for_each(|()| futures::future::ready(())) => Ok(()),
+        error = lost => Err(error),
+    };
+    for watch in watches {
+        watch.abort();
+    }
+    if let Some(manager) = lease {
+        if let Err(error) = manager.release().await {
+            tracing::warn!(
+                error = &error as &dyn std::error::Error,
+                "failed to release the lease"
+            );
+        } else {
+            tracing::info!("released the leader lease");
+        }
+    }
+    signals.abort();
+    health.abort();
+    result
+}
+
+async fn wait_for_leadership(manager: &LeaseManager) -> anyhow::Result<()> {
+    loop {
+        if manager.changed().await.context("leader election failed")? {
+            return Ok(());
+        }
+    }
+}
+
+/// Renews the lease; returns the error that ends leadership.
+async fn keep_leadership(manager: &LeaseManager) -> anyhow::Error {
+    loop {
+        match manager.changed().await {
+            Ok(true) => {}
+            Ok(false) => return anyhow::anyhow!("leader election lost"),
+            Err(error) => return anyhow::Error::new(error).context("leader election lost"),
+        }
+    }
+}
+
+fn hostname() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .filter(|name| !name.is_empty())
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .map(|name| name.trim().to_owned())
+        .unwrap_or_else(|| "multigres-operator".to_owned())
+}
+
+async fn wait_for_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => futures::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+}
+
+/// `/healthz` (alive) and `/readyz` (caches synced) on `address` (Go's `:8081` form accepted);
+/// `0` disables the server.
+async fn serve_health(
+    address: &str,
+    ready: Arc<AtomicBool>,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    if address == "0" {
+        return Ok(tokio::spawn(async {}));
+    }
+    let socket: SocketAddr = if let Some(port) = address.strip_prefix(':') {
+        format!("0.0.0.0:{port}").parse()
+    } else {
+        address.parse()
+    }
+    .with_context(|| {
+        format!("--health-probe-bind-address {address:?} is not an address such as :8081 or 127.0.0.1:8081")
+    })?;
+    let listener = tokio::net::TcpListener::bind(socket)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on {socket} for health probes (in use?); choose another with \
+             --health-probe-bind-address, or 0 to disable"
+            )
+        })?;
+    let router = Router::new()
+        .route("/healthz", get(|| async { (StatusCode::OK, "ok") }))
+        .route(
+            "/readyz",
+            get(move || {
+                let ready = ready.clone();
+                async move {
+                    if ready.load(Ordering::Acquire) {
+                        (StatusCode::OK, "ok")
+                    } else {
+                        (StatusCode::SERVICE_UNAVAILABLE, "caches not synced")
+                    }
+                }
+            }),
+        );
+    Ok(tokio::spawn(async move {
+        if let Err(error) = axum::serve(listener, router).await {
+            tracing::error!(
+                error = &error as &dyn std::error::Error,
+                "health server failed"
+            );
+        }
+    }))
+}
