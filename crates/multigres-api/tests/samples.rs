@@ -387,7 +387,6 @@ fn overrides_without_a_template_pass_the_crd_after_defaulting() {
             // `resources: {}` is the value struct Go writes too.
             json!({
                 "name": "zone-a",
-                "zone": "us-east-1a",
                 "overrides": {"multigateway": {"replicas": 2, "resources": {}}}
             }),
             vec![]

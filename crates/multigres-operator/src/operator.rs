@@ -59,13 +59,26 @@ fn in_cluster() -> bool {
     std::env::var_os("KUBERNETES_SERVICE_HOST").is_some()
 }
 
+/// The User-Agent of every request the operator sends, so an API server's audit log (and
+/// kubesim's request log) tells its writes apart.
+pub const USER_AGENT: &str = concat!("multigres-operator/", env!("CARGO_PKG_VERSION"));
+
+/// A client for `config` that names itself [`USER_AGENT`].
+pub fn operator_client(mut config: kube::Config) -> anyhow::Result<Client> {
+    config.headers.push((
+        http::header::USER_AGENT,
+        http::HeaderValue::from_static(USER_AGENT),
+    ));
+    Client::try_from(config).context("failed to build a Kubernetes client")
+}
+
 /// Runs the manager until SIGTERM/SIGINT (or until leadership is lost).
 pub async fn run(options: RunOptions) -> anyhow::Result<()> {
-    let client = Client::try_default().await.context(
-        "cannot reach a Kubernetes API server: set KUBECONFIG (or ~/.kube/config) outside a \
+    let config = kube::Config::infer().await.context(
+        "cannot find a Kubernetes API server: set KUBECONFIG (or ~/.kube/config) outside a \
          cluster, or run inside a pod with a service account",
     )?;
-    run_with(client, options, wait_for_signal()).await
+    run_with(operator_client(config)?, options, wait_for_signal()).await
 }
 
 /// Runs the manager on `client` until `shutdown` resolves (or leadership is lost): what `run`

@@ -10,14 +10,11 @@
 //!   desired object no longer sets (otherwise the apply would remove it, e.g. `externalIPs`
 //!   when external exposure is turned off).
 //!
-//! List elements in `fieldsV1` are named by key (`k:{..}`), value (`v:..`) or index (`i:..`);
-//! without the schema the second check collapses them to "some element", which is enough to
-//! notice a dropped field while never asking for a write the first check would not also catch
-//! for list contents (a removed element changes the list's length).
+//! List elements in `fieldsV1` are named by key (`k:{..}`), value (`v:..`) or index (`i:..`); the
+//! second check looks each one up in the desired list the same way. Condition lists (objects
+//! with distinct `type`s) are compared by type, since other field managers own other entries.
 //!
 //! Must not do I/O: the cache lookup and the write are `apply`'s business.
-
-use std::collections::BTreeSet;
 
 use serde_json::Value;
 
@@ -56,17 +53,99 @@ pub fn apply_drift(
     if let Some(path) = first_difference(&desired, live, String::new()) {
         return Some(Drift::Field(path));
     }
-    let Some(owned) = managed_fields(live, manager, subresource) else {
-        return Some(Drift::NotOwned);
+    let owned = match (managed_fields(live, manager, subresource), subresource) {
+        (Some(owned), _) => owned,
+        (None, Subresource::Main) => return Some(Drift::NotOwned),
+        // Some API servers (kubesim before it recorded status managers) keep no status entry:
+        // the field comparison above is then all there is to go on.
+        (None, Subresource::Status) => return None,
     };
-    let mut owned_paths = BTreeSet::new();
-    collect_owned_paths(owned, String::new(), &mut owned_paths);
-    let mut desired_paths = BTreeSet::new();
-    collect_value_paths(&desired, String::new(), &mut desired_paths);
-    owned_paths
-        .into_iter()
-        .find(|path| !desired_paths.contains(path))
-        .map(Drift::Released)
+    let scope = match subresource {
+        Subresource::Main => Scope::Main,
+        Subresource::Status => Scope::Status,
+    };
+    released_field(owned, &desired, String::new(), scope).map(Drift::Released)
+}
+
+/// Which part of an object one write covers: the main resource never carries status, the
+/// status subresource nothing else.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    Main,
+    Status,
+}
+
+/// The first field `owned` (a `fieldsV1` set) holds that `desired` does not set.
+fn released_field(owned: &Value, desired: &Value, path: String, scope: Scope) -> Option<String> {
+    let map = owned.as_object()?;
+    for (key, child) in map {
+        if key == "." {
+            continue;
+        }
+        if let Some(field) = key.strip_prefix("f:") {
+            let child_path = format!("{path}.{field}");
+            if path.is_empty() {
+                let is_status = field == "status";
+                if (scope == Scope::Main) == is_status {
+                    continue;
+                }
+            }
+            match desired.get(field) {
+                None => return Some(child_path),
+                Some(value) => {
+                    if let Some(found) = released_field(child, value, child_path, scope) {
+                        return Some(found);
+                    }
+                }
+            }
+        } else if let Some(keys) = key.strip_prefix("k:") {
+            let element_path = format!("{path}[{keys}]");
+            let Ok(Value::Object(keys)) = serde_json::from_str::<Value>(keys) else {
+                continue;
+            };
+            // A key field the desired element leaves out is one the API server defaulted (a
+            // port's `protocol: TCP`): it matches whatever the key says.
+            let element = desired.as_array().and_then(|list| {
+                list.iter().find(|item| {
+                    keys.iter().any(|(k, v)| item.get(k) == Some(v))
+                        && keys
+                            .iter()
+                            .all(|(k, v)| item.get(k).is_none_or(|found| found == v))
+                })
+            });
+            match element {
+                None => return Some(element_path),
+                Some(element) => {
+                    if let Some(found) = released_field(child, element, element_path, scope) {
+                        return Some(found);
+                    }
+                }
+            }
+        } else if let Some(value) = key.strip_prefix("v:") {
+            let Ok(value) = serde_json::from_str::<Value>(value) else {
+                continue;
+            };
+            if !desired.as_array().is_some_and(|list| list.contains(&value)) {
+                return Some(format!("{path}[{value}]"));
+            }
+        } else if let Some(index) = key.strip_prefix("i:") {
+            let element = index
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| desired.as_array().and_then(|list| list.get(i)));
+            match element {
+                None => return Some(format!("{path}[{index}]")),
+                Some(element) => {
+                    if let Some(found) =
+                        released_field(child, element, format!("{path}[{index}]"), scope)
+                    {
+                        return Some(found);
+                    }
+                }
+            }
+        }
+    }
+    None
 }
 
 /// The desired object without what identifies it rather than what it asks for: apiVersion,
@@ -105,6 +184,17 @@ fn first_difference(desired: &Value, live: &Value, path: String) -> Option<Strin
                 None => Some(child),
             }
         }),
+        (Value::Array(want), Value::Array(have)) if keyed_by_type(want) => {
+            // Condition lists merge by `type`: other managers may own other entries.
+            want.iter().find_map(|item| {
+                let type_ = &item["type"];
+                let child = format!("{path}[type={type_}]");
+                match have.iter().find(|h| &h["type"] == type_) {
+                    Some(found) => first_difference(item, found, child),
+                    None => Some(child),
+                }
+            })
+        }
         (Value::Array(want), Value::Array(have)) => {
             if want.len() != have.len() {
                 return Some(format!("{path}[]"));
@@ -121,6 +211,20 @@ fn first_difference(desired: &Value, live: &Value, path: String) -> Option<Strin
         }
         (want, have) => (want != have).then_some(path),
     }
+}
+
+/// A non-empty list of objects each naming a distinct string `type` (a condition list).
+fn keyed_by_type(list: &[Value]) -> bool {
+    !list.is_empty()
+        && list
+            .iter()
+            .all(|item| item.get("type").is_some_and(Value::is_string))
+        && list
+            .iter()
+            .filter_map(|item| item["type"].as_str())
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
+            == list.len()
 }
 
 fn is_empty(value: &Value) -> bool {
@@ -146,56 +250,17 @@ fn managed_fields<'a>(
             .get("subresource")
             .and_then(Value::as_str)
             .unwrap_or_default();
+        let owns_status = entry.pointer("/fieldsV1/f:status").is_some();
+        // API servers record status applies with `subresource: status`; older ones (and
+        // kubesim before it learnt to) record them on the main entry.
         let same_subresource = match subresource {
             Subresource::Main => entry_subresource.is_empty(),
-            Subresource::Status => entry_subresource == "status",
+            Subresource::Status => {
+                entry_subresource == "status" || (entry_subresource.is_empty() && owns_status)
+            }
         };
         (is_ours && same_subresource).then(|| entry.get("fieldsV1").unwrap_or(&Value::Null))
     })
-}
-
-/// Leaf paths of a `fieldsV1` set, list elements collapsed to `[]`.
-fn collect_owned_paths(fields: &Value, path: String, out: &mut BTreeSet<String>) {
-    let Some(map) = fields.as_object() else {
-        return;
-    };
-    let mut has_children = false;
-    for (key, child) in map {
-        let child_path = if let Some(field) = key.strip_prefix("f:") {
-            format!("{path}.{field}")
-        } else if key.starts_with("k:") || key.starts_with("v:") || key.starts_with("i:") {
-            format!("{path}[]")
-        } else {
-            // "." marks the element itself as owned; nothing to add.
-            continue;
-        };
-        has_children = true;
-        collect_owned_paths(child, child_path, out);
-    }
-    if !has_children && !path.is_empty() {
-        out.insert(path);
-    }
-}
-
-/// Every path of a JSON value (all prefixes, lists collapsed to `[]`), so an owned leaf or an
-/// owned map that the desired object still sets is found.
-fn collect_value_paths(value: &Value, path: String, out: &mut BTreeSet<String>) {
-    if !path.is_empty() {
-        out.insert(path.clone());
-    }
-    match value {
-        Value::Object(map) => {
-            for (key, child) in map {
-                collect_value_paths(child, format!("{path}.{key}"), out);
-            }
-        }
-        Value::Array(list) => {
-            for child in list {
-                collect_value_paths(child, format!("{path}[]"), out);
-            }
-        }
-        _ => {}
-    }
 }
 
 #[cfg(test)]

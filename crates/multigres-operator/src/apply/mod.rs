@@ -241,15 +241,16 @@ impl Apply {
             "status": status,
         });
         let live_value = to_value(live)?;
-        if compare::apply_drift(
+        match compare::apply_drift(
             &json!({"status": body["status"]}),
             Some(&live_value),
             manager,
             Subresource::Status,
-        )
-        .is_none()
-        {
-            return Ok(Outcome::Unchanged);
+        ) {
+            None => return Ok(Outcome::Unchanged),
+            Some(drift) => {
+                tracing::debug!(kind = %K::kind(&()), %namespace, %name, ?drift, "applying status");
+            }
         }
         let api: Api<K> = Api::namespaced(self.client.clone(), &namespace);
         api.patch_status(

@@ -2,3 +2,4 @@
 #![allow(dead_code)] // Each test binary uses a different subset.
 
 pub mod exposition;
+pub mod cluster;
