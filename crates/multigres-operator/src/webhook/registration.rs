@@ -40,7 +40,9 @@ pub const MUTATING_WEBHOOKS: [WebhookEntry; 1] = [WebhookEntry {
 
 const WRITE_OPS: &[&str] = &["CREATE", "UPDATE", "DELETE"];
 
-/// The validators, sorted by path as controller-gen writes them.
+/// The validators, sorted by path as controller-gen writes them. Unlike Go, which sends only
+/// DELETE of Core and CellTemplates, every template write is sent: deliberate fix 11 checks
+/// each edit against the clusters using the template.
 pub const VALIDATING_WEBHOOKS: [WebhookEntry; 8] = [
     WebhookEntry {
         name: "vcell.kb.io",
@@ -52,13 +54,13 @@ pub const VALIDATING_WEBHOOKS: [WebhookEntry; 8] = [
         name: "vcelltemplate.kb.io",
         path: "/validate-multigres-com-v1alpha1-celltemplate",
         resource: "celltemplates",
-        operations: &["DELETE"],
+        operations: WRITE_OPS,
     },
     WebhookEntry {
         name: "vcoretemplate.kb.io",
         path: "/validate-multigres-com-v1alpha1-coretemplate",
         resource: "coretemplates",
-        operations: &["DELETE"],
+        operations: WRITE_OPS,
     },
     WebhookEntry {
         name: "vmultigrescluster.kb.io",
