@@ -31,12 +31,26 @@ pub enum Command {
     Render(RenderArgs),
     /// Run the controller manager against the API server of the current kubeconfig (or the
     /// pod's service account inside a cluster) until SIGTERM (see docs/operator.md).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
 }
 
 /// Arguments of `run`: the Go operator's flags (spec-controllers.md §13.2) plus our own.
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
+    #[command(flatten)]
+    pub metrics: crate::telemetry::metrics_server::MetricsConfig,
+
+    #[command(flatten)]
+    pub webhook: crate::webhook::WebhookArgs,
+
+    #[command(flatten)]
+    pub log: crate::telemetry::tracing::LogConfig,
+
+    /// The operator's service account (the only identity the child-resource webhook lets
+    /// write Cells, Shards, TableGroups and TopoServers); set by the manifest from the pod.
+    #[arg(long, env = "POD_SERVICE_ACCOUNT")]
+    pub service_account: Option<String>,
+
     /// Where `/healthz` and `/readyz` listen (`:8081`, `127.0.0.1:8081`); `0` disables them.
     #[arg(
         long,
@@ -114,16 +128,21 @@ impl Cli {
                 }
             }
             Command::Render(args) => run_render(&args, out)?,
-            Command::Run(args) => run_operator(args)?,
+            Command::Run(args) => run_operator(*args)?,
         }
         Ok(())
     }
 }
 
-/// Starts a Tokio runtime and the controller manager.
+/// Starts a Tokio runtime, logging and tracing, and the controller manager.
 fn run_operator(args: RunArgs) -> anyhow::Result<()> {
-    init_logging();
+    let webhook = args
+        .webhook
+        .config(args.namespace.as_deref(), args.service_account.as_deref())
+        .context("invalid webhook flags")?;
     let options = crate::operator::RunOptions {
+        metrics: args.metrics,
+        webhook,
         health_probe_bind_address: args.health_probe_bind_address,
         leader_elect: args.leader_elect,
         namespace: args.namespace,
@@ -131,27 +150,17 @@ fn run_operator(args: RunArgs) -> anyhow::Result<()> {
         resync: std::time::Duration::from_secs(args.resync_seconds),
         address_resolution: args.address_resolution,
     };
-    tokio::runtime::Builder::new_multi_thread()
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .context("failed to start the async runtime")?
-        .block_on(crate::operator::run(options))
-}
-
-/// JSON log lines (spec-controllers.md §12.6) filtered by RUST_LOG (default `info`); compact text
-/// when standard error is a terminal.
-fn init_logging() {
-    use std::io::IsTerminal;
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = if std::io::stderr().is_terminal() {
-        builder.compact().try_init()
-    } else {
-        builder.json().flatten_event(true).try_init()
-    };
+        .context("failed to start the async runtime")?;
+    runtime.block_on(async move {
+        let telemetry =
+            crate::telemetry::tracing::init(&args.log).context("failed to set up logging")?;
+        let result = crate::operator::run(options).await;
+        telemetry.shutdown().await;
+        result
+    })
 }
 
 /// Reads the files (standard input for `-`), renders, prints the objects to `out` and the

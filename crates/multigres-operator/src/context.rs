@@ -15,6 +15,8 @@ use crate::cache::Cache;
 use crate::controllers::error_policy::Backoff;
 use crate::controllers::otel_env::OperatorOtelEnv;
 use crate::events::Events;
+use crate::telemetry::deleted_series::SeriesRegister;
+use crate::telemetry::metrics::Metrics;
 use crate::topology::address::AddressResolver;
 
 /// The operator's settings that shape what reconcilers build and when they requeue.
@@ -48,6 +50,10 @@ pub struct Context {
     pub resolver: Arc<dyn AddressResolver>,
     /// Failure counts per object for the error policy.
     pub backoff: Backoff,
+    /// The operator's metrics (spec-controllers.md §12.1).
+    pub metrics: Arc<Metrics>,
+    /// Which objects have metric series, so those of deleted objects can be removed.
+    pub series: SeriesRegister,
 }
 
 impl Context {

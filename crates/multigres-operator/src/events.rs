@@ -25,6 +25,29 @@ pub enum Source {
 }
 
 impl Source {
+    /// The kind the controller reconciles (span names, §12.4).
+    pub const fn kind(self) -> &'static str {
+        match self {
+            Source::MultigresCluster => "MultigresCluster",
+            Source::TableGroup => "TableGroup",
+            Source::Cell => "Cell",
+            Source::TopoServer => "TopoServer",
+            Source::Shard => "Shard",
+        }
+    }
+
+    /// The `controller` label of the reconcile metrics: the lowercased kind, as
+    /// controller-runtime names controllers (§12.1).
+    pub const fn metric_label(self) -> &'static str {
+        match self {
+            Source::MultigresCluster => "multigrescluster",
+            Source::TableGroup => "tablegroup",
+            Source::Cell => "cell",
+            Source::TopoServer => "toposerver",
+            Source::Shard => "shard",
+        }
+    }
+
     pub const fn controller(self) -> &'static str {
         match self {
             Source::MultigresCluster => "multigrescluster-controller",

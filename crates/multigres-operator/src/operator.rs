@@ -24,7 +24,14 @@ use crate::context::{Context, Settings};
 use crate::controllers::otel_env::OperatorOtelEnv;
 use crate::controllers::{cell, multigres_cluster, shard, table_group, topo_server};
 use crate::events::Events;
+use crate::telemetry::deleted_series::SeriesRegister;
+use crate::telemetry::metrics::Metrics;
+use crate::telemetry::metrics_server::{MetricsConfig, serve_metrics};
 use crate::topology::{AddressResolver, ApiServerResolver, ClusterDns};
+use crate::webhook::{WebhookConfig, WebhookServer, prepare_certificates, run_rotation};
+
+/// How often the series of deleted objects are removed from the metrics.
+const SERIES_SWEEP: Duration = Duration::from_secs(30);
 
 /// The leader-election Lease of the Go operator (§13.3), so the two never lead together.
 pub const LEASE_NAME: &str = "multigres-operator.multigres.com";
@@ -46,6 +53,10 @@ pub enum AddressResolution {
 /// What `run` needs, from the command line.
 #[derive(Clone, Debug)]
 pub struct RunOptions {
+    /// The metrics endpoint (`--metrics-bind-address=0` disables it).
+    pub metrics: MetricsConfig,
+    /// The admission webhooks; `None` under `--webhook-enable=false`.
+    pub webhook: Option<WebhookConfig>,
     pub health_probe_bind_address: String,
     pub leader_elect: bool,
     pub namespace: Option<String>,
@@ -103,6 +114,16 @@ pub async fn run_with(
 
     let ready = Arc::new(AtomicBool::new(false));
     let health = serve_health(&options.health_probe_bind_address, ready.clone()).await?;
+    let metrics = Arc::new(Metrics::new());
+    for source in [
+        crate::events::Source::MultigresCluster,
+        crate::events::Source::TableGroup,
+        crate::events::Source::Cell,
+        crate::events::Source::TopoServer,
+        crate::events::Source::Shard,
+    ] {
+        metrics.register_controller(source.metric_label());
+    }
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let signals = tokio::spawn(async move {
@@ -114,6 +135,43 @@ pub async fn run_with(
         let mut stop_rx = stop_rx.clone();
         async move {
             let _ = stop_rx.wait_for(|stop| *stop).await;
+        }
+    };
+
+    let metrics_server = {
+        let stopped = stopped();
+        let (config, metrics, client) = (options.metrics.clone(), metrics.clone(), client.clone());
+        tokio::spawn(async move {
+            if let Err(error) = serve_metrics(config, metrics, client, stopped).await {
+                tracing::error!(
+                    error = &error as &dyn std::error::Error,
+                    "metrics server failed"
+                );
+            }
+        })
+    };
+
+    // Webhooks serve on every replica (the API server calls any of them); their certificates
+    // are bootstrapped before anything else runs, as Go does (fatal on error).
+    let webhook = match &options.webhook {
+        None => None,
+        Some(config) => {
+            let strategy = prepare_certificates(client.clone(), config)
+                .await
+                .context("failed to prepare the admission webhook certificates")?;
+            let server = WebhookServer::bind(client.clone(), config, &strategy)
+                .await
+                .context("failed to start the admission webhook server")?;
+            let stopped = stopped();
+            let serving = tokio::spawn(async move {
+                if let Err(error) = server.serve(stopped).await {
+                    tracing::error!(
+                        error = &error as &dyn std::error::Error,
+                        "webhook server failed"
+                    );
+                }
+            });
+            Some((strategy, serving))
         }
     };
 
@@ -157,8 +215,29 @@ pub async fn run_with(
         },
         resolver,
         backoff: Default::default(),
+        metrics: metrics.clone(),
+        series: SeriesRegister::default(),
         client: client.clone(),
     });
+    // Leader-only background work: certificate rotation and the metric series sweep.
+    let rotation = webhook.as_ref().map(|(strategy, _)| {
+        let strategy = strategy.clone();
+        let stopped = stopped();
+        tokio::spawn(async move { run_rotation(&strategy, stopped).await })
+    });
+    let sweep = {
+        let context = context.clone();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(SERIES_SWEEP);
+            loop {
+                ticks.tick().await;
+                let forgotten = context.series.sweep(&context.cache, &context.metrics);
+                if forgotten > 0 {
+                    tracing::debug!(forgotten, "removed the metric series of deleted objects");
+                }
+            }
+        })
+    };
     let controllers = futures::stream::select_all([
         multigres_cluster::run(&feeds, context.clone(), stopped()).boxed(),
         table_group::run(&feeds, context.clone(), stopped()).boxed(),
@@ -189,6 +268,14 @@ pub async fn run_with(
     for watch in watches {
         watch.abort();
     }
+    sweep.abort();
+    if let Some(rotation) = rotation {
+        let _ = rotation.await;
+    }
+    if let Some((_, serving)) = webhook {
+        let _ = serving.await;
+    }
+    let _ = metrics_server.await;
     if let Some(manager) = lease {
         if let Err(error) = manager.release().await {
             tracing::warn!(

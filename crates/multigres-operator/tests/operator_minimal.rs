@@ -185,7 +185,9 @@ async fn minimal_converges_to_the_go_operators_objects_and_then_writes_nothing()
     };
     let cluster = Cluster::start(&["zone-a", "zone-b", "zone-c"]).await;
     let operator = cluster.start_operator(Duration::from_secs(36_000));
-    cluster.apply_file(&cluster_support::sample("minimal.yaml")).await;
+    cluster
+        .apply_file(&cluster_support::sample("minimal.yaml"))
+        .await;
     let client = cluster.client.clone();
     eventually(
         "minimal to be Healthy",

@@ -1,13 +1,19 @@
-//! How a pass ends, for every controller: a failure becomes a Warning Event (once per message,
-//! see `events.rs`) and a log line; a success clears the object's warnings and its backoff.
+//! How a pass runs and ends, for every controller: its span and metrics; a failure becomes a
+//! Warning Event (once per message, see `events.rs`) and a log line; a success clears the
+//! object's warnings and its backoff.
 
 use kube::Resource;
 use kube::runtime::controller::Action;
 use multigres_api::v1alpha1::Phase;
 
+use tracing::Instrument;
+
 use crate::context::Context;
 use crate::controllers::error_policy::{ReconcileError, chain_text};
 use crate::events::Source;
+use crate::telemetry::metrics::ReconcileResult;
+use crate::telemetry::trace_context::{StoredTrace, stored_trace};
+use crate::telemetry::tracing::{reconcile_span, record_trace_ids};
 
 /// `namespace/name` of an object, for messages and backoff keys.
 pub fn object_key<K: Resource>(object: &K) -> String {
@@ -29,19 +35,52 @@ pub fn phase_change_note(previous: Option<Phase>, current: Option<Phase>) -> Str
     )
 }
 
-/// Publishes the failure of a pass (or forgets past ones after a success) and hands the
-/// result on to the controller.
-pub async fn report<K, E>(
+/// Runs one pass of `source`'s controller over `object`: in its `<Kind>.Reconcile` span (a
+/// child of, or linked to, the admission's trace for a MultigresCluster, spec-controllers.md
+/// §12.4), recorded in the reconcile metrics, its failure published as a Warning (once per
+/// message, style.md §3 step 12), a success clearing past failures and the backoff.
+pub async fn run_pass<K, E, F>(
     context: &Context,
     source: Source,
     object: &K,
-    result: Result<Action, E>,
+    pass: F,
 ) -> Result<Action, E>
 where
     K: Resource<DynamicType = ()>,
     E: ReconcileError,
+    F: std::future::Future<Output = Result<Action, E>>,
 {
-    let uid = object.meta().uid.clone().unwrap_or_default();
+    let meta = object.meta();
+    let namespace = meta.namespace.clone().unwrap_or_default();
+    let name = meta.name.clone().unwrap_or_default();
+    let stored = match (source, &meta.annotations) {
+        (Source::MultigresCluster, Some(annotations)) => {
+            stored_trace(annotations, context.now().0.as_second())
+        }
+        _ => StoredTrace::Absent,
+    };
+    let span = reconcile_span(source.kind(), &namespace, &name, &stored);
+    let trace_id = record_trace_ids(&span);
+    let started = std::time::Instant::now();
+    let result = pass.instrument(span.clone()).await;
+    let outcome = match &result {
+        Ok(action)
+            if *action == Action::await_change()
+                || *action == Action::requeue(context.settings.resync) =>
+        {
+            ReconcileResult::Success
+        }
+        Ok(_) => ReconcileResult::RequeueAfter,
+        Err(_) => ReconcileResult::Error,
+    };
+    context.metrics.observe_reconcile(
+        source.metric_label(),
+        outcome,
+        started.elapsed(),
+        trace_id.as_deref(),
+    );
+    let _entered = span.enter();
+    let uid = meta.uid.clone().unwrap_or_default();
     match &result {
         Ok(_) => {
             context.events.clear_failures(&uid);

@@ -14,6 +14,7 @@
 //! - [`trace_context`]: pure parsing of the `multigres.com/traceparent` annotations the mutating
 //!   webhook writes, to make a reconcile's span a child of (or linked to) the admission's.
 
+pub mod deleted_series;
 pub mod metrics;
 pub mod metrics_server;
 pub mod trace_context;

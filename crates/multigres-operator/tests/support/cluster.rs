@@ -5,7 +5,6 @@
 //! Nothing here builds Multigres objects: the tests compare what the running operator made with
 //! the golden files and the specs.
 
-
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -81,6 +80,11 @@ impl Cluster {
         let client = operator_client(self.server.client_config()).expect("an operator client");
         let (stop, stopped) = oneshot::channel::<()>();
         let options = RunOptions {
+            metrics: multigres_operator::telemetry::metrics_server::MetricsConfig {
+                bind_address: "0".into(),
+                secure: false,
+            },
+            webhook: None,
             health_probe_bind_address: "0".into(),
             leader_elect: false,
             namespace: Some("default".into()),

@@ -17,7 +17,7 @@ use crate::apply::MANAGER;
 use crate::cache;
 use crate::context::Context;
 use crate::controllers::apply_child::apply_child;
-use crate::controllers::reporting::{object_key, phase_change_note, report};
+use crate::controllers::reporting::{object_key, phase_change_note, run_pass};
 use crate::events::Source;
 
 /// Requeue while not Healthy, to notice crash loops (§10).
@@ -27,8 +27,13 @@ pub async fn reconcile(
     guarded: Arc<DeserializeGuard<Cell>>,
     context: Arc<Context>,
 ) -> Result<Action, Error> {
-    let result = pass(&guarded, &context).await;
-    report(&context, Source::Cell, guarded.as_ref(), result).await
+    run_pass(
+        &context,
+        Source::Cell,
+        guarded.as_ref(),
+        pass(&guarded, &context),
+    )
+    .await
 }
 
 async fn pass(guarded: &DeserializeGuard<Cell>, context: &Context) -> Result<Action, Error> {

@@ -36,7 +36,7 @@ use crate::cache;
 use crate::context::Context;
 use crate::controllers::apply_child::{apply_child, apply_guarded_child};
 use crate::controllers::pending_deletion::{Removal, retire};
-use crate::controllers::reporting::{object_key, phase_change_note, report};
+use crate::controllers::reporting::{object_key, phase_change_note, run_pass};
 use crate::events::Source;
 
 /// Requeue while children are being removed (§2.2 step 15).
@@ -48,8 +48,13 @@ pub async fn reconcile(
     guarded: Arc<DeserializeGuard<MultigresCluster>>,
     context: Arc<Context>,
 ) -> Result<Action, Error> {
-    let result = pass(&guarded, &context).await;
-    report(&context, Source::MultigresCluster, guarded.as_ref(), result).await
+    run_pass(
+        &context,
+        Source::MultigresCluster,
+        guarded.as_ref(),
+        pass(&guarded, &context),
+    )
+    .await
 }
 
 async fn pass(
@@ -584,6 +589,26 @@ async fn write_status(
     previous: &MultigresClusterStatus,
     status: MultigresClusterStatus,
 ) -> Result<(), Error> {
+    let namespace = cluster.namespace().unwrap_or_default();
+    let name = cluster.name_any();
+    if let Some(phase) = status.phase {
+        context
+            .metrics
+            .set_cluster_info(&namespace, &name, phase.as_str());
+    }
+    context.metrics.set_cluster_totals(
+        &namespace,
+        &name,
+        status.cells.len(),
+        status
+            .databases
+            .values()
+            .map(|d| usize::try_from(d.total_shards).unwrap_or_default())
+            .sum(),
+    );
+    context
+        .series
+        .track(crate::telemetry::deleted_series::Tracked::Cluster { namespace, name });
     let body = serde_json::to_value(&status).expect("status types always serialize to JSON");
     let written = context
         .apply

@@ -226,6 +226,22 @@ async fn step(
                         object: object.clone(),
                         source,
                     })?;
+                if completed || timed_out {
+                    let cluster = shard
+                        .labels()
+                        .get(multigres_api::labels::LABEL_CLUSTER)
+                        .cloned()
+                        .unwrap_or_default();
+                    context.metrics.record_drain(
+                        &cluster,
+                        &shard.name_any(),
+                        if timed_out {
+                            crate::telemetry::metrics::DrainResult::Timeout
+                        } else {
+                            crate::telemetry::metrics::DrainResult::Success
+                        },
+                    );
+                }
                 if completed {
                     context
                         .events

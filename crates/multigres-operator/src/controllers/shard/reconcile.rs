@@ -48,7 +48,7 @@ use crate::context::Context;
 use crate::controllers::apply_child::apply_child;
 use crate::controllers::guard::guard_condition_status;
 use crate::controllers::pending_deletion::rfc3339;
-use crate::controllers::reporting::{object_key, phase_change_note, report};
+use crate::controllers::reporting::{object_key, phase_change_note, run_pass};
 use crate::events::Source;
 
 /// Requeue while a named StorageClass is missing (§10).
@@ -60,8 +60,13 @@ pub async fn reconcile(
     guarded: Arc<DeserializeGuard<Shard>>,
     context: Arc<Context>,
 ) -> Result<Action, Error> {
-    let result = pass(&guarded, &context).await;
-    report(&context, Source::Shard, guarded.as_ref(), result).await
+    run_pass(
+        &context,
+        Source::Shard,
+        guarded.as_ref(),
+        pass(&guarded, &context),
+    )
+    .await
 }
 
 /// The `{key: value}` pairs of a selector, borrowed.
@@ -399,7 +404,36 @@ async fn write_shard_status(
     let (status, counts) =
         compute_status(shard, previous, &pools, &orch, orch_cells, &context.now());
     let uid = shard.uid().unwrap_or_default();
+    let cluster = shard_context.cluster.to_string();
+    context
+        .series
+        .track(crate::telemetry::deleted_series::Tracked::Shard {
+            namespace: namespace.clone(),
+            cluster: cluster.clone(),
+            name: shard.name_any(),
+        });
     for count in &counts {
+        let key = crate::telemetry::metrics::PoolKey {
+            namespace: namespace.clone(),
+            cluster: cluster.clone(),
+            shard: shard.name_any(),
+            pool: count.pool.clone(),
+            cell: count.cell.clone(),
+        };
+        context.metrics.set_shard_pool_replicas(
+            &key,
+            i32::try_from(count.desired).unwrap_or(i32::MAX),
+            i32::try_from(count.ready).unwrap_or(i32::MAX),
+        );
+        context
+            .series
+            .track(crate::telemetry::deleted_series::Tracked::Pool {
+                namespace: key.namespace,
+                cluster: key.cluster,
+                shard: key.shard,
+                pool: key.pool,
+                cell: key.cell,
+            });
         let reason = format!("PoolEmpty/{}/{}", count.pool, count.cell);
         if count.desired > 0 && count.ready == 0 {
             context
@@ -585,6 +619,17 @@ async fn reconcile_pool_cell(
             == PvcRetentionPolicyType::Delete,
     });
     let namespace = shard.namespace().unwrap_or_default();
+    let key = crate::telemetry::metrics::PoolKey {
+        namespace: namespace.clone(),
+        cluster: shard_context.cluster.to_string(),
+        shard: shard.name_any(),
+        pool: pool_name.to_owned(),
+        cell: cell.to_owned(),
+    };
+    context.metrics.set_pool_pods_drifted(&key, plan.drifted);
+    context
+        .metrics
+        .set_rolling_update_in_progress(&key, plan.rolling_update_in_progress);
     let now = context.now();
     for action in plan.actions {
         match action {

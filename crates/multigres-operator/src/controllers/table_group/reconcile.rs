@@ -21,7 +21,7 @@ use crate::cache;
 use crate::context::Context;
 use crate::controllers::apply_child::apply_guarded_child;
 use crate::controllers::pending_deletion::{Removal, retire};
-use crate::controllers::reporting::{object_key, phase_change_note, report};
+use crate::controllers::reporting::{object_key, phase_change_note, run_pass};
 use crate::events::Source;
 
 /// Requeue while Shards are being removed (§10).
@@ -31,8 +31,13 @@ pub async fn reconcile(
     guarded: Arc<DeserializeGuard<TableGroup>>,
     context: Arc<Context>,
 ) -> Result<Action, Error> {
-    let result = pass(&guarded, &context).await;
-    report(&context, Source::TableGroup, guarded.as_ref(), result).await
+    run_pass(
+        &context,
+        Source::TableGroup,
+        guarded.as_ref(),
+        pass(&guarded, &context),
+    )
+    .await
 }
 
 /// The Shards of `table_group` in the cache (by the labels of §3 step 5), valid ones only.

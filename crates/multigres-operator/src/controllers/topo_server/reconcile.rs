@@ -20,7 +20,7 @@ use crate::cache;
 use crate::context::Context;
 use crate::controllers::apply_child::apply_child;
 use crate::controllers::guard::guard_condition_status;
-use crate::controllers::reporting::{object_key, phase_change_note, report};
+use crate::controllers::reporting::{object_key, phase_change_note, run_pass};
 use crate::events::Source;
 
 /// Requeue while a named StorageClass is missing (§10).
@@ -32,8 +32,13 @@ pub async fn reconcile(
     guarded: Arc<DeserializeGuard<TopoServer>>,
     context: Arc<Context>,
 ) -> Result<Action, Error> {
-    let result = pass(&guarded, &context).await;
-    report(&context, Source::TopoServer, guarded.as_ref(), result).await
+    run_pass(
+        &context,
+        Source::TopoServer,
+        guarded.as_ref(),
+        pass(&guarded, &context),
+    )
+    .await
 }
 
 async fn pass(guarded: &DeserializeGuard<TopoServer>, context: &Context) -> Result<Action, Error> {
@@ -143,6 +148,19 @@ async fn pass(guarded: &DeserializeGuard<TopoServer>, context: &Context) -> Resu
         .collect();
     let pods = cache::select(&context.cache.pods, &namespace, &selector);
     let observation = TopoServerObservation::new(&live_set, &pods);
+    let set_status = live_set.status.clone().unwrap_or_default();
+    context.metrics.set_toposerver_replicas(
+        &namespace,
+        &name,
+        set_status.replicas,
+        set_status.ready_replicas.unwrap_or_default(),
+    );
+    context
+        .series
+        .track(crate::telemetry::deleted_series::Tracked::TopoServer {
+            namespace: namespace.clone(),
+            name: name.clone(),
+        });
     let previous = topo_server.status.clone().unwrap_or_default();
     let status = compute_status(
         topo_server,
