@@ -798,6 +798,24 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Properties of Go's Clean: idempotent, no empty or `.` element, no trailing `/` but
+        /// on the root, rooted exactly when the input is, `..` only leading a relative path.
+        #[test]
+        fn go_path_clean_properties(path in "[a/.]{0,24}") {
+            let clean = go_path_clean(&path);
+            proptest::prop_assert_eq!(go_path_clean(&clean), clean.clone());
+            proptest::prop_assert_eq!(clean.starts_with('/'), path.starts_with('/'));
+            proptest::prop_assert!(!clean.contains("//"));
+            proptest::prop_assert!(clean == "/" || !clean.ends_with('/'));
+            let elements: Vec<&str> = clean.trim_start_matches('/').split('/').collect();
+            proptest::prop_assert!(clean == "." || clean == "/" || !elements.contains(&"."));
+            let climbs = elements.iter().take_while(|e| **e == "..").count();
+            proptest::prop_assert!(elements[climbs..].iter().all(|e| *e != ".."));
+            proptest::prop_assert!(!clean.starts_with('/') || climbs == 0);
+        }
+    }
+
     #[test]
     fn go_path_join_ignores_empty_elements_and_cleans() {
         assert_eq!(go_path_join(&[]), "");
