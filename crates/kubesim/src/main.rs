@@ -59,8 +59,20 @@ struct Cli {
     etcd_binary: PathBuf,
 }
 
+/// A failure prints `Error: ` and the error with its causes, then exits with status 1; not
+/// through `main() -> Result`, whose report adds a backtrace when RUST_BACKTRACE is set.
+fn main() -> std::process::ExitCode {
+    match serve() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("Error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn serve() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("kubesim=debug")),

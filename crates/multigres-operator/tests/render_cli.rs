@@ -262,8 +262,7 @@ fn malformed_documents_and_missing_files_name_the_file() -> anyhow::Result<()> {
     assert!(!output.status.success());
     assert_eq!(
         text(&output.stderr),
-        "Error: failed to read /nonexistent/cluster.yaml\n\nCaused by:\n    No such file or \
-         directory (os error 2)\n"
+        "Error: failed to read /nonexistent/cluster.yaml: No such file or directory (os error 2)\n"
     );
     Ok(())
 }

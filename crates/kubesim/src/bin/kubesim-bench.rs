@@ -194,8 +194,20 @@ fn bench_memory(cluster: &kubesim::Cluster) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A failure prints `Error: ` and the error with its causes, with no backtrace whatever
+/// RUST_BACKTRACE says (that is for panics).
+fn main() -> std::process::ExitCode {
+    match bench() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("Error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn bench() -> anyhow::Result<()> {
     let server = kubesim::Server::builder().http(true).start().await?;
     let cluster = server.cluster().clone();
     bench_memory(&cluster)?;
