@@ -1,7 +1,8 @@
 //! The objects a fresh kubesim cluster starts with (rust-ecosystem.md §3.3 "Bootstrap
 //! objects"): the four system namespaces with their `default` ServiceAccounts, the
 //! `default/kubernetes` Service, one Ready Node per zone (zone/region/hostname labels), a
-//! default StorageClass and the `cluster-admin` ClusterRole.
+//! default StorageClass, and the RBAC bootstrap policy (`cluster-admin` for `system:masters`,
+//! discovery and self-review roles for every authenticated user).
 //!
 //! Written through the in-process API like any client would.
 
@@ -133,5 +134,84 @@ pub fn bootstrap(cluster: &Cluster, config: &BootstrapConfig) -> Result<(), ApiE
             "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},
                       {"nonResourceURLs": ["*"], "verbs": ["*"]}]}),
     )?;
+    rbac_defaults(cluster)
+}
+
+/// The API server's bootstrap policy that lets every user discover the API and ask about its
+/// own permissions (upstream `bootstrappolicy`): `system:discovery`,
+/// `system:public-info-viewer` and `system:basic-user` bound to `system:authenticated` (and
+/// the public one to `system:unauthenticated`), and `cluster-admin` bound to `system:masters`.
+fn rbac_defaults(cluster: &Cluster) -> Result<(), ApiError> {
+    let public = json!(["/healthz", "/livez", "/readyz", "/version", "/version/"]);
+    let discovery = json!([
+        "/api",
+        "/api/*",
+        "/apis",
+        "/apis/*",
+        "/healthz",
+        "/livez",
+        "/openapi",
+        "/openapi/*",
+        "/readyz",
+        "/version",
+        "/version/"
+    ]);
+    let roles = [
+        (
+            "system:discovery",
+            json!([{"nonResourceURLs": discovery, "verbs": ["get"]}]),
+        ),
+        (
+            "system:public-info-viewer",
+            json!([{"nonResourceURLs": public, "verbs": ["get"]}]),
+        ),
+        (
+            "system:basic-user",
+            json!([{"apiGroups": ["authorization.k8s.io"],
+                    "resources": ["selfsubjectaccessreviews", "selfsubjectrulesreviews"],
+                    "verbs": ["create"]},
+                   {"apiGroups": ["authentication.k8s.io"], "resources": ["selfsubjectreviews"],
+                    "verbs": ["create"]}]),
+        ),
+    ];
+    let defaults = json!({"kubernetes.io/bootstrapping": "rbac-defaults"});
+    let autoupdate = json!({"rbac.authorization.kubernetes.io/autoupdate": "true"});
+    for (name, rules) in roles {
+        create(
+            cluster,
+            "rbac.authorization.k8s.io",
+            "clusterroles",
+            None,
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                   "metadata": {"name": name, "labels": defaults, "annotations": autoupdate},
+                   "rules": rules}),
+        )?;
+    }
+    let group = |name: &str| json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": name});
+    let bindings = [
+        ("cluster-admin", vec![group("system:masters")]),
+        ("system:discovery", vec![group("system:authenticated")]),
+        ("system:basic-user", vec![group("system:authenticated")]),
+        (
+            "system:public-info-viewer",
+            vec![
+                group("system:authenticated"),
+                group("system:unauthenticated"),
+            ],
+        ),
+    ];
+    for (name, subjects) in bindings {
+        create(
+            cluster,
+            "rbac.authorization.k8s.io",
+            "clusterrolebindings",
+            None,
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+                   "metadata": {"name": name, "labels": defaults, "annotations": autoupdate},
+                   "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                               "name": name},
+                   "subjects": subjects}),
+        )?;
+    }
     Ok(())
 }

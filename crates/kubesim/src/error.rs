@@ -110,6 +110,27 @@ pub enum ApiError {
         causes: Vec<StatusCause>,
     },
 
+    /// A request authorization denied (`responsewriters.Forbidden`): `message` is the whole
+    /// text, `<resource>[.<group>] ["<name>"] is forbidden: ...` or `forbidden: ...` for paths.
+    #[error("{message}")]
+    Denied {
+        group: String,
+        resource: String,
+        name: String,
+        message: String,
+    },
+
+    /// Credentials that authenticate no one.
+    #[error("Unauthorized")]
+    Unauthorized,
+
+    /// A refusal to act now (an eviction a disruption budget forbids).
+    #[error("{message}")]
+    TooManyRequests {
+        message: String,
+        causes: Vec<StatusCause>,
+    },
+
     #[error("the server does not allow this method on the requested resource")]
     MethodNotAllowed,
 
@@ -154,7 +175,9 @@ impl ApiError {
             | ApiError::ApplyConflict { .. } => 409,
             ApiError::Invalid { .. } => 422,
             ApiError::BadRequest { .. } => 400,
-            ApiError::Forbidden { .. } => 403,
+            ApiError::Forbidden { .. } | ApiError::Denied { .. } => 403,
+            ApiError::Unauthorized => 401,
+            ApiError::TooManyRequests { .. } => 429,
             ApiError::MethodNotAllowed => 405,
             ApiError::UnsupportedMediaType { .. } => 415,
             ApiError::NotAcceptable => 406,
@@ -173,7 +196,9 @@ impl ApiError {
             ApiError::Conflict { .. } | ApiError::ApplyConflict { .. } => "Conflict",
             ApiError::Invalid { .. } => "Invalid",
             ApiError::BadRequest { .. } => "BadRequest",
-            ApiError::Forbidden { .. } => "Forbidden",
+            ApiError::Forbidden { .. } | ApiError::Denied { .. } => "Forbidden",
+            ApiError::Unauthorized => "Unauthorized",
+            ApiError::TooManyRequests { .. } => "TooManyRequests",
             ApiError::MethodNotAllowed => "MethodNotAllowed",
             ApiError::UnsupportedMediaType { .. } => "UnsupportedMediaType",
             ApiError::NotAcceptable => "NotAcceptable",
@@ -226,6 +251,29 @@ impl ApiError {
             ApiError::Internal { message } => {
                 details.insert("causes".into(), json!([{ "message": message }]));
             }
+            ApiError::Denied {
+                group,
+                resource,
+                name,
+                ..
+            } => {
+                if !name.is_empty() {
+                    details.insert("name".into(), json!(name));
+                }
+                if !group.is_empty() {
+                    details.insert("group".into(), json!(group));
+                }
+                if !resource.is_empty() {
+                    details.insert("kind".into(), json!(resource));
+                }
+            }
+            ApiError::TooManyRequests { causes, .. } => {
+                let causes: Vec<Value> = causes
+                    .iter()
+                    .map(|c| json!({"reason": c.reason, "message": c.message}))
+                    .collect();
+                details.insert("causes".into(), Value::Array(causes));
+            }
             ApiError::Injected {
                 retry_after_seconds: Some(seconds),
                 ..
@@ -243,7 +291,9 @@ impl ApiError {
         if !self.reason().is_empty() {
             status.insert("reason".into(), json!(self.reason()));
         }
-        if !details.is_empty() || matches!(self, ApiError::UnknownResource) {
+        if !details.is_empty()
+            || matches!(self, ApiError::UnknownResource | ApiError::Denied { .. })
+        {
             status.insert("details".into(), Value::Object(details));
         }
         status.insert("code".into(), json!(self.code()));

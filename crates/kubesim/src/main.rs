@@ -57,6 +57,17 @@ struct Cli {
     #[arg(long, default_value = kubesim::process_runtime::DEFAULT_ETCD_BINARY,
           env = "MULTIGRES_KUBESIM_ETCD_BINARY")]
     etcd_binary: PathBuf,
+
+    /// How requests are authorized: `always-allow` (any bearer token is the administrator) or
+    /// `rbac` (Roles and bindings decide; unknown tokens get 401). docs/kubesim.md "Identities
+    /// and RBAC".
+    #[arg(
+        long,
+        value_enum,
+        default_value = "always-allow",
+        env = "MULTIGRES_KUBESIM_AUTHORIZATION"
+    )]
+    authorization: kubesim::auth::Authorization,
 }
 
 /// A failure prints `Error: ` and the error with its causes, then exits with status 1; not
@@ -85,7 +96,8 @@ async fn serve() -> anyhow::Result<()> {
         .port(cli.port)
         .http(cli.http)
         .zones(cli.zones)
-        .kubeconfig_path(cli.kubeconfig.clone());
+        .kubeconfig_path(cli.kubeconfig.clone())
+        .authorization(cli.authorization);
     if let Some(dir) = cli.state_dir {
         builder = builder.state_dir(dir);
     }

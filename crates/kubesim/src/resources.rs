@@ -53,6 +53,60 @@ pub enum ScaleSelector {
     Path(Option<String>),
 }
 
+/// A subresource besides `status` and `scale`, served by a handler of its own
+/// (`http/special`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExtraSubresource {
+    pub name: &'static str,
+    /// The kind of its request and response bodies.
+    pub group: &'static str,
+    pub version: &'static str,
+    pub kind: &'static str,
+    pub verbs: &'static [&'static str],
+}
+
+/// `serviceaccounts/token` (TokenRequest).
+pub const SERVICE_ACCOUNT_TOKEN: ExtraSubresource = ExtraSubresource {
+    name: "token",
+    group: "authentication.k8s.io",
+    version: "v1",
+    kind: "TokenRequest",
+    verbs: &["create"],
+};
+
+/// `pods/eviction` (policy/v1 Eviction).
+pub const POD_EVICTION: ExtraSubresource = ExtraSubresource {
+    name: "eviction",
+    group: "policy",
+    version: "v1",
+    kind: "Eviction",
+    verbs: &["create"],
+};
+
+/// `pods/ephemeralcontainers`.
+pub const POD_EPHEMERAL_CONTAINERS: ExtraSubresource = ExtraSubresource {
+    name: "ephemeralcontainers",
+    group: "",
+    version: "v1",
+    kind: "Pod",
+    verbs: &["get", "patch", "update"],
+};
+
+/// `certificatesigningrequests/approval`.
+pub const CSR_APPROVAL: ExtraSubresource = ExtraSubresource {
+    name: "approval",
+    group: "certificates.k8s.io",
+    version: "v1",
+    kind: "CertificateSigningRequest",
+    verbs: &["get", "patch", "update"],
+};
+
+/// Create-only resources whose objects are answers, never stored (reviews).
+pub const CREATE_ONLY: &[&str] = &["create"];
+
+/// Read-only resources computed on request (`componentstatuses`).
+pub const READ_ONLY: &[&str] = &["get", "list"];
+
 /// Where a resource came from, which decides who may remove it and how its objects are checked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Origin {
@@ -88,9 +142,24 @@ pub struct ResourceDef {
     pub table: String,
     pub representation: Representation,
     pub origin: Origin,
+    /// The verbs served ([`STANDARD_VERBS`] but for reviews and computed resources).
+    pub verbs: &'static [&'static str],
+    /// Subresources besides status and scale.
+    pub extra_subresources: &'static [ExtraSubresource],
 }
 
 impl ResourceDef {
+    /// Whether objects of this resource are kept in the store (not reviews or computed
+    /// resources).
+    pub fn is_stored(&self) -> bool {
+        self.verbs == STANDARD_VERBS
+    }
+
+    /// The extra subresource named `name`.
+    pub fn extra_subresource(&self, name: &str) -> Option<&'static ExtraSubresource> {
+        self.extra_subresources.iter().find(|e| e.name == name)
+    }
+
     /// `group/version`, or just `version` for the core group.
     pub fn api_version(&self) -> String {
         api_version(&self.group, &self.version)
@@ -234,6 +303,7 @@ struct Builtin {
     status: bool,
     scale: bool,
     field_selectors: &'static [&'static str],
+    verbs: &'static [&'static str],
 }
 
 const CORE_EVENT_FIELDS: &[&str] = &[
@@ -585,7 +655,101 @@ const BUILTINS: &[Builtin] = &[
         false,
         &[],
     ),
+    b(
+        "certificates.k8s.io",
+        "v1",
+        "CertificateSigningRequest",
+        "certificatesigningrequests",
+        false,
+        &["csr"],
+        &[],
+        true,
+        false,
+        &["spec.signerName"],
+    ),
+    b(
+        "apiregistration.k8s.io",
+        "v1",
+        "APIService",
+        "apiservices",
+        false,
+        &[],
+        &[],
+        true,
+        false,
+        &[],
+    ),
+    computed(
+        "authentication.k8s.io",
+        "TokenReview",
+        "tokenreviews",
+        false,
+        CREATE_ONLY,
+    ),
+    computed(
+        "authentication.k8s.io",
+        "SelfSubjectReview",
+        "selfsubjectreviews",
+        false,
+        CREATE_ONLY,
+    ),
+    computed(
+        "authorization.k8s.io",
+        "SubjectAccessReview",
+        "subjectaccessreviews",
+        false,
+        CREATE_ONLY,
+    ),
+    computed(
+        "authorization.k8s.io",
+        "SelfSubjectAccessReview",
+        "selfsubjectaccessreviews",
+        false,
+        CREATE_ONLY,
+    ),
+    computed(
+        "authorization.k8s.io",
+        "LocalSubjectAccessReview",
+        "localsubjectaccessreviews",
+        true,
+        CREATE_ONLY,
+    ),
+    computed("", "ComponentStatus", "componentstatuses", false, READ_ONLY),
 ];
+
+/// A review or computed resource: answered by `http/special`, never stored.
+const fn computed(
+    group: &'static str,
+    kind: &'static str,
+    plural: &'static str,
+    namespaced: bool,
+    verbs: &'static [&'static str],
+) -> Builtin {
+    let mut builtin = b(
+        group,
+        "v1",
+        kind,
+        plural,
+        namespaced,
+        &[],
+        &[],
+        false,
+        false,
+        &[],
+    );
+    builtin.verbs = verbs;
+    builtin
+}
+
+/// The extra subresources of a built-in resource.
+fn extra_subresources(group: &str, plural: &str) -> &'static [ExtraSubresource] {
+    match (group, plural) {
+        ("", "serviceaccounts") => &[SERVICE_ACCOUNT_TOKEN],
+        ("", "pods") => &[POD_EVICTION, POD_EPHEMERAL_CONTAINERS],
+        ("certificates.k8s.io", "certificatesigningrequests") => &[CSR_APPROVAL],
+        _ => &[],
+    }
+}
 
 #[allow(clippy::too_many_arguments)]
 const fn b(
@@ -611,6 +775,7 @@ const fn b(
         status,
         scale,
         field_selectors,
+        verbs: &STANDARD_VERBS,
     }
 }
 
@@ -654,6 +819,8 @@ fn builtin_defs() -> Vec<ResourceDef> {
                     Representation::Native
                 },
                 origin: Origin::BuiltIn,
+                verbs: builtin.verbs,
+                extra_subresources: extra_subresources(builtin.group, builtin.plural),
             }
         })
         .collect()

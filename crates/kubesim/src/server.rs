@@ -12,6 +12,8 @@ use tokio::task::JoinHandle;
 
 use crate::admission::ServiceAddresses;
 use crate::api::{Cluster, ClusterConfig};
+use crate::auth::Authorization;
+use crate::auth::tokens::Tokens;
 use crate::bootstrap::{self, BootstrapConfig};
 use crate::error::ApiError;
 use crate::faults::Faults;
@@ -103,6 +105,7 @@ pub struct ServerBuilder {
     cluster: ClusterConfig,
     fault_seed: u64,
     kubelet: Option<KubeletConfig>,
+    authorization: Authorization,
 }
 
 impl Default for ServerBuilder {
@@ -116,6 +119,7 @@ impl Default for ServerBuilder {
             cluster: ClusterConfig::default(),
             fault_seed: 1,
             kubelet: None,
+            authorization: Authorization::AlwaysAllow,
         }
     }
 }
@@ -124,6 +128,13 @@ impl ServerBuilder {
     /// The port on 127.0.0.1 (0, the default, picks a free one).
     pub fn port(mut self, port: u16) -> Self {
         self.port = port;
+        self
+    }
+
+    /// How requests are authorized (default [`Authorization::AlwaysAllow`]; docs/kubesim.md
+    /// "Identities and RBAC").
+    pub fn authorization(mut self, authorization: Authorization) -> Self {
+        self.authorization = authorization;
         self
     }
 
@@ -223,6 +234,7 @@ impl ServerBuilder {
         }
         let faults = Faults::new(self.fault_seed);
         let requests = RequestLog::default();
+        let tokens = Tokens::default();
         let services = ServiceAddresses::default();
         let kubelet = self
             .kubelet
@@ -244,6 +256,8 @@ impl ServerBuilder {
             requests: requests.clone(),
             services: services.clone(),
             server_address: address.to_string(),
+            tokens: tokens.clone(),
+            authorization: self.authorization,
         });
         if let Some(kubelet) = &kubelet {
             app = app.merge(crate::kubelet::control_http::routes(
@@ -306,6 +320,7 @@ impl ServerBuilder {
             cluster,
             faults,
             requests,
+            tokens,
             services,
             server: server_handle,
             task,
@@ -338,6 +353,7 @@ pub struct Handle {
     cluster: Cluster,
     faults: Faults,
     requests: RequestLog,
+    tokens: Tokens,
     services: ServiceAddresses,
     server: axum_server::Handle<SocketAddr>,
     task: JoinHandle<std::io::Result<()>>,
@@ -390,6 +406,45 @@ impl Handle {
     /// A client configured from the kubeconfig.
     pub fn client(&self) -> kube::Client {
         kube::Client::try_from(self.client_config.clone())
+            .expect("the same client configuration was built successfully when the server started")
+    }
+
+    /// A token for ServiceAccount `namespace/name`, as `kubectl create token` gets from
+    /// TokenRequest: valid for `expiration_seconds` while the ServiceAccount exists.
+    pub fn service_account_token(
+        &self,
+        namespace: &str,
+        name: &str,
+        expiration_seconds: i64,
+    ) -> Result<String, ApiError> {
+        let accounts = self.cluster.resource("", "v1", "serviceaccounts")?;
+        let account = self.cluster.get(
+            &accounts,
+            Some(namespace),
+            name,
+            crate::api::Subresource::Main,
+        )?;
+        let spec = crate::auth::tokens::TokenSpec {
+            namespace: namespace.to_string(),
+            service_account: name.to_string(),
+            service_account_uid: account
+                .pointer("/metadata/uid")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+            audiences: Vec::new(),
+            expiration_seconds,
+        };
+        Ok(self.tokens.issue(&spec, jiff::Timestamp::now()).0)
+    }
+
+    /// A client that authenticates with `token` instead of the administrator's (for tests of
+    /// least-privilege RBAC, with [`ServerBuilder::authorization`]).
+    pub fn client_with_token(&self, token: &str) -> kube::Client {
+        let mut config = self.client_config.clone();
+        config.auth_info = serde_json::from_value(serde_json::json!({ "token": token }))
+            .expect("an AuthInfo with only a token always deserialises");
+        kube::Client::try_from(config)
             .expect("the same client configuration was built successfully when the server started")
     }
 

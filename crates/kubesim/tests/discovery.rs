@@ -59,8 +59,12 @@ async fn aggregated_discovery_is_served_with_its_content_type() {
         vec![
             "admissionregistration.k8s.io",
             "apiextensions.k8s.io",
+            "apiregistration.k8s.io",
             "apps",
+            "authentication.k8s.io",
+            "authorization.k8s.io",
             "batch",
+            "certificates.k8s.io",
             "coordination.k8s.io",
             "events.k8s.io",
             "policy",

@@ -178,11 +178,16 @@ async fn the_request_log_names_agent_field_manager_and_user() {
         "spec":{"selector":{"matchLabels":{"a":"b"}},"template":{"metadata":{"labels":{"a":"b"}},
         "spec":{"containers":[{"name":"c","image":"i"}]}}}}"#;
     let operator = ("User-Agent", "multigres-operator/0.1.0 (linux/amd64)");
+    let admin = ("Authorization", "Bearer kubesim-token");
     let created = raw(
         &server,
         "PATCH",
         "/apis/apps/v1/namespaces/default/statefulsets/db/status?fieldManager=multigres",
-        &[operator, ("Content-Type", "application/apply-patch+yaml")],
+        &[
+            operator,
+            admin,
+            ("Content-Type", "application/apply-patch+yaml"),
+        ],
         r#"{"apiVersion":"apps/v1","kind":"StatefulSet","status":{"replicas":0}}"#,
     )
     .await;
@@ -191,7 +196,11 @@ async fn the_request_log_names_agent_field_manager_and_user() {
         &server,
         "PATCH",
         "/apis/apps/v1/namespaces/default/statefulsets/db?fieldManager=multigres",
-        &[operator, ("Content-Type", "application/apply-patch+yaml")],
+        &[
+            operator,
+            admin,
+            ("Content-Type", "application/apply-patch+yaml"),
+        ],
         body,
     )
     .await;
@@ -200,7 +209,7 @@ async fn the_request_log_names_agent_field_manager_and_user() {
         &server,
         "GET",
         "/apis/apps/v1/namespaces/default/statefulsets/db",
-        &[operator],
+        &[operator, admin],
         "",
     )
     .await;
@@ -243,7 +252,12 @@ async fn the_request_log_names_agent_field_manager_and_user() {
             kubesim::auth::ADMIN_USERNAME,
         )
     );
-    assert_eq!(log.by_user(kubesim::auth::ADMIN_USERNAME), 4);
+    assert_eq!(log.by_user(kubesim::auth::ADMIN_USERNAME), 3);
+    assert_eq!(
+        log.by_user("system:anonymous"),
+        1,
+        "no credentials: anonymous"
+    );
     server.shutdown().await;
 }
 
@@ -270,8 +284,12 @@ async fn discovery_and_version_documents() {
         vec![
             "admissionregistration.k8s.io",
             "apiextensions.k8s.io",
+            "apiregistration.k8s.io",
             "apps",
+            "authentication.k8s.io",
+            "authorization.k8s.io",
             "batch",
+            "certificates.k8s.io",
             "coordination.k8s.io",
             "events.k8s.io",
             "policy",

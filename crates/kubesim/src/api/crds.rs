@@ -99,6 +99,8 @@ fn defs(compiled: &CompiledCrd, crd_name: &str) -> Vec<ResourceDef> {
             origin: Origin::Crd {
                 crd_name: crd_name.to_string(),
             },
+            verbs: &crate::resources::STANDARD_VERBS,
+            extra_subresources: &[],
         })
         .collect()
 }

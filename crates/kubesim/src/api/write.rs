@@ -322,6 +322,8 @@ fn applied_part(applied: &Value, def: &ResourceDef, subresource: Subresource) ->
 fn name_rule(def: &ResourceDef) -> NameRule {
     if def.group.is_empty() && (def.plural == "namespaces" || def.plural == "services") {
         NameRule::Label
+    } else if def.group == "rbac.authorization.k8s.io" {
+        NameRule::PathSegment
     } else {
         NameRule::Subdomain
     }

@@ -2,6 +2,9 @@
 //! request's `user.Info` (name, uid, groups), named in the request log and, later, evaluated
 //! by authorization.
 
+pub mod rbac;
+pub mod tokens;
+
 use serde::Serialize;
 
 /// The user a request authenticated as (the API server's `user.Info`).
@@ -30,4 +33,24 @@ impl UserInfo {
             ],
         }
     }
+}
+
+/// The user of requests without credentials (`system:anonymous`).
+pub fn anonymous() -> UserInfo {
+    UserInfo {
+        username: "system:anonymous".to_string(),
+        uid: String::new(),
+        groups: vec!["system:unauthenticated".to_string()],
+    }
+}
+
+/// How requests are authorized (`--authorization`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Authorization {
+    /// Every authenticated request is allowed, and any bearer token authenticates (as the
+    /// administrator): kubesim's default, for tests that do not exercise permissions.
+    #[default]
+    AlwaysAllow,
+    /// RBAC over the stored Roles, ClusterRoles and bindings; unknown tokens get 401.
+    Rbac,
 }

@@ -114,7 +114,7 @@ fn aggregated_resource(def: &ResourceDef) -> Value {
         "responseKind": gvk(&def.group, &def.version, &def.kind),
         "scope": if def.namespaced { "Namespaced" } else { "Cluster" },
         "singularResource": def.singular,
-        "verbs": crate::resources::STANDARD_VERBS,
+        "verbs": def.verbs,
     });
     if !def.short_names.is_empty() {
         entry["shortNames"] = json!(def.short_names);
@@ -135,6 +135,13 @@ fn aggregated_resource(def: &ResourceDef) -> Value {
             "subresource": "scale",
             "responseKind": gvk("autoscaling", "v1", "Scale"),
             "verbs": ["get", "patch", "update"],
+        }));
+    }
+    for extra in def.extra_subresources {
+        subresources.push(json!({
+            "subresource": extra.name,
+            "responseKind": gvk(extra.group, extra.version, extra.kind),
+            "verbs": extra.verbs,
         }));
     }
     if !subresources.is_empty() {
@@ -201,7 +208,7 @@ fn resource_entry(def: &ResourceDef) -> Value {
         "singularName": def.singular,
         "namespaced": def.namespaced,
         "kind": def.kind,
-        "verbs": crate::resources::STANDARD_VERBS,
+        "verbs": def.verbs,
     });
     if !def.short_names.is_empty() {
         entry["shortNames"] = json!(def.short_names);
@@ -240,6 +247,20 @@ pub fn resource_list(registry: &Registry, group: &str, version: &str) -> Option<
                 "kind": "Scale",
                 "verbs": ["get", "patch", "update"],
             }));
+        }
+        for extra in def.extra_subresources {
+            let mut entry = json!({
+                "name": format!("{}/{}", def.plural, extra.name),
+                "singularName": "",
+                "namespaced": def.namespaced,
+                "kind": extra.kind,
+                "verbs": extra.verbs,
+            });
+            if (extra.group, extra.version) != (def.group.as_str(), def.version.as_str()) {
+                entry["group"] = json!(extra.group);
+                entry["version"] = json!(extra.version);
+            }
+            resources.push(entry);
         }
     }
     Some(json!({

@@ -8,6 +8,7 @@ pub mod negotiation;
 pub mod openapi;
 pub mod path;
 mod router;
+mod special;
 mod status_error;
 pub mod table;
 mod watch;

@@ -16,13 +16,15 @@ use serde_json::{Value, json};
 
 use super::negotiation::{self, Encoding, Representation};
 use super::path::{self, ResourcePath, Route};
-use super::{control, discovery, openapi, table, watch};
+use super::{control, discovery, openapi, special, table, watch};
 use crate::admission::{Admission, AdmissionRequest, ServiceAddresses, WriteKind};
 use crate::api::{
     Cluster, DeleteOptions, ListOptions, PatchType, Subresource, WatchOptions, WriteOptions,
     Written,
 };
-use crate::auth::UserInfo;
+use crate::auth::rbac::{self, Attributes, ResourceAttributes};
+use crate::auth::tokens::Tokens;
+use crate::auth::{Authorization, UserInfo};
 use crate::error::ApiError;
 use crate::faults::Faults;
 use crate::request_log::{RequestEntry, RequestLog};
@@ -42,6 +44,9 @@ pub struct AppState {
     pub services: ServiceAddresses,
     /// `host:port` the server listens on (reported by `/api`).
     pub server_address: String,
+    /// Service-account tokens issued by TokenRequest.
+    pub tokens: Tokens,
+    pub authorization: Authorization,
 }
 
 /// The router of one kubesim instance.
@@ -75,7 +80,23 @@ async fn handle(app: &AppState, request: Request) -> Response {
                 .collect::<HashMap<String, String>>()
         })
         .unwrap_or_default();
-    match path::parse(parts.uri.path()) {
+    let user = match authenticate(app, &parts.headers) {
+        Ok(user) => user,
+        Err(error) => return error.into_response(),
+    };
+    let route = path::parse(parts.uri.path());
+    if is_non_resource(&route) {
+        let attrs = Attributes {
+            user: user.clone(),
+            verb: parts.method.as_str().to_ascii_lowercase(),
+            resource: None,
+            path: parts.uri.path().to_string(),
+        };
+        if let Err(error) = authorize_attributes(app, &attrs) {
+            return error.into_response();
+        }
+    }
+    match route {
         Route::Version => json_ok(&discovery::version()),
         Route::Health => (StatusCode::OK, "ok").into_response(),
         Route::CoreVersions if discovery::wants_aggregated(accept(&parts.headers)) => {
@@ -135,13 +156,145 @@ async fn handle(app: &AppState, request: Request) -> Response {
         }
         Route::Resolve => ApiError::MethodNotAllowed.into_response(),
         Route::Resource(target) => {
-            match resource(app, &parts.method, &parts.headers, &query, target, body).await {
+            match resource(
+                app,
+                &parts.method,
+                &parts.headers,
+                &query,
+                target,
+                body,
+                &user,
+            )
+            .await
+            {
                 Ok(response) => response,
                 Err(error) => error.into_response(),
             }
         }
         Route::Unknown => ApiError::UnknownResource.into_response(),
     }
+}
+
+/// Routes authorized as non-resource requests (by path).
+fn is_non_resource(route: &Route) -> bool {
+    matches!(
+        route,
+        Route::Version
+            | Route::Health
+            | Route::CoreVersions
+            | Route::Groups
+            | Route::Group { .. }
+            | Route::ResourceList { .. }
+            | Route::OpenApiIndex
+            | Route::OpenApi { .. }
+    )
+}
+
+/// Who a bearer token stands for, with the audiences it is bound to (`None`: any, as for the
+/// kubeconfig's static administrator token); `None` when it authenticates no one. A
+/// TokenRequest token dies with its ServiceAccount (a new one of the same name has another
+/// uid).
+pub(super) fn authenticate_token(
+    app: &AppState,
+    token: &str,
+) -> Option<(UserInfo, Option<Vec<String>>)> {
+    if token == crate::kubeconfig::TOKEN {
+        return Some((UserInfo::admin(), None));
+    }
+    let grant = app.tokens.lookup(token, now())?;
+    let accounts = app.cluster.resource("", "v1", "serviceaccounts").ok()?;
+    let account = app
+        .cluster
+        .get(
+            &accounts,
+            Some(&grant.namespace),
+            &grant.service_account,
+            Subresource::Main,
+        )
+        .ok()?;
+    (account.pointer("/metadata/uid").and_then(Value::as_str)
+        == Some(grant.service_account_uid.as_str()))
+    .then_some((grant.user, Some(grant.audiences)))
+}
+
+/// The user of a request: anonymous without credentials; the token's user for a known bearer
+/// token. Under RBAC other credentials get 401; otherwise they stand for the administrator
+/// (kubesim's historical "any token works").
+fn authenticate(app: &AppState, headers: &HeaderMap) -> Result<UserInfo, ApiError> {
+    let Some(value) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Ok(crate::auth::anonymous());
+    };
+    let known = value
+        .strip_prefix("Bearer ")
+        .and_then(|token| authenticate_token(app, token.trim()))
+        .map(|(user, _)| user);
+    match (known, app.authorization) {
+        (Some(user), _) => Ok(user),
+        (None, Authorization::Rbac) => Err(ApiError::Unauthorized),
+        (None, Authorization::AlwaysAllow) => Ok(UserInfo::admin()),
+    }
+}
+
+/// The stored RBAC objects.
+pub(super) fn policy_of(cluster: &Cluster) -> rbac::Policy {
+    let all = |plural: &str| -> Vec<Value> {
+        cluster
+            .resource("rbac.authorization.k8s.io", "v1", plural)
+            .and_then(|def| cluster.list(&def, None, &ListOptions::default()))
+            .ok()
+            .and_then(|list| list.get("items").and_then(Value::as_array).cloned())
+            .unwrap_or_default()
+    };
+    rbac::Policy {
+        roles: all("roles"),
+        cluster_roles: all("clusterroles"),
+        role_bindings: all("rolebindings"),
+        cluster_role_bindings: all("clusterrolebindings"),
+    }
+}
+
+/// Refuses a request RBAC does not allow, with the API server's 403 (`responsewriters.Forbidden`).
+pub(super) fn authorize_attributes(app: &AppState, attrs: &Attributes) -> Result<(), ApiError> {
+    if app.authorization == Authorization::AlwaysAllow {
+        return Ok(());
+    }
+    let decision = rbac::authorize(&policy_of(&app.cluster), attrs);
+    if decision.allowed {
+        return Ok(());
+    }
+    let mut reason = rbac::forbidden_message(attrs);
+    if !decision.reason.is_empty() {
+        reason = format!("{reason}: {}", decision.reason);
+    }
+    Err(match &attrs.resource {
+        None => ApiError::Denied {
+            group: String::new(),
+            resource: String::new(),
+            name: String::new(),
+            message: format!("forbidden: {reason}"),
+        },
+        Some(r) => {
+            let qualified = if r.group.is_empty() {
+                r.resource.clone()
+            } else {
+                format!("{}.{}", r.resource, r.group)
+            };
+            let message = if r.name.is_empty() {
+                format!("{qualified} is forbidden: {reason}")
+            } else {
+                format!("{qualified} \"{}\" is forbidden: {reason}", r.name)
+            };
+            ApiError::Denied {
+                group: r.group.clone(),
+                resource: r.resource.clone(),
+                name: r.name.clone(),
+                message,
+            }
+        }
+    })
 }
 
 /// Decodes `a=b&c=d` with percent-decoding and `+` as space.
@@ -237,7 +390,7 @@ fn aggregated(value: &Value) -> Response {
 
 /// A body in the negotiated encoding: protobuf when asked for and the kind has a message
 /// (built-in kinds), JSON otherwise (custom resources, as on a real server).
-fn encoded(code: StatusCode, value: &Value, encoding: Encoding) -> Response {
+pub(super) fn encoded(code: StatusCode, value: &Value, encoding: Encoding) -> Response {
     if encoding == Encoding::Protobuf {
         match crate::protobuf::encode_object(value) {
             Some(Ok(body)) => {
@@ -293,7 +446,7 @@ fn verb(
         Method::GET if item => "get",
         Method::GET if flag(query, "watch") => "watch",
         Method::GET => "list",
-        Method::POST if !item => "create",
+        Method::POST if !item || target.subresource.is_some() => "create",
         Method::PUT if item => "update",
         Method::PATCH if item => "patch",
         Method::DELETE if item => "delete",
@@ -308,6 +461,112 @@ fn subresource(def: &ResourceDef, target: &ResourcePath) -> Result<Subresource, 
         Some("status") if def.status_subresource => Ok(Subresource::Status),
         Some("scale") if def.scale.is_some() => Ok(Subresource::Scale),
         Some(_) => Err(ApiError::UnknownResource),
+    }
+}
+
+/// What a request to an extra subresource carries.
+struct SubresourceRequest<'a> {
+    namespace: Option<&'a str>,
+    name: &'a str,
+    headers: &'a HeaderMap,
+    query: &'a HashMap<String, String>,
+    bytes: &'a Bytes,
+    encoding: Encoding,
+}
+
+/// `serviceaccounts/token`, `pods/eviction`, `certificatesigningrequests/approval`.
+async fn special_subresource(
+    app: &AppState,
+    def: &ResourceDef,
+    extra: &crate::resources::ExtraSubresource,
+    verb: &str,
+    request: SubresourceRequest<'_>,
+) -> Result<Response, ApiError> {
+    let SubresourceRequest {
+        namespace,
+        name,
+        headers,
+        query,
+        bytes,
+        encoding,
+    } = request;
+    let cluster = &app.cluster;
+    let body = || decode_body(body_format(def, headers)?, bytes);
+    match (extra.name, verb) {
+        ("token", _) => special::token_request(
+            app,
+            def,
+            namespace.unwrap_or_default(),
+            name,
+            &body()?,
+            encoding,
+        ),
+        ("eviction", _) => special::evict(app, def, namespace.unwrap_or_default(), name, &body()?),
+        (_, "get") => Ok(encoded(
+            StatusCode::OK,
+            &kind_first(cluster.get(def, namespace, name, Subresource::Main)?),
+            encoding,
+        )),
+        // Only `spec.ephemeralContainers` changes; a patch is computed on a dry run first.
+        ("ephemeralcontainers", "update" | "patch") => {
+            let wanted = if verb == "update" {
+                body()?
+            } else {
+                let patch_type = patch_type(headers)?;
+                let patch = crate::api::Patch {
+                    patch_type,
+                    body: parse_body(bytes, patch_type == PatchType::Apply)?,
+                };
+                let mut dry = write_options(query, headers);
+                dry.dry_run = true;
+                cluster
+                    .patch(def, namespace, name, Subresource::Main, patch, &dry)?
+                    .object
+            };
+            let mut pod = cluster.get(def, namespace, name, Subresource::Main)?;
+            pod["spec"]["ephemeralContainers"] = wanted
+                .pointer("/spec/ephemeralContainers")
+                .cloned()
+                .unwrap_or(json!([]));
+            let result = cluster.update(
+                def,
+                namespace,
+                name,
+                Subresource::Main,
+                pod,
+                &write_options(query, headers),
+            )?;
+            Ok(written(result, Representation::Json, encoding))
+        }
+        // Approval conditions live in status: the write goes through the status subresource.
+        ("approval", "update") => {
+            let result = cluster.update(
+                def,
+                namespace,
+                name,
+                Subresource::Status,
+                body()?,
+                &write_options(query, headers),
+            )?;
+            Ok(written(result, Representation::Json, encoding))
+        }
+        ("approval", "patch") => {
+            let patch_type = patch_type(headers)?;
+            let patch = crate::api::Patch {
+                patch_type,
+                body: parse_body(bytes, patch_type == PatchType::Apply)?,
+            };
+            let result = cluster.patch(
+                def,
+                namespace,
+                name,
+                Subresource::Status,
+                patch,
+                &write_options(query, headers),
+            )?;
+            Ok(written(result, Representation::Json, encoding))
+        }
+        _ => Err(ApiError::MethodNotAllowed),
     }
 }
 
@@ -628,6 +887,7 @@ async fn resource(
     query: &HashMap<String, String>,
     target: ResourcePath,
     body: Body,
+    user: &UserInfo,
 ) -> Result<Response, ApiError> {
     let def = app
         .cluster
@@ -635,12 +895,26 @@ async fn resource(
     if !def.namespaced && target.namespace.is_some() {
         return Err(ApiError::UnknownResource);
     }
-    let subresource = subresource(&def, &target)?;
+    let extra = target
+        .subresource
+        .as_deref()
+        .and_then(|name| def.extra_subresource(name));
+    let subresource = match extra {
+        Some(_) => Subresource::Main,
+        None => subresource(&def, &target)?,
+    };
     let verb = verb(method, &target, query).ok_or(ApiError::MethodNotAllowed)?;
+    let served = match (extra, &target.subresource) {
+        (Some(extra), _) => extra.verbs.contains(&verb),
+        (None, Some(_)) => true,
+        (None, None) => def.verbs.contains(&verb),
+    };
+    if !served {
+        return Err(ApiError::MethodNotAllowed);
+    }
     if def.namespaced && target.namespace.is_none() && target.name.is_some() {
         return Err(ApiError::UnknownResource);
     }
-    let user = UserInfo::admin();
     app.requests.record(RequestEntry {
         verb: verb.to_string(),
         group: def.group.clone(),
@@ -660,6 +934,21 @@ async fn resource(
         user: user.username.clone(),
         groups: user.groups.clone(),
     });
+    authorize_attributes(
+        app,
+        &Attributes {
+            user: user.clone(),
+            verb: verb.to_string(),
+            resource: Some(ResourceAttributes {
+                namespace: target.namespace.clone().unwrap_or_default(),
+                group: def.group.clone(),
+                resource: def.plural.clone(),
+                subresource: target.subresource.clone().unwrap_or_default(),
+                name: target.name.clone().unwrap_or_default(),
+            }),
+            path: String::new(),
+        },
+    )?;
     let decision = app.faults.decide(verb, &def.qualified_resource());
     if !decision.latency.is_zero() {
         tokio::time::sleep(decision.latency).await;
@@ -677,6 +966,35 @@ async fn resource(
             .await
             .map_err(|e| bad_body(format!("reading the request body: {e}")))
     };
+    if let Some(extra) = extra {
+        let bytes = read_body().await?;
+        return special_subresource(
+            app,
+            &def,
+            extra,
+            verb,
+            SubresourceRequest {
+                namespace,
+                name,
+                headers,
+                query,
+                bytes: &bytes,
+                encoding,
+            },
+        )
+        .await;
+    }
+    if !def.is_stored() {
+        return match verb {
+            "create" => {
+                let format = body_format(&def, headers)?;
+                let bytes = read_body().await?;
+                let body = decode_body(format, &bytes)?;
+                special::review_create(app, &def, namespace, user, &body, encoding)
+            }
+            _ => special::component_statuses(target.name.as_deref(), encoding),
+        };
+    }
     match verb {
         "get" => {
             let object = cluster.get(&def, namespace, name, subresource)?;

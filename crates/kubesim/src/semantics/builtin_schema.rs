@@ -19,8 +19,11 @@ use std::sync::OnceLock;
 
 use k8s_openapi::api::admissionregistration::v1 as admissionregistration;
 use k8s_openapi::api::apps::v1 as apps;
+use k8s_openapi::api::authentication::v1 as authentication;
+use k8s_openapi::api::authorization::v1 as authorization;
 use k8s_openapi::api::autoscaling::v1 as autoscaling;
 use k8s_openapi::api::batch::v1 as batch;
+use k8s_openapi::api::certificates::v1 as certificates;
 use k8s_openapi::api::coordination::v1 as coordination;
 use k8s_openapi::api::core::v1 as core;
 use k8s_openapi::api::events::v1 as events;
@@ -29,6 +32,7 @@ use k8s_openapi::api::rbac::v1 as rbac;
 use k8s_openapi::api::storage::v1 as storage;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1 as apiextensions;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
+use k8s_openapi::kube_aggregator::pkg::apis::apiregistration::v1 as apiregistration;
 use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde_json::{Map, Value, json};
@@ -154,6 +158,54 @@ fn typed_kinds() -> Vec<(&'static str, &'static str, &'static str, Generate)> {
             "StorageClass",
             subschema::<storage::StorageClass>,
         ),
+        (
+            "certificates.k8s.io",
+            "v1",
+            "CertificateSigningRequest",
+            subschema::<certificates::CertificateSigningRequest>,
+        ),
+        (
+            "apiregistration.k8s.io",
+            "v1",
+            "APIService",
+            subschema::<apiregistration::APIService>,
+        ),
+        (
+            "authentication.k8s.io",
+            "v1",
+            "TokenReview",
+            subschema::<authentication::TokenReview>,
+        ),
+        (
+            "authentication.k8s.io",
+            "v1",
+            "SelfSubjectReview",
+            subschema::<authentication::SelfSubjectReview>,
+        ),
+        (
+            "authorization.k8s.io",
+            "v1",
+            "SubjectAccessReview",
+            subschema::<authorization::SubjectAccessReview>,
+        ),
+        (
+            "authorization.k8s.io",
+            "v1",
+            "SelfSubjectAccessReview",
+            subschema::<authorization::SelfSubjectAccessReview>,
+        ),
+        (
+            "authorization.k8s.io",
+            "v1",
+            "LocalSubjectAccessReview",
+            subschema::<authorization::LocalSubjectAccessReview>,
+        ),
+        (
+            "",
+            "v1",
+            "ComponentStatus",
+            subschema::<core::ComponentStatus>,
+        ),
     ]
 }
 
@@ -170,6 +222,13 @@ fn shared_types() -> Vec<(&'static str, &'static str, &'static str, Generate)> {
         ("", "v1", "Status", subschema::<meta::Status>),
         ("", "v1", "WatchEvent", subschema::<meta::WatchEvent<Value>>),
         ("", "v1", "Patch", subschema::<meta::Patch>),
+        (
+            "authentication.k8s.io",
+            "v1",
+            "TokenRequest",
+            subschema::<authentication::TokenRequest>,
+        ),
+        ("policy", "v1", "Eviction", subschema::<policy::Eviction>),
     ]
 }
 

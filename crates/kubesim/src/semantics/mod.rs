@@ -11,6 +11,7 @@ pub use crd_admission::{cel, crd_schema, field_cause};
 pub mod builtin_create;
 pub mod builtin_schema;
 pub mod claim_resize;
+pub mod disruption;
 pub mod event_conversion;
 pub mod field_selector;
 pub mod finalizers;

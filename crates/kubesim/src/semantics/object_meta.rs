@@ -98,12 +98,15 @@ static DNS1123_LABEL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$").expect("the DNS-1123 label pattern is valid")
 });
 
-/// The name rule of a resource: Namespaces and Services are DNS-1123 labels, everything else a
-/// DNS-1123 subdomain (upstream `ValidateObjectMeta` name functions).
+/// The name rule of a resource: Namespaces and Services are DNS-1123 labels, RBAC objects
+/// path segments (`system:discovery`), everything else a DNS-1123 subdomain (upstream
+/// `ValidateObjectMeta` name functions).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NameRule {
     Label,
     Subdomain,
+    /// `path.ValidatePathSegmentName`: anything but `.`, `..`, `/` and `%`.
+    PathSegment,
 }
 
 /// Checks `metadata.name` and `metadata.ownerReferences`; every problem at once.
@@ -118,6 +121,21 @@ pub fn validate(object: &Value, rule: NameRule) -> Vec<FieldCause> {
             &FieldPath::new("metadata").child("name"),
             "name or generateName is required",
         ));
+    } else if rule == NameRule::PathSegment {
+        let problem = match name {
+            "." => Some("may not be '.'"),
+            ".." => Some("may not be '..'"),
+            _ if name.contains('/') => Some("may not contain '/'"),
+            _ if name.contains('%') => Some("may not contain '%'"),
+            _ => None,
+        };
+        if let Some(problem) = problem {
+            causes.push(FieldCause::invalid(
+                &FieldPath::new("metadata").child("name"),
+                &json!(name),
+                problem,
+            ));
+        }
     } else {
         let (ok, max, what, example, pattern) = match rule {
             NameRule::Subdomain => (
@@ -127,7 +145,7 @@ pub fn validate(object: &Value, rule: NameRule) -> Vec<FieldCause> {
                 "'example.com'",
                 DNS1123_SUBDOMAIN.as_str(),
             ),
-            NameRule::Label => (
+            NameRule::Label | NameRule::PathSegment => (
                 DNS1123_LABEL.is_match(name),
                 63,
                 "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character",

@@ -112,6 +112,8 @@ mod tests {
             origin: Origin::Crd {
                 crd_name: "shards.multigres.com".into(),
             },
+            verbs: &crate::resources::STANDARD_VERBS,
+            extra_subresources: &[],
         };
         let (name, list_name, definitions) = definitions(&crd, &def);
         assert_eq!(name, "com.multigres.v1alpha1.Shard");

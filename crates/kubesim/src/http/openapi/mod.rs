@@ -245,6 +245,8 @@ mod tests {
             origin: Origin::Crd {
                 crd_name: "widgets.kubesim.test".into(),
             },
+            verbs: &crate::resources::STANDARD_VERBS,
+            extra_subresources: &[],
         });
         let crd = |description: &str| {
             BTreeMap::from([(
