@@ -44,24 +44,14 @@ pub struct Installed {
     pub kubesim: kubesim::Handle,
     pub config: WebhookConfig,
     pub certificates: CertStrategy,
-    pub address: SocketAddr,
+    pub server: Running,
     /// Kept alive: the cert dir the server was started with (empty: self-managed).
     pub cert_dir: tempfile::TempDir,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    served: tokio::task::JoinHandle<()>,
 }
 
 impl Installed {
-    /// Stops the webhook server (as if its pod died); kubesim keeps running.
-    pub async fn stop_webhooks(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        let _ = (&mut self.served).await;
-    }
-
     pub async fn shutdown(mut self) {
-        self.stop_webhooks().await;
+        self.server.stop().await;
         self.kubesim.shutdown().await;
     }
 
@@ -70,9 +60,53 @@ impl Installed {
     }
 }
 
-/// kubesim (plain HTTP), the CRDs, the namespace, the Service and both webhook configurations
-/// without a caBundle; then the operator's certificate bootstrap and server.
-pub async fn install() -> Installed {
+/// A webhook server running in this process.
+pub struct Running {
+    pub address: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    served: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Stops the server (as if its pod died) and waits until it has.
+    pub async fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.served).await;
+    }
+}
+
+/// Starts the webhook server with `certificates` and points the webhook Service at it.
+pub async fn serve(
+    kubesim: &kubesim::Handle,
+    config: &WebhookConfig,
+    certificates: &CertStrategy,
+) -> Running {
+    let server = WebhookServer::bind(kubesim.client(), config, certificates)
+        .await
+        .expect("webhook server binds");
+    let address = server.local_addr().expect("bound address");
+    kubesim.register_service_address(NAMESPACE, SERVICE, 443, address);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let served = tokio::spawn(async move {
+        server
+            .serve(async {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("webhook server runs");
+    });
+    Running {
+        address,
+        stop: Some(stop),
+        served,
+    }
+}
+
+/// A kubesim with the CRDs, the operator namespace, the webhook Service and both webhook
+/// configurations (no caBundle), as the install manifest leaves them.
+pub async fn bare_kubesim() -> kubesim::Handle {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_test_writer()
@@ -116,41 +150,38 @@ pub async fn install() -> Installed {
         .create(&PostParams::default(), &validating_configuration(&target))
         .await
         .expect("validating configuration created");
+    kubesim
+}
 
-    let cert_dir = tempfile::tempdir().expect("cert dir");
-    let config = WebhookConfig {
+/// The webhook settings of the tests: loopback, any port, the given cert dir.
+pub fn webhook_config(cert_dir: &Path) -> WebhookConfig {
+    WebhookConfig {
         bind: SocketAddr::from(([127, 0, 0, 1], 0)),
-        cert_dir: cert_dir.path().to_path_buf(),
+        cert_dir: cert_dir.to_path_buf(),
         namespace: NAMESPACE.to_owned(),
         service_name: SERVICE.to_owned(),
         service_account: SERVICE_ACCOUNT.to_owned(),
         enable_http2: false,
-    };
+    }
+}
+
+/// [`bare_kubesim`], then the operator's certificate bootstrap (empty cert dir: self-managed)
+/// and its webhook server behind the Service.
+pub async fn install() -> Installed {
+    let kubesim = bare_kubesim().await;
+    let client = kubesim.client();
+    let cert_dir = tempfile::tempdir().expect("cert dir");
+    let config = webhook_config(cert_dir.path());
     let certificates = prepare_certificates(client.clone(), &config)
         .await
         .expect("certificates bootstrap");
-    let server = WebhookServer::bind(kubesim.client(), &config, &certificates)
-        .await
-        .expect("webhook server binds");
-    let address = server.local_addr().expect("bound address");
-    kubesim.register_service_address(NAMESPACE, SERVICE, 443, address);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let served = tokio::spawn(async move {
-        server
-            .serve(async {
-                let _ = stopped.await;
-            })
-            .await
-            .expect("webhook server runs");
-    });
+    let server = serve(&kubesim, &config, &certificates).await;
     Installed {
         kubesim,
         config,
         certificates,
-        address,
+        server,
         cert_dir,
-        stop: Some(stop),
-        served,
     }
 }
 
