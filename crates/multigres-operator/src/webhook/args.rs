@@ -17,6 +17,7 @@ pub struct WebhookArgs {
     /// Run the admission webhooks and manage their certificates; `--webhook-enable=false`
     /// turns both off (only the CRDs' own rules are then enforced).
     #[arg(
+        id = "webhook_enable",
         long = "webhook-enable",
         env = "MULTIGRES_WEBHOOK_ENABLE",
         default_value_t = true,
@@ -28,6 +29,7 @@ pub struct WebhookArgs {
 
     /// Port of the HTTPS webhook server (the webhook Service's targetPort).
     #[arg(
+        id = "webhook_port",
         long = "webhook-port",
         env = "MULTIGRES_WEBHOOK_PORT",
         default_value_t = 9443
@@ -38,6 +40,7 @@ pub struct WebhookArgs {
     /// says `multigres.com/cert-strategy: self-signed`, the certificates are managed externally
     /// (e.g. by cert-manager) and served from here, reloaded when they change.
     #[arg(
+        id = "webhook_cert_dir",
         long = "webhook-cert-dir",
         env = "MULTIGRES_WEBHOOK_CERT_DIR",
         default_value = "/var/run/secrets/webhook"
@@ -46,6 +49,7 @@ pub struct WebhookArgs {
 
     /// Namespace of the webhook Service and of the certificate Secrets [default: $POD_NAMESPACE].
     #[arg(
+        id = "webhook_service_namespace",
         long = "webhook-service-namespace",
         env = "MULTIGRES_WEBHOOK_SERVICE_NAMESPACE"
     )]
@@ -55,6 +59,7 @@ pub struct WebhookArgs {
     /// namespace controller) allowed to write Cells, Shards, TableGroups and TopoServers
     /// [default: $POD_SERVICE_ACCOUNT].
     #[arg(
+        id = "webhook_service_account",
         long = "webhook-service-account",
         env = "MULTIGRES_WEBHOOK_SERVICE_ACCOUNT"
     )]
@@ -63,6 +68,7 @@ pub struct WebhookArgs {
     /// Name of the webhook Service; the serving certificate is valid for
     /// `<name>.<namespace>.svc` and `<name>.<namespace>.svc.cluster.local`.
     #[arg(
+        id = "webhook_service_name",
         long = "webhook-service-name",
         env = "MULTIGRES_WEBHOOK_SERVICE_NAME",
         default_value = "multigres-operator-webhook-service"
@@ -72,6 +78,7 @@ pub struct WebhookArgs {
     /// Offer HTTP/2 on the TLS servers; off by default, so only HTTP/1.1 is negotiated (the
     /// mitigation of CVE-2023-44487 the Go operator applies).
     #[arg(
+        id = "enable_http2",
         long = "enable-http2",
         env = "MULTIGRES_ENABLE_HTTP2",
         default_value_t = false,
