@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # The project's test command (README.md "Test it"). Installs what the tests need on a fresh
-# Debian machine, then runs every test of the workspace.
+# Debian machine, then checks formatting and lints and runs every test of the workspace.
+#
+# With CI set (as CI runs it), a test that needs kubectl, etcd or ../shared fails when they are
+# missing instead of skipping. The script stops only processes it started: it keeps services from
+# starting while it installs packages instead of killing anything by name.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,19 +14,34 @@ command -v protoc >/dev/null 2>&1 || need_pkgs+=(protobuf-compiler)
 # in libprotobuf-dev (only recommended by protobuf-compiler, so --no-install-recommends skips it).
 [ -f /usr/include/google/protobuf/descriptor.proto ] || need_pkgs+=(libprotobuf-dev)
 command -v etcd >/dev/null 2>&1 || [ -x /usr/bin/etcd ] || need_pkgs+=(etcd-server)
+# kubectl drives kubesim in the kubectl tests; Debian's kubernetes-client package ships it.
+command -v kubectl >/dev/null 2>&1 || need_pkgs+=(kubernetes-client)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "installing ${need_pkgs[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  # Debian would start etcd as a service on install, and the tests run their own. A policy-rc.d
+  # that refuses every start (exit 101, Debian's convention) keeps any service from starting, so
+  # there is nothing to stop afterwards; it is removed again if this script put it there.
+  policy=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    policy=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+    $SUDO chmod +x "$policy"
+    trap '$SUDO rm -f "$policy"' EXIT
+  fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}"
-  # Debian starts etcd as a service on install; tests run their own.
-  $SUDO systemctl stop etcd >/dev/null 2>&1 || $SUDO service etcd stop >/dev/null 2>&1 || pkill -x etcd || true
+  if [ -n "$policy" ]; then
+    $SUDO rm -f "$policy"
+    trap - EXIT
+  fi
 fi
 
 # Tests read ../shared (the specs and golden files) when it is there.
 export MULTIGRES_SHARED_DIR="${MULTIGRES_SHARED_DIR:-$(cd .. && pwd)/shared}"
 
 cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast
   cargo test --workspace --doc

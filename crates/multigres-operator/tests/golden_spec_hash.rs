@@ -29,6 +29,11 @@ fn golden_dir() -> Option<PathBuf> {
     if golden.is_dir() {
         Some(golden)
     } else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "no golden data at {} under CI (set MULTIGRES_SHARED_DIR)",
+            golden.display()
+        );
         println!(
             "skipping: no golden data at {} (set MULTIGRES_SHARED_DIR)",
             golden.display()

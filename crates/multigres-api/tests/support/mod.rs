@@ -21,6 +21,10 @@ pub fn golden_dir(test: &str) -> Option<PathBuf> {
     match shared_dir() {
         Some(dir) => Some(dir.join("spec/golden")),
         None => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "{test}: no shared directory under CI (set MULTIGRES_SHARED_DIR)"
+            );
             eprintln!(
                 "{test}: skipped, no shared directory (set MULTIGRES_SHARED_DIR or place \
                  shared/ beside the workspace)"

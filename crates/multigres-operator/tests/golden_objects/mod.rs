@@ -50,6 +50,11 @@ pub fn golden_dir(test: &str) -> Option<PathBuf> {
     if golden.is_dir() {
         Some(golden)
     } else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "no golden data at {} under CI (set MULTIGRES_SHARED_DIR)",
+            golden.display()
+        );
         println!(
             "{test}: skipped, no golden data at {} (set MULTIGRES_SHARED_DIR)",
             golden.display()
