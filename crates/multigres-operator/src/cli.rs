@@ -46,10 +46,11 @@ pub struct RunArgs {
     #[command(flatten)]
     pub log: crate::telemetry::tracing::LogConfig,
 
-    /// The operator's service account (the only identity the child-resource webhook lets
-    /// write Cells, Shards, TableGroups and TopoServers); set by the manifest from the pod.
-    #[arg(long, env = "POD_SERVICE_ACCOUNT")]
-    pub service_account: Option<String>,
+    /// The operator's service account, the default of `--webhook-service-account` (the only
+    /// identity the child-resource webhook lets write Cells, Shards, TableGroups and
+    /// TopoServers); set by the manifest from the pod.
+    #[arg(long = "pod-service-account", env = "POD_SERVICE_ACCOUNT")]
+    pub pod_service_account: Option<String>,
 
     /// Where `/healthz` and `/readyz` listen (`:8081`, `127.0.0.1:8081`); `0` disables them.
     #[arg(
@@ -138,7 +139,10 @@ impl Cli {
 fn run_operator(args: RunArgs) -> anyhow::Result<()> {
     let webhook = args
         .webhook
-        .config(args.namespace.as_deref(), args.service_account.as_deref())
+        .config(
+            args.namespace.as_deref(),
+            args.pod_service_account.as_deref(),
+        )
         .context("invalid webhook flags")?;
     let options = crate::operator::RunOptions {
         metrics: args.metrics,
@@ -193,5 +197,37 @@ fn run_render(args: &RenderArgs, out: &mut impl Write) -> anyhow::Result<()> {
         // The reader stopped early (`render | head`): nothing went wrong here.
         Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         written => written.context("failed to write the objects to standard output"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn run_takes_the_go_operators_flags() {
+        let cli = Cli::try_parse_from([
+            "multigres-operator",
+            "run",
+            "--leader-elect",
+            "--metrics-bind-address=:8443",
+            "--health-probe-bind-address=:8081",
+            "--webhook-enable=false",
+            "--namespace=multigres-operator",
+        ])
+        .expect("the Go operator's flags parse");
+        let Command::Run(args) = cli.command else {
+            unreachable!("run parses as Run");
+        };
+        assert!(args.leader_elect);
+        assert!(!args.webhook.enable);
+        assert_eq!(args.metrics.bind_address, ":8443");
     }
 }

@@ -74,12 +74,16 @@ fn in_cluster() -> bool {
 /// kubesim's request log) tells its writes apart.
 pub const USER_AGENT: &str = concat!("multigres-operator/", env!("CARGO_PKG_VERSION"));
 
-/// A client for `config` that names itself [`USER_AGENT`].
-pub fn operator_client(mut config: kube::Config) -> anyhow::Result<Client> {
-    config.headers.push((
-        http::header::USER_AGENT,
-        http::HeaderValue::from_static(USER_AGENT),
-    ));
+/// A client for `config` that names itself [`USER_AGENT`], followed by ` (<identity>)` when
+/// given, so the requests of each replica can be told apart.
+pub fn operator_client(mut config: kube::Config, identity: Option<&str>) -> anyhow::Result<Client> {
+    let agent = match identity {
+        Some(identity) => format!("{USER_AGENT} ({identity})"),
+        None => USER_AGENT.to_owned(),
+    };
+    let agent = http::HeaderValue::from_str(&agent)
+        .with_context(|| format!("the identity {identity:?} cannot be sent in a User-Agent"))?;
+    config.headers.push((http::header::USER_AGENT, agent));
     Client::try_from(config).context("failed to build a Kubernetes client")
 }
 
@@ -89,7 +93,8 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
         "cannot find a Kubernetes API server: set KUBECONFIG (or ~/.kube/config) outside a \
          cluster, or run inside a pod with a service account",
     )?;
-    run_with(operator_client(config)?, options, wait_for_signal()).await
+    let client = operator_client(config, options.identity.as_deref())?;
+    run_with(client, options, wait_for_signal()).await
 }
 
 /// Runs the manager on `client` until `shutdown` resolves (or leadership is lost): what `run`

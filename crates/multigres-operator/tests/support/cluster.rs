@@ -61,6 +61,7 @@ impl Cluster {
         );
         let server = kubesim::Server::builder()
             .http(true)
+            .kubeconfig_path(state.path().join("kubeconfig"))
             .zones(zones.iter().map(|z| (*z).to_owned()).collect())
             .kubelet(kubelet)
             .start()
@@ -77,7 +78,19 @@ impl Cluster {
 
     /// Starts the operator in this process with its own client (its own User-Agent).
     pub fn start_operator(&self, resync: Duration) -> Operator {
-        let client = operator_client(self.server.client_config()).expect("an operator client");
+        self.start_operator_with(resync, None, false)
+    }
+
+    /// Starts an operator replica named `identity` (in its User-Agent and Lease), with leader
+    /// election when `leader_elect`.
+    pub fn start_operator_with(
+        &self,
+        resync: Duration,
+        identity: Option<&str>,
+        leader_elect: bool,
+    ) -> Operator {
+        let client =
+            operator_client(self.server.client_config(), identity).expect("an operator client");
         let (stop, stopped) = oneshot::channel::<()>();
         let options = RunOptions {
             metrics: multigres_operator::telemetry::metrics_server::MetricsConfig {
@@ -86,9 +99,9 @@ impl Cluster {
             },
             webhook: None,
             health_probe_bind_address: "0".into(),
-            leader_elect: false,
+            leader_elect,
             namespace: Some("default".into()),
-            identity: Some("test".into()),
+            identity: Some(identity.unwrap_or("test").to_owned()),
             resync,
             address_resolution: AddressResolution::ApiServer,
         };
@@ -197,4 +210,94 @@ where
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// The kinds the operator creates, as API resources.
+pub fn owned_kinds() -> Vec<kube::core::ApiResource> {
+    use kube::core::{ApiResource, GroupVersionKind};
+    let ar = |group: &str, version: &str, kind: &str, plural: &str| {
+        ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural)
+    };
+    vec![
+        ar("multigres.com", "v1alpha1", "TopoServer", "toposervers"),
+        ar("multigres.com", "v1alpha1", "Cell", "cells"),
+        ar("multigres.com", "v1alpha1", "TableGroup", "tablegroups"),
+        ar("multigres.com", "v1alpha1", "Shard", "shards"),
+        ar("apps", "v1", "Deployment", "deployments"),
+        ar("apps", "v1", "StatefulSet", "statefulsets"),
+        ar("", "v1", "Service", "services"),
+        ar("", "v1", "ConfigMap", "configmaps"),
+        ar("", "v1", "Secret", "secrets"),
+        ar("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims"),
+        ar("", "v1", "Pod", "pods"),
+        ar(
+            "policy",
+            "v1",
+            "PodDisruptionBudget",
+            "poddisruptionbudgets",
+        ),
+    ]
+}
+
+/// Every object of `cluster` (by its instance label) whose controller is the cluster or one of
+/// its child resources, as `(kind, name, controller uid)`; panics on an object whose
+/// controller does not exist (an orphan) or on two objects of a kind with one name.
+pub async fn owned_objects(
+    client: &Client,
+    namespace: &str,
+    cluster: &str,
+) -> Vec<(String, String)> {
+    use kube::api::{DynamicObject, ListParams};
+    let mut uids = std::collections::BTreeSet::new();
+    let mut found = Vec::new();
+    let mut controllers = Vec::new();
+    for resource in owned_kinds() {
+        let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &resource);
+        let list = api
+            .list(&ListParams::default().labels(&format!("app.kubernetes.io/instance={cluster}")))
+            .await
+            .expect("a list");
+        for object in list.items {
+            uids.insert(object.uid().unwrap_or_default());
+            let Some(owner) = object
+                .owner_references()
+                .iter()
+                .find(|o| o.controller == Some(true))
+                .cloned()
+            else {
+                continue;
+            };
+            if !matches!(
+                owner.kind.as_str(),
+                "MultigresCluster" | "TopoServer" | "Cell" | "TableGroup" | "Shard"
+            ) {
+                continue;
+            }
+            controllers.push((resource.kind.clone(), object.name_any(), owner));
+            found.push((resource.kind.clone(), object.name_any()));
+        }
+    }
+    let clusters: Api<multigres_api::v1alpha1::MultigresCluster> =
+        Api::namespaced(client.clone(), namespace);
+    if let Some(uid) = clusters
+        .get_opt(cluster)
+        .await
+        .expect("a get")
+        .and_then(|c| c.uid())
+    {
+        uids.insert(uid);
+    }
+    for (kind, name, owner) in &controllers {
+        assert!(
+            uids.contains(&owner.uid),
+            "{kind}/{name} is an orphan: its controller {}/{} ({}) is gone",
+            owner.kind,
+            owner.name,
+            owner.uid
+        );
+    }
+    let unique: std::collections::BTreeSet<_> = found.iter().cloned().collect();
+    assert_eq!(unique.len(), found.len(), "duplicate objects: {found:?}");
+    found.sort();
+    found
 }
