@@ -32,6 +32,14 @@ pub enum Command {
     /// Run the controller manager against the API server of the current kubeconfig (or the
     /// pod's service account inside a cluster) until SIGTERM (see docs/operator.md).
     Run(Box<RunArgs>),
+    /// A whole Multigres topology on this machine: an embedded API server, real etcd, the
+    /// operator and the minimal sample (or -f FILE), shown converging, until Ctrl-C (see
+    /// docs/local.md).
+    #[cfg(feature = "local")]
+    Local(crate::local::LocalArgs),
+    /// The status tree of MultigresClusters of the current kubeconfig's API server: phases,
+    /// readiness, pods, conditions that are not True, recent Warning events.
+    Status(crate::status_command::StatusArgs),
 }
 
 /// Arguments of `run`: the Go operator's flags (spec-controllers.md §13.2) plus our own.
@@ -130,6 +138,9 @@ impl Cli {
             }
             Command::Render(args) => run_render(&args, out)?,
             Command::Run(args) => run_operator(*args)?,
+            #[cfg(feature = "local")]
+            Command::Local(args) => crate::local::run(args, out)?,
+            Command::Status(args) => crate::status_command::run(args, out)?,
         }
         Ok(())
     }

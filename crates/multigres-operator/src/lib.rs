@@ -10,8 +10,12 @@ pub mod context;
 pub mod controllers;
 pub mod crd_manifests;
 pub mod events;
+#[cfg(feature = "local")]
+pub mod local;
 pub mod operator;
 pub mod render;
+pub mod status_command;
+pub mod status_tree;
 pub mod telemetry;
 pub mod topology;
 pub mod webhook;

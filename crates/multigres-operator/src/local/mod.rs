@@ -1,0 +1,351 @@
+//! `multigres-operator local`: a whole Multigres topology on one machine in one command
+//! (issue 15, docs/local.md). Starts an embedded kubesim (three zones, real etcd processes for
+//! the TopoServer), installs the CRDs, applies the sample or the given files, runs the five
+//! controllers in this process, shows the status tree until every cluster is Healthy, prints
+//! the KUBECONFIG and what to try next, and serves until Ctrl-C, which stops everything it
+//! started.
+//!
+//! The steps are in [`prerequisites`] (fail fast with the fix), [`apply`] (CRDs and the
+//! user's documents) and [`progress`] (the status tree on a terminal or as lines); this module
+//! wires them.
+
+pub mod apply;
+pub mod prerequisites;
+pub mod progress;
+pub mod webhook;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use tokio::sync::oneshot;
+
+use crate::operator::{AddressResolution, RunOptions, operator_client, run_with};
+
+/// The sample applied when no file is given: the Go operator's `config/samples/minimal.yaml`.
+pub const MINIMAL_SAMPLE: &str = include_str!("../../../../config/samples/minimal.yaml");
+
+/// The field manager of what `local` applies (CRDs and the user's documents).
+pub const FIELD_MANAGER: &str = "multigres-operator-local";
+
+/// Arguments of `local`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LocalArgs {
+    /// YAML or JSON files to apply (MultigresClusters, templates, ConfigMaps; templates and
+    /// ConfigMaps go first). Repeat or separate with commas. Default: the minimal sample.
+    #[arg(
+        short = 'f',
+        long = "filename",
+        value_delimiter = ',',
+        env = "MULTIGRES_LOCAL_FILES"
+    )]
+    pub files: Vec<PathBuf>,
+
+    /// A directory kept across runs: the API server's objects, etcd's data, the CA, the
+    /// kubeconfig and the operator log. A second run with the same directory resumes the same
+    /// cluster. Without it everything lives in a temporary directory removed on exit.
+    #[arg(long, env = "MULTIGRES_LOCAL_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+
+    /// Zones of the simulated nodes, one node each (label topology.kubernetes.io/zone).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "zone-a,zone-b,zone-c",
+        env = "MULTIGRES_LOCAL_ZONES"
+    )]
+    pub zones: Vec<String>,
+
+    /// Port of the embedded API server on 127.0.0.1; 0 picks a free one.
+    #[arg(long, default_value_t = 0, env = "MULTIGRES_LOCAL_PORT")]
+    pub port: u16,
+
+    /// Port of the admission webhook server on 127.0.0.1; 0 picks a free one.
+    #[arg(long, default_value_t = 0, env = "MULTIGRES_LOCAL_WEBHOOK_PORT")]
+    pub webhook_port: u16,
+
+    /// The etcd binary the TopoServer's pods run (Debian's etcd-server).
+    #[arg(long, default_value = kubesim::process_runtime::DEFAULT_ETCD_BINARY, env = "MULTIGRES_LOCAL_ETCD_BINARY")]
+    pub etcd_binary: PathBuf,
+
+    /// Real seconds per simulated second of the kubelet's waits (grace periods, probe delays,
+    /// crash back-off): 0.1 converges in seconds, 1 behaves like a real kubelet.
+    #[arg(long, default_value_t = 0.1, env = "MULTIGRES_LOCAL_TIME_SCALE")]
+    pub time_scale: f64,
+}
+
+/// Where the kubeconfig, the operator log and (with `--state-dir`) the cluster live.
+struct StateDir {
+    path: PathBuf,
+    /// Kept alive so the temporary directory is removed on exit.
+    _temp: Option<tempfile::TempDir>,
+    kept: bool,
+}
+
+impl StateDir {
+    fn open(dir: Option<&PathBuf>) -> anyhow::Result<StateDir> {
+        match dir {
+            Some(path) => {
+                std::fs::create_dir_all(path)
+                    .with_context(|| format!("cannot create --state-dir {}", path.display()))?;
+                let path = std::fs::canonicalize(path)
+                    .with_context(|| format!("cannot resolve --state-dir {}", path.display()))?;
+                Ok(StateDir {
+                    path,
+                    _temp: None,
+                    kept: true,
+                })
+            }
+            None => {
+                let temp = tempfile::Builder::new()
+                    .prefix("multigres-local-")
+                    .tempdir()
+                    .context("cannot create a temporary directory")?;
+                Ok(StateDir {
+                    path: temp.path().to_path_buf(),
+                    _temp: Some(temp),
+                    kept: false,
+                })
+            }
+        }
+    }
+
+    /// Whether a previous run saved its objects here.
+    fn has_saved_cluster(&self) -> bool {
+        self.kept && self.path.join("objects.json").exists()
+    }
+}
+
+/// Runs local mode until Ctrl-C (or SIGTERM). Progress goes to `out`.
+pub fn run(args: LocalArgs, out: &mut impl Write) -> anyhow::Result<()> {
+    prerequisites::check(&args)?;
+    let state = StateDir::open(args.state_dir.as_ref())?;
+    let log_path = state.path.join("operator.log");
+    init_file_logging(&log_path)?;
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("failed to start the async runtime")?
+        .block_on(run_async(args, state, log_path, out))
+}
+
+async fn run_async(
+    args: LocalArgs,
+    state: StateDir,
+    log_path: PathBuf,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let resume = state.has_saved_cluster();
+    let kubelet = kubesim::kubelet::KubeletConfig::with_time_scale(args.time_scale).with_processes(
+        kubesim::process_runtime::ProcessRuntimeConfig {
+            root: Some(state.path.join("processes")),
+            etcd_binary: args.etcd_binary.clone(),
+        },
+    );
+    let mut builder = kubesim::Server::builder()
+        .port(args.port)
+        .zones(args.zones.clone())
+        .kubeconfig_path(state.path.join("kubeconfig"))
+        .kubelet(kubelet);
+    if state.kept {
+        builder = builder.state_dir(&state.path);
+    }
+    let server = builder
+        .start()
+        .await
+        .map_err(|error| prerequisites::explain_start_error(error, args.port))?;
+    let client = server.client();
+    writeln!(
+        out,
+        "API server {} (kubeconfig {})",
+        server.url(),
+        server.kubeconfig_path().display()
+    )?;
+
+    let result = serve(
+        &args, &state, resume, &server, client, &log_path, started, out,
+    )
+    .await;
+    writeln!(out, "Stopping the operator, the API server and etcd...")?;
+    out.flush()?;
+    server.shutdown().await;
+    if state.kept {
+        writeln!(
+            out,
+            "Stopped. The cluster is saved in {}; run again with --state-dir to resume it.",
+            state.path.display()
+        )?;
+    } else {
+        writeln!(out, "Stopped.")?;
+    }
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn serve(
+    args: &LocalArgs,
+    state: &StateDir,
+    resume: bool,
+    server: &kubesim::Handle,
+    client: kube::Client,
+    log_path: &std::path::Path,
+    started: Instant,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    apply::install_crds(&client).await?;
+    let documents = if resume && args.files.is_empty() {
+        None
+    } else {
+        Some(apply::read_documents(&args.files)?)
+    };
+    let webhook_address = webhook::webhook_address(args.webhook_port)?;
+    let webhook_config = webhook::register(
+        &client,
+        server,
+        webhook_address,
+        state.path.join("webhook-certs"),
+    )
+    .await?;
+
+    let (stop, stopped) = oneshot::channel::<()>();
+    let options = RunOptions {
+        metrics: crate::telemetry::metrics_server::MetricsConfig {
+            bind_address: "0".to_owned(),
+            secure: false,
+        },
+        webhook: Some(webhook_config),
+        health_probe_bind_address: "0".to_owned(),
+        leader_elect: false,
+        namespace: Some("default".to_owned()),
+        identity: Some("local".to_owned()),
+        resync: Duration::from_secs(36_000),
+        address_resolution: AddressResolution::ApiServer,
+    };
+    let operator = tokio::spawn(run_with(
+        operator_client(server.client_config())?,
+        options,
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    writeln!(out, "Operator running (log: {})", log_path.display())?;
+    out.flush()?;
+    // The user's documents go through the webhooks, as `kubectl apply` would.
+    let mut operator = operator;
+    tokio::select! {
+        ready = webhook::wait_until_serving(&client, webhook_address) => ready?,
+        result = &mut operator => return Err(operator_ended(result)),
+    }
+    let namespaces = match &documents {
+        None => {
+            writeln!(
+                out,
+                "Resuming the cluster saved in {}",
+                state.path.display()
+            )?;
+            apply::cluster_namespaces(&client).await?
+        }
+        Some(documents) => apply::apply_documents(&client, documents).await?,
+    };
+    writeln!(out, "Waiting for the cluster to be Healthy...")?;
+    out.flush()?;
+
+    let interrupted = Arc::new(tokio::sync::Notify::new());
+    let signals = {
+        let interrupted = interrupted.clone();
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            interrupted.notify_one();
+        })
+    };
+    let mut display = progress::Display::new(std::io::IsTerminal::is_terminal(&std::io::stdout()));
+    let mut converged = false;
+    let outcome = loop {
+        tokio::select! {
+            () = interrupted.notified() => break Ok(()),
+            result = &mut operator => break Err(operator_ended(result)),
+            () = tokio::time::sleep(Duration::from_millis(500)) => {}
+        }
+        let trees = match progress::trees(&client, &namespaces).await {
+            Ok(trees) => trees,
+            Err(error) => {
+                tracing::warn!(
+                    error = &error as &dyn std::error::Error,
+                    "status tree read failed"
+                );
+                continue;
+            }
+        };
+        display.show(&trees, out)?;
+        if !converged && !trees.is_empty() && trees.iter().all(|t| t.converged()) {
+            converged = true;
+            display.freeze();
+            progress::print_next_steps(
+                out,
+                &trees,
+                server.kubeconfig_path(),
+                started.elapsed(),
+                state.kept.then_some(state.path.as_path()),
+            )?;
+        }
+        out.flush()?;
+    };
+    signals.abort();
+    // Stop the controllers before the API server goes away, so they end their passes cleanly.
+    if !operator.is_finished() {
+        let _ = stop.send(());
+        match tokio::time::timeout(Duration::from_secs(30), &mut operator).await {
+            Ok(Ok(Err(error))) => {
+                tracing::warn!(error = %error, "the operator stopped with an error");
+            }
+            Ok(_) => {}
+            Err(_) => {
+                operator.abort();
+            }
+        }
+    }
+    outcome
+}
+
+fn operator_ended(result: Result<anyhow::Result<()>, tokio::task::JoinError>) -> anyhow::Error {
+    match result {
+        Ok(Ok(())) => anyhow::anyhow!("the operator stopped unexpectedly"),
+        Ok(Err(error)) => error.context("the operator failed"),
+        Err(error) => anyhow::Error::new(error).context("the operator task failed"),
+    }
+}
+
+/// The operator's logs go to a file: the terminal shows the status tree.
+fn init_file_logging(path: &std::path::Path) -> anyhow::Result<()> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("cannot open the operator log {}", path.display()))?;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(Arc::new(file))
+        .with_ansi(false)
+        .try_init();
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => futures::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+}

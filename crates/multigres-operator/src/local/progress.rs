@@ -1,0 +1,120 @@
+//! The status tree while `local` runs: redrawn in place on a terminal, as progress lines of
+//! what changed otherwise; then the KUBECONFIG and the next commands to try.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+
+use kube::Client;
+
+use crate::status_tree::{self, FetchError, Style, Tree};
+
+/// The trees of every MultigresCluster in `namespaces`, by namespace then name.
+pub async fn trees(
+    client: &Client,
+    namespaces: &BTreeSet<String>,
+) -> Result<Vec<Tree>, FetchError> {
+    let mut trees = Vec::new();
+    for namespace in namespaces {
+        for objects in status_tree::fetch_clusters(client, namespace, None).await? {
+            trees.push(status_tree::build_tree(&objects));
+        }
+    }
+    Ok(trees)
+}
+
+/// What was shown last, so the next frame replaces it or only the changes are printed.
+pub struct Display {
+    terminal: bool,
+    /// After convergence the tree stops being redrawn (the next steps stay on screen) and
+    /// changes are printed as lines.
+    frozen: bool,
+    height: usize,
+    previous: BTreeMap<String, Tree>,
+}
+
+impl Display {
+    pub fn new(terminal: bool) -> Display {
+        Display {
+            terminal,
+            frozen: false,
+            height: 0,
+            previous: BTreeMap::new(),
+        }
+    }
+
+    pub fn freeze(&mut self) {
+        self.frozen = true;
+    }
+
+    pub fn show(&mut self, trees: &[Tree], out: &mut impl Write) -> std::io::Result<()> {
+        if self.terminal && !self.frozen {
+            let lines: Vec<String> = trees
+                .iter()
+                .flat_map(|tree| status_tree::tree_lines(tree, Style::Color))
+                .collect();
+            out.write_all(status_tree::redraw(self.height, &lines).as_bytes())?;
+            self.height = lines.len();
+        } else {
+            for tree in trees {
+                for line in status_tree::progress_lines(self.previous.get(&tree.root.name), tree) {
+                    writeln!(out, "{line}")?;
+                }
+            }
+        }
+        self.previous = trees
+            .iter()
+            .map(|tree| (tree.root.name.clone(), tree.clone()))
+            .collect();
+        Ok(())
+    }
+}
+
+/// The lines printed once every cluster is Healthy.
+pub fn print_next_steps(
+    out: &mut impl Write,
+    trees: &[Tree],
+    kubeconfig: &Path,
+    elapsed: Duration,
+    state_dir: Option<&Path>,
+) -> std::io::Result<()> {
+    let names: Vec<&str> = trees.iter().map(|t| t.root.name.as_str()).collect();
+    let first = names
+        .first()
+        .and_then(|n| n.split_once('/'))
+        .map(|(_, name)| name)
+        .unwrap_or("minimal");
+    writeln!(out)?;
+    writeln!(
+        out,
+        "Healthy: {} after {:.1} s.",
+        names.join(", "),
+        elapsed.as_secs_f64()
+    )?;
+    writeln!(out)?;
+    writeln!(out, "export KUBECONFIG={}", kubeconfig.display())?;
+    writeln!(out, "Then try:")?;
+    writeln!(
+        out,
+        "  kubectl get multigresclusters,cells,tablegroups,shards,pods"
+    )?;
+    writeln!(
+        out,
+        "  kubectl edit multigrescluster {first}    # e.g. spec.cells[0].spec.multigateway.replicas"
+    )?;
+    writeln!(out, "  multigres-operator status {first} --watch")?;
+    match state_dir {
+        Some(dir) => writeln!(
+            out,
+            "Ctrl-C stops everything; `--state-dir {}` resumes this cluster.",
+            dir.display()
+        )?,
+        None => writeln!(
+            out,
+            "Ctrl-C stops everything and discards the cluster (keep it with --state-dir DIR)."
+        )?,
+    }
+    writeln!(out)?;
+    Ok(())
+}
