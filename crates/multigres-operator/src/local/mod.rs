@@ -225,7 +225,7 @@ async fn serve(
         address_resolution: AddressResolution::ApiServer,
     };
     let operator = tokio::spawn(run_with(
-        operator_client(server.client_config())?,
+        operator_client(server.client_config(), None)?,
         options,
         async move {
             let _ = stopped.await;
