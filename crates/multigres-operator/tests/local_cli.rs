@@ -1,0 +1,271 @@
+//! `multigres-operator local` through the real binary (issue 15, "Done when"): minimal becomes
+//! Healthy and the KUBECONFIG is printed; kubectl sees the cluster; `status` prints its tree; a
+//! `kubectl patch` of a gateway replica count is carried out to the Deployment; SIGINT stops
+//! everything, leaving no process it started behind.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use support::cluster::etcd_available;
+
+const KUBECTL: &str = "/usr/bin/kubectl";
+
+/// The pids of every descendant of `root`, with their start times (so a reused pid is not
+/// mistaken for a survivor).
+fn descendants(root: u32) -> Vec<(u32, String)> {
+    let mut parents = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Some((ppid, start)) = stat(pid) else {
+            continue;
+        };
+        parents.push((pid, ppid, start));
+    }
+    let mut found: Vec<(u32, String)> = Vec::new();
+    let mut frontier = vec![root];
+    while let Some(parent) = frontier.pop() {
+        for (pid, ppid, start) in &parents {
+            if *ppid == parent {
+                found.push((*pid, start.clone()));
+                frontier.push(*pid);
+            }
+        }
+    }
+    found
+}
+
+/// `(ppid, starttime)` of a live process (zombies count as gone).
+fn stat(pid: u32) -> Option<(u32, String)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name is in parentheses and may hold spaces: fields start after the last ')'.
+    let fields: Vec<&str> = text.rsplit_once(')')?.1.split_whitespace().collect();
+    if fields.first() == Some(&"Z") {
+        return None;
+    }
+    Some((fields.get(1)?.parse().ok()?, fields.get(19)?.to_string()))
+}
+
+fn kubectl(kubeconfig: &str, home: &Path, args: &[&str]) -> String {
+    let output = Command::new(KUBECTL)
+        .args(args)
+        .arg("--request-timeout=30s")
+        .env("KUBECONFIG", kubeconfig)
+        .env("HOME", home)
+        .output()
+        .expect("kubectl runs");
+    assert!(
+        output.status.success(),
+        "kubectl {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Reads lines from `lines` until one satisfies `done`, failing after `deadline`.
+fn wait_for_line(
+    lines: &mpsc::Receiver<String>,
+    seen: &mut Vec<String>,
+    deadline: Duration,
+    done: impl Fn(&str) -> bool,
+) -> String {
+    let until = Instant::now() + deadline;
+    loop {
+        let left = until.saturating_duration_since(Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) => {
+                seen.push(line.clone());
+                if done(&line) {
+                    return line;
+                }
+            }
+            Err(_) => panic!(
+                "no such line within {deadline:?}; output so far:\n{}",
+                seen.join("\n")
+            ),
+        }
+    }
+}
+
+struct Local {
+    child: Child,
+}
+
+impl Drop for Local {
+    fn drop(&mut self) {
+        // A failed assertion must not leave the binary (and its etcd) running.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn local_mode_converges_serves_kubectl_carries_out_an_edit_and_stops_cleanly() {
+    if !etcd_available("local_mode") || !Path::new(KUBECTL).exists() {
+        return;
+    }
+    let state = tempfile::tempdir().expect("a temporary directory");
+    let home = tempfile::tempdir().expect("a kubectl home");
+    let child = Command::new(env!("CARGO_BIN_EXE_multigres-operator"))
+        .args(["local", "--state-dir"])
+        .arg(state.path().join("state"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("the binary starts");
+    let mut local = Local { child };
+    let stdout = local.child.stdout.take().expect("piped stdout");
+    let (send, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if send.send(line).is_err() {
+                break;
+            }
+        }
+    });
+
+    // Not a terminal: progress lines, then the Healthy summary and the KUBECONFIG.
+    let mut seen = Vec::new();
+    wait_for_line(&lines, &mut seen, Duration::from_secs(300), |line| {
+        line == "MultigresCluster default/minimal: Healthy"
+    });
+    let export = wait_for_line(&lines, &mut seen, Duration::from_secs(30), |line| {
+        line.starts_with("export KUBECONFIG=")
+    });
+    let kubeconfig = export
+        .strip_prefix("export KUBECONFIG=")
+        .expect("the prefix")
+        .to_owned();
+    assert!(
+        seen.iter()
+            .any(|l| l.starts_with("Healthy: default/minimal after ")),
+        "a summary line: {seen:#?}"
+    );
+
+    let listed = kubectl(
+        &kubeconfig,
+        home.path(),
+        &["get", "multigresclusters,cells,shards,pods", "-o", "name"],
+    );
+    for expected in [
+        "multigrescluster.multigres.com/minimal",
+        "cell.multigres.com/minimal-zone-a-96c88ae0",
+        "shard.multigres.com/minimal-postgres-default-0-inf-1e3c045c",
+        "pod/minimal-global-topo-0",
+        "pod/minimal-postgres-default-0-inf-pool-default-zone-a-a3a0d77b-0",
+    ] {
+        assert!(
+            listed.lines().any(|l| l == expected),
+            "{expected} in {listed}"
+        );
+    }
+
+    // `status` against the same API server: the converged tree's root.
+    let status = Command::new(env!("CARGO_BIN_EXE_multigres-operator"))
+        .args(["status", "minimal"])
+        .env("KUBECONFIG", &kubeconfig)
+        .output()
+        .expect("status runs");
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let tree = String::from_utf8_lossy(&status.stdout);
+    assert_eq!(
+        tree.lines().next(),
+        Some("✓ MultigresCluster default/minimal: Healthy"),
+        "{tree}"
+    );
+
+    // An edit while it runs: two gateways in zone-a.
+    kubectl(
+        &kubeconfig,
+        home.path(),
+        &[
+            "patch",
+            "multigrescluster",
+            "minimal",
+            "--type=json",
+            "-p",
+            r#"[{"op":"replace","path":"/spec/cells/0/spec/multigateway/replicas","value":2}]"#,
+        ],
+    );
+    let until = Instant::now() + Duration::from_secs(60);
+    loop {
+        let replicas = kubectl(
+            &kubeconfig,
+            home.path(),
+            &[
+                "get",
+                "deployments",
+                "-l",
+                "app.kubernetes.io/component=multigateway",
+                "-o",
+                "jsonpath={.items[*].spec.replicas}",
+            ],
+        );
+        if replicas.trim() == "2" {
+            break;
+        }
+        assert!(
+            Instant::now() < until,
+            "the gateway Deployment still has {replicas} replicas"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // Ctrl-C: everything it started goes away.
+    let pid = local.child.id();
+    let started = descendants(pid);
+    assert!(
+        started.len() >= 3,
+        "the three etcd members run as processes of local mode: {started:?}"
+    );
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(pid).expect("a pid")),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .expect("SIGINT delivered");
+    let until = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = local.child.try_wait().expect("waitable") {
+            break status;
+        }
+        assert!(
+            Instant::now() < until,
+            "local mode did not stop within 60 s of SIGINT"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(status.success(), "exit status {status:?}");
+    let until = Instant::now() + Duration::from_secs(10);
+    loop {
+        let survivors: Vec<&(u32, String)> = started
+            .iter()
+            .filter(|(pid, start)| stat(*pid).is_some_and(|(_, now)| &now == start))
+            .collect();
+        if survivors.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < until,
+            "processes left behind: {survivors:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    while let Ok(line) = lines.try_recv() {
+        seen.push(line);
+    }
+    assert!(
+        seen.iter()
+            .any(|l| l.starts_with("Stopped. The cluster is saved in ")),
+        "{seen:#?}"
+    );
+}
