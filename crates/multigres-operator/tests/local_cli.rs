@@ -78,17 +78,16 @@ fn wait_for_line(
     let until = Instant::now() + deadline;
     loop {
         let left = until.saturating_duration_since(Instant::now());
-        match lines.recv_timeout(left) {
-            Ok(line) => {
-                seen.push(line.clone());
-                if done(&line) {
-                    return line;
-                }
-            }
-            Err(_) => panic!(
-                "no such line within {deadline:?}; output so far:\n{}",
-                seen.join("\n")
-            ),
+        let received = lines.recv_timeout(left);
+        assert!(
+            received.is_ok(),
+            "no such line within {deadline:?}; output so far:\n{}",
+            seen.join("\n")
+        );
+        let line = received.expect("checked above");
+        seen.push(line.clone());
+        if done(&line) {
+            return line;
         }
     }
 }
