@@ -11,6 +11,7 @@ pub mod cell_topology;
 pub mod cluster_label;
 pub mod container_image;
 pub mod container_probes;
+pub mod erased;
 pub mod error_policy;
 pub mod guard;
 pub mod image_pull;

@@ -130,60 +130,40 @@ pub fn render_cluster(
         .map_err(|err| ClusterFailure::Invalid(vec![error_chain_text(&err)]))?;
     let env = OperatorOtelEnv::default();
     let desired = build_cluster_objects(&cluster, &resolved, &env).map_err(defect)?;
+    out.objects.extend(desired.objects());
     let mut topo_servers = Vec::new();
     if let Some(topo_server) = &desired.topo_server {
         topo_servers.push(store::<TopoServer>(admission, "TopoServer", topo_server)?);
-        out.objects.push(to_value(topo_server)?);
-    }
-    for deployment_and_service in desired
-        .deployments
-        .iter()
-        .map(to_value)
-        .zip(desired.services.iter().map(to_value))
-    {
-        out.objects.push(deployment_and_service.0?);
-        out.objects.push(deployment_and_service.1?);
-    }
-    for service in desired.services.iter().skip(desired.deployments.len()) {
-        out.objects.push(to_value(service)?);
-    }
-    if let Some(certificate) = &desired.certificate {
-        out.objects.push(to_value(certificate)?);
     }
     let mut cells = Vec::new();
     for cell in &desired.cells {
         cells.push(store::<Cell>(admission, "Cell", cell)?);
-        out.objects.push(to_value(cell)?);
     }
     let mut table_groups = Vec::new();
     for table_group in &desired.table_groups {
         table_groups.push(store::<TableGroup>(admission, "TableGroup", table_group)?);
-        out.objects.push(to_value(table_group)?);
     }
 
     // The TopoServer controller.
     for topo_server in &topo_servers {
-        let objects = build_topo_server_objects(topo_server).map_err(defect)?;
-        out.objects.push(to_value(&objects.stateful_set)?);
-        for service in &objects.services {
-            out.objects.push(to_value(service)?);
-        }
+        out.objects.extend(
+            build_topo_server_objects(topo_server)
+                .map_err(defect)?
+                .objects(),
+        );
     }
     // The Cell controller.
     for cell in &cells {
-        let objects = build_cell_objects(cell, &env).map_err(defect)?;
-        out.objects.push(to_value(&objects.deployment)?);
-        out.objects.push(to_value(&objects.service)?);
+        out.objects
+            .extend(build_cell_objects(cell, &env).map_err(defect)?.objects());
     }
     // The TableGroup controller, then the Shard controller.
     let mut shards = Vec::new();
     for table_group in &table_groups {
-        for shard in build_table_group_objects(table_group)
-            .map_err(defect)?
-            .shards
-        {
-            shards.push(store::<Shard>(admission, "Shard", &shard)?);
-            out.objects.push(to_value(&shard)?);
+        let desired = build_table_group_objects(table_group).map_err(defect)?;
+        out.objects.extend(desired.objects());
+        for shard in &desired.shards {
+            shards.push(store::<Shard>(admission, "Shard", shard)?);
         }
     }
     for shard in &shards {
@@ -239,9 +219,6 @@ fn render_shard(
         },
     )
     .map_err(defect)?;
-    out.objects.push(to_value(&desired.pg_hba_config_map)?);
-    out.objects
-        .push(to_value(&desired.postgres_password_secret)?);
     if let PgBackRestTls::Generated {
         ca_secret,
         tls_secret,
@@ -253,28 +230,9 @@ fn render_shard(
                  its private key when it creates the Secret",
                 secret.metadata.name.as_deref().unwrap_or_default()
             ));
-            out.objects.push(to_value(secret)?);
         }
     }
-    for (deployment, service) in desired
-        .multiorch_deployments
-        .iter()
-        .zip(&desired.multiorch_services)
-    {
-        out.objects.push(to_value(deployment)?);
-        out.objects.push(to_value(service)?);
-    }
-    for claim in &desired.backup_pvcs {
-        out.objects.push(to_value(claim)?);
-    }
-    for (claim, pod) in desired.pool_data_pvcs.iter().zip(&desired.pool_pods) {
-        out.objects.push(to_value(claim)?);
-        out.objects.push(to_value(pod)?);
-    }
-    for (pdb, service) in desired.pool_pdbs.iter().zip(&desired.pool_services) {
-        out.objects.push(to_value(pdb)?);
-        out.objects.push(to_value(service)?);
-    }
+    out.objects.extend(desired.objects());
     Ok(())
 }
 

@@ -35,6 +35,20 @@ pub struct Desired {
     pub deployment: Deployment,
 }
 
+impl Desired {
+    /// Every object, in the order `render` prints them (see the cluster's `Desired::objects`).
+    pub fn objects(&self) -> Vec<serde_json::Value> {
+        let Desired {
+            service,
+            deployment,
+        } = self;
+        vec![
+            crate::controllers::erased::Object::json(deployment),
+            crate::controllers::erased::Object::json(service),
+        ]
+    }
+}
+
 /// Why the objects of a Cell cannot be built.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

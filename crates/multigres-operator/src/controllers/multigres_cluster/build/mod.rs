@@ -61,6 +61,36 @@ pub struct Desired {
     pub table_groups: Vec<TableGroup>,
 }
 
+impl Desired {
+    /// Every object, in the order `render` prints them: the one list `render` and the golden
+    /// tests read, so a kind added here is rendered and tested as soon as it is applied (the
+    /// controller destructures `Desired` without `..`, so it cannot be forgotten there either).
+    pub fn objects(&self) -> Vec<serde_json::Value> {
+        let Desired {
+            topo_server,
+            services,
+            deployments,
+            certificate,
+            cells,
+            table_groups,
+        } = self;
+        use crate::controllers::erased::Object;
+        let mut out: Vec<serde_json::Value> = Vec::new();
+        out.extend(topo_server.iter().map(Object::json));
+        for (index, deployment) in deployments.iter().enumerate() {
+            out.push(deployment.json());
+            if let Some(service) = services.get(index) {
+                out.push(service.json());
+            }
+        }
+        out.extend(services.iter().skip(deployments.len()).map(Object::json));
+        out.extend(certificate.iter().map(Object::json));
+        out.extend(cells.iter().map(Object::json));
+        out.extend(table_groups.iter().map(Object::json));
+        out
+    }
+}
+
 /// Why the objects of a MultigresCluster cannot be built.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

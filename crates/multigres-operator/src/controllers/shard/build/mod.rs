@@ -93,6 +93,48 @@ pub struct Desired {
     pub pool_services: Vec<Service>,
 }
 
+impl Desired {
+    /// Every object, in the order `render` prints them (see the cluster's `Desired::objects`).
+    pub fn objects(&self) -> Vec<serde_json::Value> {
+        use crate::controllers::erased::Object;
+        let Desired {
+            pg_hba_config_map,
+            postgres_password_secret,
+            pgbackrest_tls,
+            multiorch_deployments,
+            multiorch_services,
+            backup_pvcs,
+            pool_data_pvcs,
+            pool_pods,
+            pool_pdbs,
+            pool_services,
+        } = self;
+        let mut out = vec![pg_hba_config_map.json(), postgres_password_secret.json()];
+        if let PgBackRestTls::Generated {
+            ca_secret,
+            tls_secret,
+        } = pgbackrest_tls
+        {
+            out.push(ca_secret.json());
+            out.push(tls_secret.json());
+        }
+        for (deployment, service) in multiorch_deployments.iter().zip(multiorch_services) {
+            out.push(deployment.json());
+            out.push(service.json());
+        }
+        out.extend(backup_pvcs.iter().map(Object::json));
+        for (claim, pod) in pool_data_pvcs.iter().zip(pool_pods) {
+            out.push(claim.json());
+            out.push(pod.json());
+        }
+        for (pdb, service) in pool_pdbs.iter().zip(pool_services) {
+            out.push(pdb.json());
+            out.push(service.json());
+        }
+        out
+    }
+}
+
 /// Why the objects of a Shard cannot be built. Each variant names the Shard (`namespace/name`).
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {

@@ -18,6 +18,15 @@ pub struct Desired {
     pub shards: Vec<Shard>,
 }
 
+impl Desired {
+    /// Every object, in the order `render` prints them (see the cluster's `Desired::objects`).
+    pub fn objects(&self) -> Vec<serde_json::Value> {
+        use crate::controllers::erased::Object;
+        let Desired { shards } = self;
+        shards.iter().map(Object::json).collect()
+    }
+}
+
 /// Why the objects of a TableGroup cannot be built.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

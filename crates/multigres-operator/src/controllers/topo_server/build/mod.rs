@@ -35,6 +35,20 @@ pub struct Desired {
     pub stateful_set: EtcdStatefulSet,
 }
 
+impl Desired {
+    /// Every object, in the order `render` prints them (see the cluster's `Desired::objects`).
+    pub fn objects(&self) -> Vec<serde_json::Value> {
+        use crate::controllers::erased::Object;
+        let Desired {
+            services,
+            stateful_set,
+        } = self;
+        let mut out = vec![stateful_set.json()];
+        out.extend(services.iter().map(Object::json));
+        out
+    }
+}
+
 /// Why the objects of a TopoServer cannot be built.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
