@@ -9,6 +9,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::crd_manifests;
+use crate::install::{Variant, install_yaml};
 use crate::render::{InputFile, OutputFormat, render};
 
 /// Kubernetes operator for Multigres, sharded PostgreSQL.
@@ -40,6 +41,10 @@ pub enum Command {
     /// The status tree of MultigresClusters of the current kubeconfig's API server: phases,
     /// readiness, pods, conditions that are not True, recent Warning events.
     Status(crate::status_command::StatusArgs),
+    /// Print the install manifest of the operator (CRDs, namespace, RBAC, Services, Deployment,
+    /// webhook configurations) as multi-document YAML, e.g.
+    /// `multigres-operator manifests | kubectl apply --server-side -f -` (see docs/install.md).
+    Manifests(ManifestsArgs),
 }
 
 /// Arguments of `run`: the Go operator's flags (spec-controllers.md §13.2) plus our own.
@@ -98,6 +103,20 @@ pub struct RunArgs {
     pub address_resolution: crate::operator::AddressResolution,
 }
 
+/// Arguments of `manifests`.
+#[derive(Debug, clap::Args)]
+pub struct ManifestsArgs {
+    /// Which manifest: `default` (self-managed webhook certificates), `cert-manager`,
+    /// `observability` (default plus OTLP tracing) or `no-webhook`.
+    #[arg(
+        long = "variant",
+        value_enum,
+        default_value = "default",
+        env = "MULTIGRES_MANIFESTS_VARIANT"
+    )]
+    pub variant: Variant,
+}
+
 /// Arguments of `render`.
 #[derive(Debug, clap::Args)]
 pub struct RenderArgs {
@@ -141,6 +160,16 @@ impl Cli {
             #[cfg(feature = "local")]
             Command::Local(args) => crate::local::run(args, out)?,
             Command::Status(args) => crate::status_command::run(args, out)?,
+            Command::Manifests(args) => {
+                let yaml = install_yaml(args.variant)?;
+                match out.write_all(yaml.as_bytes()).and_then(|()| out.flush()) {
+                    // The reader stopped early (`manifests | head`): nothing went wrong here.
+                    Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => {}
+                    written => {
+                        written.context("failed to write the manifest to standard output")?
+                    }
+                }
+            }
         }
         Ok(())
     }

@@ -10,6 +10,7 @@ pub mod context;
 pub mod controllers;
 pub mod crd_manifests;
 pub mod events;
+pub mod install;
 #[cfg(feature = "local")]
 pub mod local;
 pub mod operator;

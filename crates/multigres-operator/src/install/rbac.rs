@@ -1,0 +1,208 @@
+//! The operator's RBAC (spec-controllers.md §13.5), each rule with the reason it is granted; the
+//! reasons become comments in the rendered YAML.
+//!
+//! The ClusterRole keeps the Go operator's `manager-role` rules with two changes: Events are
+//! written through kube-rs' `Recorder`, which uses `events.k8s.io/v1`, not the core group; and
+//! `nodes` (list, watch) is not granted, as nothing of spec-controllers.md reads Nodes. The
+//! leader-election Role keeps only what a Lease lock does (no ConfigMaps, no list, watch,
+//! delete or Events).
+
+use k8s_openapi::api::rbac::v1::PolicyRule;
+
+/// A rule and why the operator needs it.
+#[derive(Clone, Debug)]
+pub struct Rule {
+    /// Rendered as a comment above the rule.
+    pub reason: &'static str,
+    /// The rule itself.
+    pub rule: PolicyRule,
+}
+
+const ALL_WRITE: &[&str] = &[
+    "create", "delete", "get", "list", "patch", "update", "watch",
+];
+const READ: &[&str] = &["get", "list", "watch"];
+
+fn rule(
+    reason: &'static str,
+    groups: &[&str],
+    resources: &[&str],
+    names: &[&str],
+    verbs: &[&str],
+) -> Rule {
+    let strings = |items: &[&str]| items.iter().map(|item| (*item).to_owned()).collect();
+    Rule {
+        reason,
+        rule: PolicyRule {
+            api_groups: Some(strings(groups)),
+            resources: Some(strings(resources)),
+            resource_names: (!names.is_empty()).then(|| strings(names)),
+            verbs: strings(verbs),
+            non_resource_urls: None,
+        },
+    }
+}
+
+/// The rules of the ClusterRole `multigres-operator-manager-role`.
+pub fn manager_rules(mutating_webhook: &str, validating_webhook: &str) -> Vec<Rule> {
+    vec![
+        rule(
+            "Owned children of every cluster (pg_hba and user postgres ConfigMaps, pool PVCs and \
+             Pods, password and certificate Secrets, Services): built, applied, pruned and \
+             watched by the controllers; the webhook's CA and serving Secrets too.",
+            &[""],
+            &[
+                "configmaps",
+                "persistentvolumeclaims",
+                "pods",
+                "secrets",
+                "services",
+            ],
+            &[],
+            ALL_WRITE,
+        ),
+        rule(
+            "Events on the custom resources (kube-rs' Recorder writes events.k8s.io/v1).",
+            &["events.k8s.io"],
+            &["events"],
+            &[],
+            &["create", "patch"],
+        ),
+        rule(
+            "Self-managed webhook certificates: the caBundle of our own mutating configuration \
+             is patched after each rotation (only this name).",
+            &["admissionregistration.k8s.io"],
+            &["mutatingwebhookconfigurations"],
+            &[mutating_webhook],
+            &["get", "patch", "update"],
+        ),
+        rule(
+            "Same as above for our validating configuration (only this name).",
+            &["admissionregistration.k8s.io"],
+            &["validatingwebhookconfigurations"],
+            &[validating_webhook],
+            &["get", "patch", "update"],
+        ),
+        rule(
+            "MultiAdmin, MultiAdminWeb, multigateway and multiorch Deployments and TopoServer \
+             StatefulSets are owned children; the webhook also lists Deployments to find its own \
+             for the certificate Secrets' owner reference.",
+            &["apps"],
+            &["deployments", "statefulsets"],
+            &[],
+            ALL_WRITE,
+        ),
+        rule(
+            "The multigateway TLS Certificate a cluster asks for (cert-manager, spec §2.8).",
+            &["cert-manager.io"],
+            &["certificates"],
+            &[],
+            ALL_WRITE,
+        ),
+        rule(
+            "The operator's own resources: the cluster controller creates Cells, Shards, \
+             TableGroups and TopoServers and every controller watches its kind.",
+            &["multigres.com"],
+            &[
+                "cells",
+                "multigresclusters",
+                "shards",
+                "tablegroups",
+                "toposervers",
+            ],
+            &[],
+            ALL_WRITE,
+        ),
+        rule(
+            "Finalizers that clean the topology store before a resource goes (with \
+             OwnerReferencesPermissionEnforcement, setting blockOwnerDeletion needs this too).",
+            &["multigres.com"],
+            &[
+                "cells/finalizers",
+                "multigresclusters/finalizers",
+                "shards/finalizers",
+                "toposervers/finalizers",
+            ],
+            &[],
+            &["update"],
+        ),
+        rule(
+            "Status of every resource is written with server-side apply on /status.",
+            &["multigres.com"],
+            &[
+                "cells/status",
+                "multigresclusters/status",
+                "shards/status",
+                "tablegroups/status",
+                "toposervers/status",
+            ],
+            &[],
+            &["get", "patch", "update"],
+        ),
+        rule(
+            "Templates are only read: resolved into clusters and watched so that edits roll out.",
+            &["multigres.com"],
+            &["celltemplates", "coretemplates", "shardtemplates"],
+            &[],
+            READ,
+        ),
+        rule(
+            "One PodDisruptionBudget per pool and cell is an owned child.",
+            &["policy"],
+            &["poddisruptionbudgets"],
+            &[],
+            ALL_WRITE,
+        ),
+        rule(
+            "StorageClasses are read to refuse a volume expansion the class does not allow.",
+            &["storage.k8s.io"],
+            &["storageclasses"],
+            &[],
+            READ,
+        ),
+    ]
+}
+
+/// The rules of the Role `multigres-operator-leader-election-role` in the operator's namespace.
+pub fn leader_election_rules() -> Vec<Rule> {
+    vec![rule(
+        "The leader-election Lease `multigres-operator.multigres.com`: read, created by the \
+         first replica, renewed and taken over by patch or update.",
+        &["coordination.k8s.io"],
+        &["leases"],
+        &[],
+        &["create", "get", "patch", "update"],
+    )]
+}
+
+/// The rules of the ClusterRole `multigres-operator-metrics-auth-role`.
+pub fn metrics_auth_rules() -> Vec<Rule> {
+    vec![
+        rule(
+            "The secure metrics endpoint authenticates each scraper's bearer token.",
+            &["authentication.k8s.io"],
+            &["tokenreviews"],
+            &[],
+            &["create"],
+        ),
+        rule(
+            "... and asks whether that user may get /metrics.",
+            &["authorization.k8s.io"],
+            &["subjectaccessreviews"],
+            &[],
+            &["create"],
+        ),
+    ]
+}
+
+/// The rule of the ClusterRole `multigres-operator-metrics-reader`, to bind to the scraper.
+pub fn metrics_reader_rules() -> Vec<Rule> {
+    vec![Rule {
+        reason: "Bind this to Prometheus' ServiceAccount so it may scrape the secure endpoint.",
+        rule: PolicyRule {
+            non_resource_urls: Some(vec!["/metrics".to_owned()]),
+            verbs: vec!["get".to_owned()],
+            ..PolicyRule::default()
+        },
+    }]
+}
