@@ -1,7 +1,8 @@
 //! The `kubesim` binary: a loopback Kubernetes API server for local mode and tests.
 //!
 //! `kubesim --kubeconfig FILE [--port N] [--http] [--zones a,b,c] [--state-dir DIR]
-//! [--no-kubelet] [--time-scale F] [--process-runtimes [--etcd-binary PATH]]` serves
+//! [--no-kubelet] [--time-scale F] [--process-runtimes [--etcd-binary PATH] [--multigres-bin DIR]
+//! [--postgres-bin DIR] [--no-namespaces]]` serves
 //! until SIGINT/SIGTERM, writing FILE once the listener accepts. One debug log line per request
 //! (`RUST_LOG=kubesim=debug`).
 
@@ -48,7 +49,8 @@ struct Cli {
     #[arg(long, default_value_t = 1.0, env = "MULTIGRES_KUBESIM_TIME_SCALE")]
     time_scale: f64,
 
-    /// Run containers of `*etcd*` images as real etcd processes bound to their pod's address
+    /// Run containers of `*etcd*` images as real etcd processes, and of multigres images as
+    /// real multigres processes when their binaries are found, bound to their pod's address
     /// (docs/kubesim.md "Process runtimes"); their data lives under --state-dir.
     #[arg(long, env = "MULTIGRES_KUBESIM_PROCESS_RUNTIMES")]
     process_runtimes: bool,
@@ -68,6 +70,22 @@ struct Cli {
         env = "MULTIGRES_KUBESIM_AUTHORIZATION"
     )]
     authorization: kubesim::auth::Authorization,
+
+    /// The folder of the multigres binaries built from source (multipooler, multiorch,
+    /// multigateway, multiadmin, pgctld); without it they are looked up on PATH. Pods whose
+    /// binaries are missing stay simulated (an Event says why).
+    #[arg(long, env = "MULTIGRES_BIN_DIR")]
+    multigres_bin: Option<PathBuf>,
+
+    /// The folder of PostgreSQL's server binaries (initdb, pg_ctl, postgres); found by itself
+    /// when absent (Debian's newest /usr/lib/postgresql/<major>/bin).
+    #[arg(long, env = "MULTIGRES_POSTGRES_BIN")]
+    postgres_bin: Option<PathBuf>,
+
+    /// Do not run multigres processes in private mount and PID namespaces even when this
+    /// machine allows them (container paths are then rewritten to host folders).
+    #[arg(long, env = "MULTIGRES_KUBESIM_NO_NAMESPACES")]
+    no_namespaces: bool,
 }
 
 /// A failure prints `Error: ` and the error with its causes, then exits with status 1; not
@@ -104,10 +122,18 @@ async fn serve() -> anyhow::Result<()> {
     if !cli.no_kubelet {
         let mut kubelet = kubesim::kubelet::KubeletConfig::with_time_scale(cli.time_scale);
         if cli.process_runtimes {
-            kubelet = kubelet.with_processes(kubesim::process_runtime::ProcessRuntimeConfig {
+            let processes = kubesim::process_runtime::ProcessRuntimeConfig {
                 root: None,
                 etcd_binary: cli.etcd_binary.clone(),
-            });
+                multigres_bin: cli.multigres_bin.clone(),
+                postgres_bin: cli.postgres_bin.clone(),
+                namespaces: !cli.no_namespaces,
+            };
+            // Host prerequisites up front, each with its fix (spec-local-data-plane.md §3).
+            for missing in processes.detect_tools().missing_for_data_plane() {
+                eprintln!("kubesim: multigres pods stay simulated without {missing}");
+            }
+            kubelet = kubelet.with_processes(processes);
         }
         builder = builder.kubelet(kubelet);
     }
@@ -163,9 +189,17 @@ mod tests {
             "--process-runtimes",
             "--etcd-binary",
             "/opt/etcd",
+            "--multigres-bin",
+            "/opt/multigres/bin",
+            "--no-namespaces",
         ])
         .expect("valid arguments");
         assert!(real.process_runtimes);
         assert_eq!(real.etcd_binary, PathBuf::from("/opt/etcd"));
+        assert_eq!(
+            real.multigres_bin,
+            Some(PathBuf::from("/opt/multigres/bin"))
+        );
+        assert!(real.no_namespaces);
     }
 }

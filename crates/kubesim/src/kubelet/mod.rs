@@ -163,7 +163,17 @@ impl Kubelet {
             None => (std::path::PathBuf::new(), None),
         };
         let (commands, receiver) = mpsc::unbounded_channel();
-        let runtime = Runtime::new(cluster, config, defs, receiver, process_root);
+        // What this machine has for the process runtimes, learned once (spec-local-data-plane.md
+        // §3 "Host prerequisites"); what a multigres data plane would miss is logged with its fix.
+        let tools = config.processes.as_ref().map(|processes| {
+            let tools = processes.detect_tools();
+            for missing in tools.missing_for_data_plane() {
+                tracing::info!(%missing, "multigres pods will stay simulated without this");
+            }
+            tracing::info!(isolation = ?tools.isolation, "process runtime isolation");
+            tools
+        });
+        let runtime = Runtime::new(cluster, config, defs, receiver, process_root, tools);
         let task = tokio::spawn(runtime.run());
         Ok(Kubelet {
             controls: KubeletControls { commands },

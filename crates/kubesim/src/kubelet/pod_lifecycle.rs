@@ -34,8 +34,8 @@ pub struct RunFacts<'a> {
     /// Held not-ready by a test control (as a failing readiness probe would).
     pub unready: bool,
     pub now: &'a str,
-    /// The statuses of containers running as real processes (by name): used as they are
-    /// (process_sync.rs), except that a pod held unready keeps them unready.
+    /// The statuses of containers and native sidecars running as real processes (by name):
+    /// used as they are (process_sync.rs), except that a pod held unready keeps them unready.
     pub processes: &'a BTreeMap<String, Value>,
 }
 
@@ -268,6 +268,13 @@ pub fn running_status(pod: &Value, facts: &RunFacts<'_>) -> Value {
     let init_statuses: Vec<Value> = container_list(pod, "/spec/initContainers")
         .iter()
         .map(|spec| {
+            if let Some(real) = facts.processes.get(str_at(spec, "/name")) {
+                let mut real = real.clone();
+                if facts.unready {
+                    real["ready"] = json!(false);
+                }
+                return real;
+            }
             let existing = find_status(current_init, str_at(spec, "/name"));
             if is_sidecar(spec) {
                 container_status::running(spec, pod_uid, existing, !facts.unready, now)

@@ -1,10 +1,17 @@
 //! The kubelet's side of the process runtimes (crate::process_runtime): containers whose image
 //! has a runtime run as real processes when [`KubeletConfig::processes`] is set. A running pod's
-//! containers get a supervisor once the pod has its address; their views become the
-//! `containerStatuses` entries ([`process_container_status`], pure) instead of the simulated
-//! ones; a deleted pod's processes get SIGTERM at once and SIGKILL when the grace period ends;
-//! a pod that is gone (or a kubelet that stops) drops its supervisors, which kills the
-//! processes.
+//! containers get a supervisor once the pod has its address; native sidecars (init containers
+//! with `restartPolicy: Always`, such as the pool pods' multipooler) start first, and the main
+//! containers once every sidecar has started, as a kubelet orders them. The views become the
+//! `containerStatuses` / `initContainerStatuses` entries ([`process_container_status`], pure)
+//! instead of the simulated ones; a deleted pod's processes get SIGTERM at once and SIGKILL
+//! when the grace period ends; a pod that is gone (or a kubelet that stops) drops its
+//! supervisors, which kills the processes.
+//!
+//! A pod whose multigres containers lack a binary or a host tool
+//! ([`HostTools::missing_for`]) stays simulated, whole, with a Warning Event naming what is
+//! missing and the fix: never half started. Secrets and ConfigMaps are read from the cluster
+//! each time a container is prepared, so a container waiting for one starts once it exists.
 //!
 //! Names in a process's configuration resolve through kubesim's DNS (crate::dns), and the pod's
 //! own `<hostname>.<subdomain>.<ns>.svc` name to its own address even before the status that
@@ -12,9 +19,9 @@
 //!
 //! [`KubeletConfig::processes`]: super::KubeletConfig::processes
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,18 +31,110 @@ use super::container_status::{container_id, image_id, normalize_image};
 use super::object_fields::{name, namespace, str_at, uid};
 use super::pod_lifecycle::pod_ref;
 use super::runtime::Runtime;
+use crate::api::{Cluster, Subresource, WriteOptions};
+use crate::process_runtime::container_env::{EnvSources, config_map_data, secret_data};
+use crate::process_runtime::host::HostTools;
 use crate::process_runtime::supervisor::{
     ContainerSetup, ContainerSupervisor, ContainerView, PrepareError, ProcessState, Terminated,
 };
 use crate::process_runtime::{
-    ProcessRuntimeConfig, RuntimeKind, container_probes, pod_dir, prepare_launch,
+    LaunchInputs, ProcessRuntimeConfig, RuntimeKind, container_probes, pod_dir, prepare_launch,
 };
 use crate::store::ObjectKey;
+
+/// The Event reason of a pod kept simulated because this machine lacks what it needs.
+pub const SIMULATED_REASON: &str = "ProcessRuntimeUnavailable";
 
 /// The supervised containers of the kubelet, by pod uid then container name.
 #[derive(Debug, Default)]
 pub(super) struct ProcessHost {
     pub(super) pods: BTreeMap<String, BTreeMap<String, ContainerSupervisor>>,
+    /// What this machine has (detected when the kubelet starts with process runtimes on).
+    pub(super) tools: Option<Arc<HostTools>>,
+    /// Pods (by uid) kept simulated, whose Event is written.
+    pub(super) simulated: BTreeSet<String>,
+}
+
+/// The containers of a pod that run as processes, in start order: native sidecars first.
+/// Each with whether it is a sidecar.
+fn process_containers(pod: &Value) -> Vec<(Value, RuntimeKind, bool)> {
+    let list = |pointer: &str| {
+        pod.pointer(pointer)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let sidecars = list("/spec/initContainers")
+        .into_iter()
+        .filter(|c| str_at(c, "/restartPolicy") == "Always")
+        .map(|c| (c, true));
+    sidecars
+        .chain(list("/spec/containers").into_iter().map(|c| (c, false)))
+        .filter_map(|(c, sidecar)| {
+            let kind = RuntimeKind::for_image(str_at(&c, "/image"))?;
+            Some((c, kind, sidecar))
+        })
+        .collect()
+}
+
+/// Why a pod's multigres containers cannot run here (empty: they can), one line per container.
+pub fn missing_for_pod(pod: &Value, tools: &HostTools) -> Vec<String> {
+    process_containers(pod)
+        .iter()
+        .filter(|(_, kind, _)| matches!(kind, RuntimeKind::Multigres(_)))
+        .filter_map(|(container, kind, _)| {
+            let name = str_at(container, "/name");
+            let Some(program) = kind.program(container) else {
+                return Some(format!(
+                    "container {name}: its command/args name no multigres program"
+                ));
+            };
+            let missing = tools.missing_for(&program);
+            (!missing.is_empty()).then(|| {
+                let list: Vec<String> = missing.iter().map(ToString::to_string).collect();
+                format!("container {name} ({program}) needs {}", list.join("; "))
+            })
+        })
+        .collect()
+}
+
+/// The Event saying a pod stays simulated.
+fn simulated_event(pod: &Value, reasons: &[String], now: &str) -> Value {
+    json!({
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": format!("{}.{}", name(pod), uid(pod)), "namespace": namespace(pod)},
+        "involvedObject": {"apiVersion": "v1", "kind": "Pod", "namespace": namespace(pod),
+                           "name": name(pod), "uid": uid(pod)},
+        "reason": SIMULATED_REASON,
+        "message": format!("kubesim keeps this pod's multigres containers simulated: {}",
+                           reasons.join(". ")),
+        "type": "Warning",
+        "source": {"component": "kubelet", "host": str_at(pod, "/spec/nodeName")},
+        "reportingComponent": "kubelet",
+        "reportingInstance": str_at(pod, "/spec/nodeName"),
+        "firstTimestamp": now,
+        "lastTimestamp": now,
+        "count": 1,
+    })
+}
+
+/// Reads the Secret or ConfigMap `name` of `namespace` from the cluster, as string data.
+fn read_data(
+    cluster: &Cluster,
+    plural: &str,
+    namespace: &str,
+    name: &str,
+) -> Option<BTreeMap<String, String>> {
+    let def = cluster.resource("", "v1", plural).ok()?;
+    let object = cluster
+        .get(&def, Some(namespace), name, Subresource::Main)
+        .ok()?;
+    Some(if plural == "secrets" {
+        secret_data(&object)
+    } else {
+        config_map_data(&object)
+    })
 }
 
 fn terminated_json(terminated: &Terminated, container_id: &str) -> Value {
@@ -110,8 +209,9 @@ fn own_names(pod: &Value) -> Vec<String> {
 }
 
 impl Runtime {
-    /// The statuses of the pod's process-backed containers (starting their supervisors on first
-    /// sight); empty when process runtimes are off or the pod has none.
+    /// The statuses of the pod's process-backed containers and native sidecars (starting
+    /// their supervisors on first sight, sidecars first); empty when process runtimes are off
+    /// or the pod has none.
     pub(super) fn process_statuses(
         &mut self,
         pod: &Value,
@@ -123,25 +223,43 @@ impl Runtime {
         let Ok(ip) = pod_ip.parse::<IpAddr>() else {
             return BTreeMap::new();
         };
+        let Some(tools) = self.processes.tools.clone() else {
+            return BTreeMap::new();
+        };
         let pod_uid = uid(pod).to_string();
-        let containers: Vec<Value> = pod
-            .pointer("/spec/containers")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
+        let missing = missing_for_pod(pod, &tools);
+        if !missing.is_empty() {
+            self.keep_simulated(pod, &missing);
+        }
         let mut statuses = BTreeMap::new();
-        for container in containers {
-            let Some(kind) = RuntimeKind::for_image(str_at(&container, "/image")) else {
+        let mut sidecars_started = true;
+        for (container, kind, sidecar) in process_containers(pod) {
+            if !missing.is_empty() && matches!(kind, RuntimeKind::Multigres(_)) {
                 continue;
-            };
+            }
             let container_name = str_at(&container, "/name").to_string();
             let known = self
                 .processes
                 .pods
                 .get(&pod_uid)
                 .is_some_and(|p| p.contains_key(&container_name));
+            if !known && !sidecar && !sidecars_started {
+                let waiting = ContainerView {
+                    state: ProcessState::Waiting {
+                        reason: "PodInitializing".into(),
+                        message: String::new(),
+                    },
+                    restart_count: 0,
+                    last_terminated: None,
+                };
+                statuses.insert(
+                    container_name,
+                    process_container_status(&container, &pod_uid, &waiting),
+                );
+                continue;
+            }
             if !known {
-                let setup = self.container_setup(kind, &config, pod, &container, ip);
+                let setup = self.container_setup(kind, &config, &tools, pod, &container, ip);
                 self.processes
                     .pods
                     .entry(pod_uid.clone())
@@ -154,19 +272,51 @@ impl Runtime {
                 .get(&pod_uid)
                 .and_then(|p| p.get(&container_name))
             {
+                let view = supervisor.view();
+                if sidecar && !matches!(view.state, ProcessState::Running { started: true, .. }) {
+                    sidecars_started = false;
+                }
                 statuses.insert(
                     container_name,
-                    process_container_status(&container, &pod_uid, &supervisor.view()),
+                    process_container_status(&container, &pod_uid, &view),
                 );
             }
         }
         statuses
     }
 
+    /// Writes, once per pod, the Event saying why its multigres containers stay simulated.
+    fn keep_simulated(&mut self, pod: &Value, missing: &[String]) {
+        if !self.processes.simulated.insert(uid(pod).to_string()) {
+            return;
+        }
+        tracing::info!(pod = %name(pod), namespace = %namespace(pod), missing = ?missing, "multigres containers stay simulated");
+        let event = simulated_event(pod, missing, &self.clock().timestamp());
+        let written = self.cluster.resource("", "v1", "events").and_then(|def| {
+            self.cluster.create(
+                &def,
+                Some(namespace(pod)),
+                event,
+                &WriteOptions {
+                    field_manager: Some("kubelet".into()),
+                    ..WriteOptions::default()
+                },
+            )
+        });
+        if let Err(error) = written {
+            tracing::warn!(
+                pod = %name(pod),
+                error = &error as &dyn std::error::Error,
+                "failed to record why a pod stays simulated"
+            );
+        }
+    }
+
     fn container_setup(
         &self,
         kind: RuntimeKind,
         config: &ProcessRuntimeConfig,
+        tools: &Arc<HostTools>,
         pod: &Value,
         container: &Value,
         ip: IpAddr,
@@ -191,6 +341,7 @@ impl Runtime {
         let cluster = self.cluster.clone();
         let own = own_names(pod);
         let (pod_json, container_json, config) = (pod.clone(), container.clone(), config.clone());
+        let tools = tools.clone();
         let prepare = move || {
             if let Some(error) = &probe_error {
                 return Err(PrepareError::Config(error.clone()));
@@ -204,23 +355,36 @@ impl Runtime {
                     .ok()
                     .and_then(|ips| ips.first().copied())
             };
-            prepare_launch(
+            let pod_namespace = namespace(&pod_json);
+            let secret = |name: &str| read_data(&cluster, "secrets", pod_namespace, name);
+            let config_map = |name: &str| read_data(&cluster, "configmaps", pod_namespace, name);
+            prepare_launch(&LaunchInputs {
                 kind,
-                &config,
-                &root,
-                &pod_json,
-                &container_json,
-                ip,
-                &resolve,
-            )
+                config: &config,
+                tools: &tools,
+                root: &root,
+                pod: &pod_json,
+                container: &container_json,
+                pod_ip: ip,
+                resolve: &resolve,
+                sources: EnvSources {
+                    secret: &secret,
+                    config_map: &config_map,
+                },
+                can_mount_at: &|target: &str| Path::new(target).exists(),
+            })
         };
         ContainerSetup {
             container: container_name,
             pod_ref: pod_ref(pod),
             pod_ip: ip,
-            restart_policy: match str_at(pod, "/spec/restartPolicy") {
-                "" => "Always".to_string(),
-                policy => policy.to_string(),
+            restart_policy: if str_at(container, "/restartPolicy") == "Always" {
+                "Always".to_string()
+            } else {
+                match str_at(pod, "/spec/restartPolicy") {
+                    "" => "Always".to_string(),
+                    policy => policy.to_string(),
+                }
             },
             startup,
             liveness,
@@ -244,6 +408,7 @@ impl Runtime {
     /// A pod that is gone: its processes are killed (dropping a supervisor kills its group).
     pub(super) fn forget_processes(&mut self, pod_uid: &str) {
         self.processes.pods.remove(pod_uid);
+        self.processes.simulated.remove(pod_uid);
     }
 }
 

@@ -144,6 +144,7 @@ impl Runtime {
         defs: BTreeMap<Kind, Arc<ResourceDef>>,
         commands: mpsc::UnboundedReceiver<Command>,
         process_root: std::path::PathBuf,
+        tools: Option<crate::process_runtime::host::HostTools>,
     ) -> Runtime {
         let (process_events, process_updates) = mpsc::unbounded_channel();
         let ips = if config.processes.is_some() {
@@ -152,7 +153,10 @@ impl Runtime {
             PodIps::default()
         };
         Runtime {
-            processes: ProcessHost::default(),
+            processes: ProcessHost {
+                tools: tools.map(Arc::new),
+                ..ProcessHost::default()
+            },
             process_root,
             process_events,
             process_updates,

@@ -1,21 +1,88 @@
 //! A container's environment and arguments as the kubelet computes them before it starts the
-//! container: `env[]` in order (literal values and `fieldRef`s), `$(VAR)` references expanded
-//! against the variables defined before (Kubernetes' expansion rules: `$$` is a literal `$`, an
-//! undefined `$(VAR)` stays as written), then `command` and `args` expanded against them all.
+//! container: `envFrom` sources first (in order, each key with its `prefix`), then `env[]` in
+//! order (literal values, `fieldRef`s, `secretKeyRef`s and `configMapKeyRef`s), `$(VAR)`
+//! references expanded against the variables defined before (Kubernetes' expansion rules: `$$`
+//! is a literal `$`, an undefined `$(VAR)` stays as written), then `command` and `args`
+//! expanded against them all.
 //!
-//! Pure: the pod comes in as JSON and nothing is read from the cluster; `secretKeyRef`,
-//! `configMapKeyRef`, `resourceFieldRef` and `envFrom` are reported as unsupported (the
-//! container then waits with `CreateContainerConfigError`, as a kubelet does when it cannot
-//! build the environment).
+//! Pure: the pod comes in as JSON and the Secrets and ConfigMaps of its namespace through
+//! [`EnvSources`] (the kubelet reads them from kubesim's store). A missing object or key that
+//! is not `optional` fails the start with the kubelet's own message (the container then waits
+//! with `CreateContainerConfigError`, retried until the object appears); `resourceFieldRef` is
+//! reported as unsupported.
 
+use std::collections::BTreeMap;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::Value;
+
+/// A Secret's or ConfigMap's string data by key, or `None` when the object does not exist.
+pub type DataLookup<'a> = &'a dyn Fn(&str) -> Option<BTreeMap<String, String>>;
+
+/// Where `secretKeyRef`, `configMapKeyRef` and `envFrom` read their values: the objects of the
+/// pod's namespace, by name.
+#[derive(Clone, Copy)]
+pub struct EnvSources<'a> {
+    pub secret: DataLookup<'a>,
+    pub config_map: DataLookup<'a>,
+}
+
+impl EnvSources<'_> {
+    /// No Secrets or ConfigMaps at all (every reference is missing).
+    pub fn none() -> EnvSources<'static> {
+        EnvSources {
+            secret: &|_| None,
+            config_map: &|_| None,
+        }
+    }
+}
+
+/// A Secret's data as strings: `data` base64-decoded (entries that are not valid base64 or not
+/// UTF-8 are left out, as no environment variable could hold them) overlaid by `stringData`.
+pub fn secret_data(secret: &Value) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    if let Some(data) = secret.get("data").and_then(Value::as_object) {
+        for (key, value) in data {
+            let decoded = value
+                .as_str()
+                .and_then(|v| B64.decode(v).ok())
+                .and_then(|bytes| String::from_utf8(bytes).ok());
+            if let Some(decoded) = decoded {
+                out.insert(key.clone(), decoded);
+            }
+        }
+    }
+    if let Some(data) = secret.get("stringData").and_then(Value::as_object) {
+        for (key, value) in data {
+            if let Some(value) = value.as_str() {
+                out.insert(key.clone(), value.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// A ConfigMap's `data`.
+pub fn config_map_data(config_map: &Value) -> BTreeMap<String, String> {
+    config_map
+        .get("data")
+        .and_then(Value::as_object)
+        .map(|data| {
+            data.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
 
 /// Why the environment of a container cannot be built.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum EnvError {
     #[error(
         "container {container:?}: env {variable:?} uses valueFrom.{source_kind}, which kubesim's \
-         process runtimes do not resolve (allowed: value, valueFrom.fieldRef)"
+         process runtimes do not resolve (allowed: value, valueFrom.fieldRef, \
+         valueFrom.secretKeyRef, valueFrom.configMapKeyRef)"
     )]
     UnsupportedSource {
         container: String,
@@ -33,8 +100,22 @@ pub enum EnvError {
         variable: String,
         field_path: String,
     },
-    #[error("container {container:?}: envFrom is not resolved by kubesim's process runtimes")]
-    EnvFrom { container: String },
+    /// The kubelet's message for a missing object (`secret "x" not found`).
+    #[error("container {container:?}: {kind} {name:?} not found")]
+    MissingObject {
+        container: String,
+        kind: &'static str,
+        name: String,
+    },
+    /// The kubelet's message for a missing key.
+    #[error("container {container:?}: couldn't find key {key} in {kind} {namespace}/{name}")]
+    MissingKey {
+        container: String,
+        kind: &'static str,
+        namespace: String,
+        name: String,
+        key: String,
+    },
 }
 
 /// Expands `$(NAME)` references in `input` with `lookup`, as the kubelet does
@@ -115,25 +196,86 @@ fn field_value(pod: &Value, field_path: &str) -> Option<String> {
     Some(str_at(pod, pointer).to_string())
 }
 
-/// The container's environment, in `env[]` order (a later duplicate replaces an earlier one in
-/// place, as the container runtime sees only the last). `pod_ip` overrides `status.podIP`
-/// because the kubelet knows the address before it writes it.
+/// A `secretKeyRef` / `configMapKeyRef` / `envFrom` reference.
+struct Reference<'a> {
+    kind: &'static str,
+    name: &'a str,
+    optional: bool,
+}
+
+impl Reference<'_> {
+    fn of<'v>(kind: &'static str, value: &'v Value) -> Reference<'v> {
+        Reference {
+            kind,
+            name: str_at(value, "/name"),
+            optional: value.get("optional").and_then(Value::as_bool) == Some(true),
+        }
+    }
+
+    /// The object's data; `Ok(None)` for a missing optional object.
+    fn data(
+        &self,
+        sources: &EnvSources<'_>,
+        container: &str,
+    ) -> Result<Option<BTreeMap<String, String>>, EnvError> {
+        let lookup = if self.kind == "secret" {
+            sources.secret
+        } else {
+            sources.config_map
+        };
+        match lookup(self.name) {
+            Some(data) => Ok(Some(data)),
+            None if self.optional => Ok(None),
+            None => Err(EnvError::MissingObject {
+                container: container.to_string(),
+                kind: self.kind,
+                name: self.name.to_string(),
+            }),
+        }
+    }
+}
+
+/// Sets `variable`: a later definition replaces an earlier one in place, as the container
+/// runtime sees only the last.
+fn set(env: &mut Vec<(String, String)>, variable: String, value: String) {
+    match env.iter_mut().find(|(n, _)| *n == variable) {
+        Some(slot) => slot.1 = value,
+        None => env.push((variable, value)),
+    }
+}
+
+/// The container's environment: `envFrom` first, then `env[]` in order. `pod_ip` overrides
+/// `status.podIP` because the kubelet knows the address before it writes it.
 pub fn container_env(
     pod: &Value,
     container: &Value,
     pod_ip: &str,
+    sources: &EnvSources<'_>,
 ) -> Result<Vec<(String, String)>, EnvError> {
     let container_name = str_at(container, "/name").to_string();
-    if container
+    let namespace = str_at(pod, "/metadata/namespace");
+    let mut env: Vec<(String, String)> = Vec::new();
+    for from in container
         .get("envFrom")
         .and_then(Value::as_array)
-        .is_some_and(|e| !e.is_empty())
+        .map(Vec::as_slice)
+        .unwrap_or_default()
     {
-        return Err(EnvError::EnvFrom {
-            container: container_name,
-        });
+        let prefix = str_at(from, "/prefix");
+        let reference = if let Some(secret) = from.get("secretRef") {
+            Reference::of("secret", secret)
+        } else if let Some(config_map) = from.get("configMapRef") {
+            Reference::of("configmap", config_map)
+        } else {
+            continue;
+        };
+        for (key, value) in reference
+            .data(sources, &container_name)?
+            .unwrap_or_default()
+        {
+            set(&mut env, format!("{prefix}{key}"), value);
+        }
     }
-    let mut env: Vec<(String, String)> = Vec::new();
     for entry in container
         .get("env")
         .and_then(Value::as_array)
@@ -153,6 +295,33 @@ pub fn container_env(
                         field_path: field_path.to_string(),
                     })?
                 }
+            } else if let Some((kind, key_ref)) = from
+                .get("secretKeyRef")
+                .map(|r| ("secret", r))
+                .or_else(|| from.get("configMapKeyRef").map(|r| ("configmap", r)))
+            {
+                let reference = Reference::of(kind, key_ref);
+                let key = str_at(key_ref, "/key");
+                let Some(data) = reference.data(sources, &container_name)? else {
+                    continue;
+                };
+                match data.get(key) {
+                    Some(value) => value.clone(),
+                    None if reference.optional => continue,
+                    None => {
+                        return Err(EnvError::MissingKey {
+                            container: container_name,
+                            kind: if kind == "secret" {
+                                "Secret"
+                            } else {
+                                "ConfigMap"
+                            },
+                            namespace: namespace.to_string(),
+                            name: reference.name.to_string(),
+                            key: key.to_string(),
+                        });
+                    }
+                }
             } else {
                 return Err(EnvError::UnsupportedSource {
                     container: container_name,
@@ -169,10 +338,7 @@ pub fn container_env(
                     .map(|(_, v)| v.clone())
             })
         };
-        match env.iter_mut().find(|(n, _)| *n == variable) {
-            Some(slot) => slot.1 = value,
-            None => env.push((variable, value)),
-        }
+        set(&mut env, variable, value);
     }
     Ok(env)
 }
@@ -241,7 +407,8 @@ mod tests {
             {"name": "URL", "value": "http://$(POD_NAME).h.$(POD_NAMESPACE).svc:$(LATER)"},
             {"name": "LATER", "value": "2379"},
         ]});
-        let env = container_env(&pod(), &container, "127.0.0.7").expect("supported");
+        let env =
+            container_env(&pod(), &container, "127.0.0.7", &EnvSources::none()).expect("supported");
         let expected: Vec<(String, String)> = [
             ("POD_NAME", "topo-1"),
             ("POD_NAMESPACE", "db"),
@@ -261,21 +428,103 @@ mod tests {
         assert_eq!(argv, vec!["etcd", "--name=topo-1", "$(NOPE)"]);
     }
 
+    fn secrets(name: &str) -> Option<BTreeMap<String, String>> {
+        (name == "pw").then(|| {
+            secret_data(
+                &json!({"data": {"password": "czNjcjN0", "user": "cG9zdGdyZXM="},
+                                "stringData": {"extra": "plain"}}),
+            )
+        })
+    }
+
+    fn config_maps(name: &str) -> Option<BTreeMap<String, String>> {
+        (name == "settings")
+            .then(|| config_map_data(&json!({"data": {"LEVEL": "debug", "PORT": "5432"}})))
+    }
+
+    const SOURCES: EnvSources<'static> = EnvSources {
+        secret: &secrets,
+        config_map: &config_maps,
+    };
+
+    #[test]
+    fn secrets_config_maps_and_env_from_resolve_from_the_namespace() {
+        let container = json!({"name": "postgres",
+            "envFrom": [
+                {"configMapRef": {"name": "settings"}, "prefix": "APP_"},
+                {"secretRef": {"name": "pw"}},
+                {"secretRef": {"name": "absent", "optional": true}}],
+            "env": [
+                {"name": "POSTGRES_PASSWORD",
+                 "valueFrom": {"secretKeyRef": {"name": "pw", "key": "password"}}},
+                {"name": "LEVEL",
+                 "valueFrom": {"configMapKeyRef": {"name": "settings", "key": "LEVEL"}}},
+                {"name": "SKIPPED",
+                 "valueFrom": {"secretKeyRef": {"name": "pw", "key": "nope", "optional": true}}},
+                {"name": "URL", "value": "postgres://$(user):$(POSTGRES_PASSWORD)@db:$(APP_PORT)"},
+                {"name": "user", "value": "override"}]});
+        let env = container_env(&pod(), &container, "127.0.0.7", &SOURCES).expect("resolves");
+        let expected: Vec<(String, String)> = [
+            ("APP_LEVEL", "debug"),
+            ("APP_PORT", "5432"),
+            ("extra", "plain"),
+            ("password", "s3cr3t"),
+            ("user", "override"),
+            ("POSTGRES_PASSWORD", "s3cr3t"),
+            ("LEVEL", "debug"),
+            ("URL", "postgres://postgres:s3cr3t@db:5432"),
+        ]
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect();
+        assert_eq!(env, expected);
+    }
+
+    #[test]
+    fn missing_objects_and_keys_fail_with_the_kubelet_message() {
+        let missing = json!({"name": "postgres", "env": [
+            {"name": "P", "valueFrom": {"secretKeyRef": {"name": "gone", "key": "k"}}}]});
+        assert_eq!(
+            container_env(&pod(), &missing, "127.0.0.7", &SOURCES)
+                .expect_err("no secret")
+                .to_string(),
+            "container \"postgres\": secret \"gone\" not found"
+        );
+        let key = json!({"name": "postgres", "env": [
+            {"name": "P", "valueFrom": {"configMapKeyRef": {"name": "settings", "key": "k"}}}]});
+        assert_eq!(
+            container_env(&pod(), &key, "127.0.0.7", &SOURCES)
+                .expect_err("no key")
+                .to_string(),
+            "container \"postgres\": couldn't find key k in ConfigMap db/settings"
+        );
+        let env_from = json!({"name": "postgres", "envFrom": [{"configMapRef": {"name": "gone"}}]});
+        assert_eq!(
+            container_env(&pod(), &env_from, "127.0.0.7", &SOURCES),
+            Err(EnvError::MissingObject {
+                container: "postgres".into(),
+                kind: "configmap",
+                name: "gone".into(),
+            })
+        );
+    }
+
     #[test]
     fn unsupported_sources_are_named() {
-        let secret = json!({"name": "etcd", "env": [
-            {"name": "PASSWORD", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}]});
+        let resources = json!({"name": "etcd", "env": [
+            {"name": "CPU", "valueFrom": {"resourceFieldRef": {"resource": "limits.cpu"}}}]});
         assert_eq!(
-            container_env(&pod(), &secret, "127.0.0.7")
-                .expect_err("secret")
+            container_env(&pod(), &resources, "127.0.0.7", &SOURCES)
+                .expect_err("resources")
                 .to_string(),
-            "container \"etcd\": env \"PASSWORD\" uses valueFrom.secretKeyRef, which kubesim's \
-             process runtimes do not resolve (allowed: value, valueFrom.fieldRef)"
+            "container \"etcd\": env \"CPU\" uses valueFrom.resourceFieldRef, which kubesim's \
+             process runtimes do not resolve (allowed: value, valueFrom.fieldRef, \
+             valueFrom.secretKeyRef, valueFrom.configMapKeyRef)"
         );
         let field = json!({"name": "etcd", "env": [
             {"name": "X", "valueFrom": {"fieldRef": {"fieldPath": "spec.hostname"}}}]});
         assert_eq!(
-            container_env(&pod(), &field, "127.0.0.7"),
+            container_env(&pod(), &field, "127.0.0.7", &EnvSources::none()),
             Err(EnvError::UnsupportedField {
                 container: "etcd".into(),
                 variable: "X".into(),

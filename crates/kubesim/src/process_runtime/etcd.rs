@@ -34,12 +34,17 @@ const INITIAL_CLUSTER: &str = "initial-cluster";
 const PATHS: [&str; 2] = ["data-dir", "wal-dir"];
 
 /// What a process runtime starts.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Launch {
     pub program: PathBuf,
     pub args: Vec<String>,
     /// The whole environment (the process does not inherit kubesim's).
     pub env: Vec<(String, String)>,
+    /// The user (uid, gid) the spawner switches to; `None`: kubesim's own.
+    pub run_as: Option<super::isolation::RunAs>,
+    /// Files holding the pid of a process that leaves the container's process group but is
+    /// part of the container (PostgreSQL's `postmaster.pid`): killed with the container.
+    pub pid_files: Vec<PathBuf>,
 }
 
 /// Why etcd cannot start yet (or at all).
@@ -229,6 +234,7 @@ pub fn etcd_launch(input: &EtcdContainer<'_>) -> Result<Launch, EtcdLaunchError>
         program: input.binary.to_path_buf(),
         args,
         env,
+        ..Launch::default()
     })
 }
 
@@ -339,6 +345,7 @@ mod tests {
                          topo-2=http://127.0.0.4:2380"
                     ),
                 ]),
+                ..Launch::default()
             }
         );
     }

@@ -10,30 +10,48 @@
 //! readiness probe passes for real, and restarts after its process exits.
 //!
 //! # Layout
-//! - [`container_env`](mod@container_env): the kubelet's env / `$(VAR)` expansion (pure);
+//! - [`container_env`](mod@container_env): the kubelet's env / `$(VAR)` expansion, Secrets and
+//!   ConfigMaps included (pure);
+//! - [`volume_files`](mod@volume_files): the files of ConfigMap, Secret and projected volumes
+//!   (pure);
 //! - [`etcd`]: the etcd runtime's adaptations (pure);
+//! - [`multigres`]: the multigres runtime's adaptations (pure);
+//! - [`isolation`]: mount plan, namespaces and the pod's user (pure, plus one `unshare` probe);
+//! - [`host`]: the tools this machine has, with the fix for each one missing;
 //! - [`probe`]: probe specs, thresholds (pure) and execution;
-//! - [`process`]: spawning and killing one process (process groups, parent-death signal);
+//! - [`process`]: spawning and killing one process (process groups, parent-death signal, the
+//!   detached postmaster);
 //! - [`supervisor`]: one container's start / probe / restart loop;
-//! - this file: runtime selection and the pure glue from a pod to a start
-//!   ([`prepare_launch`], [`container_mounts`], [`container_probes`]).
+//! - this file: runtime selection and the glue from a pod to a start ([`plan_launch`], pure;
+//!   [`prepare_launch`], which writes what the plan needs; [`container_mounts`],
+//!   [`container_probes`]).
 //!
 //! Nothing here talks to the cluster: name resolution arrives as a function, and the kubelet
 //! decides when containers start and stop.
 
 pub mod container_env;
 pub mod etcd;
+pub mod host;
+pub mod isolation;
+pub mod multigres;
 pub mod probe;
 pub mod process;
 pub mod supervisor;
+pub mod volume_files;
 
 use std::net::IpAddr;
 use std::path::{Component, Path, PathBuf};
 
 use serde_json::Value;
 
-use container_env::{container_argv, container_env};
+use container_env::{EnvSources, container_argv, container_env};
 use etcd::{EtcdContainer, EtcdLaunchError, Launch, etcd_launch};
+use host::HostTools;
+use isolation::{Isolation, RunAs, hosts_file, isolate, plan_mounts};
+use multigres::{
+    MultigresContainer, MultigresImage, MultigresLaunchError, multigres_launch, named_hosts,
+    program_of,
+};
 use probe::{Probe, ProbeSpecError};
 use supervisor::PrepareError;
 
@@ -45,11 +63,17 @@ pub const DEFAULT_ETCD_BINARY: &str = "/usr/bin/etcd";
 pub enum RuntimeKind {
     /// Images matching `*etcd*`, run with the machine's etcd ([`etcd`]).
     Etcd,
+    /// `ghcr.io/multigres/multigres:*` and `ghcr.io/multigres/pgctld:*`, run with binaries
+    /// built from multigres' source ([`multigres`]).
+    Multigres(MultigresImage),
 }
 
 impl RuntimeKind {
     /// The runtime for a container image, if any.
     pub fn for_image(image: &str) -> Option<RuntimeKind> {
+        if let Some(image) = MultigresImage::for_image(image) {
+            return Some(RuntimeKind::Multigres(image));
+        }
         image.contains("etcd").then_some(RuntimeKind::Etcd)
     }
 
@@ -57,6 +81,18 @@ impl RuntimeKind {
     pub fn probe_path(self, path: &str) -> String {
         match self {
             RuntimeKind::Etcd => etcd::probe_path(path),
+            RuntimeKind::Multigres(_) => path.to_string(),
+        }
+    }
+
+    /// The program a container of this runtime runs (`etcd`, `multipooler`, `pgctld`, ...).
+    pub fn program(self, container: &Value) -> Option<String> {
+        match self {
+            RuntimeKind::Etcd => Some("etcd".to_string()),
+            RuntimeKind::Multigres(image) => {
+                let argv = container_argv(container, &[]);
+                program_of(image, &argv).ok().map(|(program, _)| program)
+            }
         }
     }
 }
@@ -69,6 +105,17 @@ pub struct ProcessRuntimeConfig {
     pub root: Option<PathBuf>,
     /// The etcd to run for `*etcd*` images.
     pub etcd_binary: PathBuf,
+    /// The folder of the multigres binaries (`multipooler`, `multiorch`, `multigateway`,
+    /// `multiadmin`, `pgctld`; kubesim's `--multigres-bin` / `MULTIGRES_BIN_DIR`). `None`:
+    /// looked up on `PATH`. Containers of multigres images whose binary is missing stay
+    /// simulated (an Event on the pod says why).
+    pub multigres_bin: Option<PathBuf>,
+    /// The folder of PostgreSQL's server binaries. `None`: Debian's newest
+    /// `/usr/lib/postgresql/<major>/bin`, else the folder of `initdb` on `PATH`.
+    pub postgres_bin: Option<PathBuf>,
+    /// Run multigres processes in private mount and PID namespaces when this machine allows
+    /// it (docs/kubesim.md "Isolation"); `false` forces the path-rewriting fallback.
+    pub namespaces: bool,
 }
 
 impl Default for ProcessRuntimeConfig {
@@ -76,7 +123,22 @@ impl Default for ProcessRuntimeConfig {
         ProcessRuntimeConfig {
             root: None,
             etcd_binary: PathBuf::from(DEFAULT_ETCD_BINARY),
+            multigres_bin: None,
+            postgres_bin: None,
+            namespaces: true,
         }
+    }
+}
+
+impl ProcessRuntimeConfig {
+    /// Looks at this machine for the tools these settings name ([`HostTools::detect`]).
+    pub fn detect_tools(&self) -> HostTools {
+        HostTools::detect(
+            self.multigres_bin.as_deref(),
+            self.postgres_bin.as_deref(),
+            &self.etcd_binary,
+            self.namespaces,
+        )
     }
 }
 
@@ -134,8 +196,8 @@ pub fn pod_dir(root: &Path, pod_uid: &str) -> PathBuf {
 }
 
 /// The container's volume mounts as (mountPath, host folder): claims under [`claim_dir`],
-/// emptyDirs and every other volume kind under the pod's folder (they start empty: kubesim does
-/// not project ConfigMaps or Secrets into files).
+/// emptyDirs and every other volume kind under the pod's folder (ConfigMap, Secret and
+/// projected volumes get their files there: [`volume_files`](mod@volume_files)).
 pub fn container_mounts(root: &Path, pod: &Value, container: &Value) -> Vec<(String, PathBuf)> {
     let namespace = pod
         .pointer("/metadata/namespace")
@@ -190,55 +252,260 @@ pub fn container_probes(
     ])
 }
 
-/// The process to start for `container` of `pod` at `pod_ip`, creating the host folders its
-/// data paths need under `root`. `resolve` answers host names (kubesim's DNS and the pod's own
-/// name).
-pub fn prepare_launch(
-    kind: RuntimeKind,
-    config: &ProcessRuntimeConfig,
-    root: &Path,
-    pod: &Value,
-    container: &Value,
-    pod_ip: IpAddr,
-    resolve: &dyn Fn(&str) -> Option<IpAddr>,
-) -> Result<Launch, PrepareError> {
-    let env = container_env(pod, container, &pod_ip.to_string())
-        .map_err(|e| PrepareError::Config(e.to_string()))?;
-    let argv = container_argv(container, &env);
-    let pod_uid = pod
-        .pointer("/metadata/uid")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let container_name = container
-        .get("name")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let rootfs = pod_dir(root, pod_uid)
-        .join("containers")
-        .join(safe_name(container_name))
-        .join("rootfs");
-    let mounts = container_mounts(root, pod, container);
-    let map = |path: &str| host_path(path, &mounts, &rootfs);
-    let launch = match kind {
-        RuntimeKind::Etcd => etcd_launch(&EtcdContainer {
-            binary: &config.etcd_binary,
-            env: &env,
-            argv: &argv,
-            pod_ip,
-            resolve,
-            host_path: &map,
-        })
-        .map_err(|error| match error {
-            EtcdLaunchError::Unresolved { .. } => PrepareError::NotYet(error.to_string()),
-            other => PrepareError::Config(other.to_string()),
-        })?,
+/// Everything a container start depends on.
+pub struct LaunchInputs<'a> {
+    pub kind: RuntimeKind,
+    pub config: &'a ProcessRuntimeConfig,
+    pub tools: &'a HostTools,
+    /// The process runtimes' data folder.
+    pub root: &'a Path,
+    pub pod: &'a Value,
+    pub container: &'a Value,
+    pub pod_ip: IpAddr,
+    /// A host name's address (kubesim's DNS and the pod's own name).
+    pub resolve: &'a dyn Fn(&str) -> Option<IpAddr>,
+    /// The Secrets and ConfigMaps of the pod's namespace.
+    pub sources: EnvSources<'a>,
+    /// Whether a mount point can exist at a container path (user namespaces only).
+    pub can_mount_at: &'a dyn Fn(&str) -> bool,
+}
+
+/// A start, and what must exist on disk before it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LaunchPlan {
+    pub launch: Launch,
+    /// Folders to create (volumes, the process's home).
+    pub dirs: Vec<PathBuf>,
+    /// Files to write: host path, content, permission bits (volume files, `/etc/hosts`).
+    pub files: Vec<(PathBuf, String, u32)>,
+    /// Who owns `dirs` and `files` (the pod's user, when kubesim is root): a stand-in for the
+    /// fsGroup ownership a kubelet gives volumes.
+    pub owner: Option<RunAs>,
+}
+
+/// The user a pod's processes run as: the container's `securityContext.runAsUser` /
+/// `runAsGroup`, else the pod's, else `default` (the images run as non-root users, and initdb
+/// refuses root).
+pub fn pod_user(pod: &Value, container: &Value, default: RunAs) -> RunAs {
+    let id = |field: &str| {
+        container
+            .pointer(&format!("/securityContext/{field}"))
+            .or_else(|| pod.pointer(&format!("/spec/securityContext/{field}")))
+            .and_then(Value::as_u64)
+            .and_then(|v| u32::try_from(v).ok())
     };
-    for (_, host) in &mounts {
-        std::fs::create_dir_all(host).map_err(|e| {
-            PrepareError::Config(format!("failed to create {}: {e}", host.display()))
-        })?;
+    let uid = id("runAsUser").unwrap_or(default.0);
+    let gid = id("runAsGroup").unwrap_or(if uid == default.0 { default.1 } else { uid });
+    (uid, gid)
+}
+
+fn str_of<'a>(value: &'a Value, pointer: &str) -> &'a str {
+    value
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+}
+
+/// The volume files of the container's mounts, at their host paths.
+fn mounted_files(
+    inputs: &LaunchInputs<'_>,
+    mounts: &[(String, PathBuf)],
+) -> Result<Vec<(PathBuf, String, u32)>, PrepareError> {
+    let volumes = inputs
+        .pod
+        .pointer("/spec/volumes")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let mut files = Vec::new();
+    for mount in inputs
+        .container
+        .get("volumeMounts")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+    {
+        let name = str_of(mount, "/name");
+        let Some(volume) = volumes.iter().find(|v| str_of(v, "/name") == name) else {
+            continue;
+        };
+        let Some((_, host)) = mounts
+            .iter()
+            .find(|(path, _)| path == str_of(mount, "/mountPath"))
+        else {
+            continue;
+        };
+        let sub = str_of(mount, "/subPath");
+        for file in volume_files::volume_files(volume, &inputs.sources)
+            .map_err(|e| PrepareError::Config(e.to_string()))?
+        {
+            let relative = match sub {
+                "" => Some(file.path.as_str()),
+                sub => file
+                    .path
+                    .strip_prefix(sub)
+                    .and_then(|rest| rest.strip_prefix('/')),
+            };
+            if let Some(relative) = relative {
+                files.push((host_path(relative, &[], host), file.content, file.mode));
+            }
+        }
     }
-    Ok(launch)
+    Ok(files)
+}
+
+/// The start of `inputs.container`, planned without touching the disk.
+pub fn plan_launch(inputs: &LaunchInputs<'_>) -> Result<LaunchPlan, PrepareError> {
+    let pod_ip = inputs.pod_ip;
+    let env = container_env(
+        inputs.pod,
+        inputs.container,
+        &pod_ip.to_string(),
+        &inputs.sources,
+    )
+    .map_err(|e| PrepareError::Config(e.to_string()))?;
+    let argv = container_argv(inputs.container, &env);
+    let pod_uid = str_of(inputs.pod, "/metadata/uid");
+    let container_name = str_of(inputs.container, "/name");
+    let container_dir = pod_dir(inputs.root, pod_uid)
+        .join("containers")
+        .join(safe_name(container_name));
+    let rootfs = container_dir.join("rootfs");
+    let mounts = container_mounts(inputs.root, inputs.pod, inputs.container);
+    let mut files = mounted_files(inputs, &mounts)?;
+    let mut dirs: Vec<PathBuf> = mounts.iter().map(|(_, host)| host.clone()).collect();
+    let image = match inputs.kind {
+        RuntimeKind::Etcd => {
+            let map = |path: &str| host_path(path, &mounts, &rootfs);
+            let launch = etcd_launch(&EtcdContainer {
+                binary: &inputs.config.etcd_binary,
+                env: &env,
+                argv: &argv,
+                pod_ip,
+                resolve: inputs.resolve,
+                host_path: &map,
+            })
+            .map_err(|error| match error {
+                EtcdLaunchError::Unresolved { .. } => PrepareError::NotYet(error.to_string()),
+                other => PrepareError::Config(other.to_string()),
+            })?;
+            return Ok(LaunchPlan {
+                launch,
+                dirs,
+                files,
+                owner: None,
+            });
+        }
+        RuntimeKind::Multigres(image) => image,
+    };
+    let tools = inputs.tools;
+    let plan = plan_mounts(&tools.isolation, &mounts, inputs.can_mount_at);
+    let rewrite = |path: &str| -> Option<PathBuf> {
+        plan.rewritten
+            .iter()
+            .any(|(mount, _)| Path::new(path).starts_with(mount))
+            .then(|| host_path(path, &plan.rewritten, &rootfs))
+    };
+    let home = container_dir.join("home");
+    let launch = multigres_launch(&MultigresContainer {
+        image,
+        binaries: &tools.binaries,
+        env: &env,
+        argv: &argv,
+        pod_ip,
+        resolve: inputs.resolve,
+        rewrite_path: &rewrite,
+        home: &home,
+    })
+    .map_err(|error| match error {
+        MultigresLaunchError::Unresolved { .. } => PrepareError::NotYet(error.to_string()),
+        other => PrepareError::Config(other.to_string()),
+    })?;
+    dirs.push(home);
+    let namespaced = !matches!(tools.isolation, Isolation::None { .. });
+    // Without a PID namespace, the postmaster that pgctld starts (and that daemonizes out of
+    // its process group) is found through its pid file (spec-local-data-plane.md §3).
+    let pid_files = match env.iter().find(|(name, _)| name == "PGDATA") {
+        Some((_, pgdata))
+            if !namespaced && program_of(image, &argv).is_ok_and(|(p, _)| p == "pgctld") =>
+        {
+            vec![host_path(pgdata, &mounts, &rootfs).join("postmaster.pid")]
+        }
+        _ => vec![],
+    };
+    let hosts = namespaced.then(|| {
+        let mut entries: Vec<(String, IpAddr)> = Vec::new();
+        let hostname = match str_of(inputs.pod, "/spec/hostname") {
+            "" => str_of(inputs.pod, "/metadata/name"),
+            h => h,
+        };
+        if !hostname.is_empty() {
+            entries.push((hostname.to_string(), pod_ip));
+        }
+        for name in named_hosts(&argv) {
+            if let Some(ip) = (inputs.resolve)(&name) {
+                entries.push((name, ip));
+            }
+        }
+        (container_dir.join("hosts"), hosts_file(&entries))
+    });
+    let run_as =
+        (tools.uid == 0).then(|| pod_user(inputs.pod, inputs.container, tools.default_user));
+    let launch = isolate(
+        Launch {
+            pid_files,
+            ..launch
+        },
+        &tools.isolation,
+        &plan,
+        hosts.as_ref().map(|(path, _)| path.as_path()),
+        run_as,
+    );
+    if let Some((path, text)) = hosts {
+        files.push((path, text, 0o644));
+    }
+    Ok(LaunchPlan {
+        launch,
+        dirs,
+        files,
+        owner: run_as,
+    })
+}
+
+/// Carries out a plan's disk work: its folders and files, owned by its owner.
+pub fn write_plan(plan: &LaunchPlan) -> Result<(), PrepareError> {
+    use std::os::unix::fs::PermissionsExt;
+    let failed = |what: &str, path: &Path, e: std::io::Error| {
+        PrepareError::Config(format!("failed to {what} {}: {e}", path.display()))
+    };
+    let chown = |path: &Path| -> Result<(), PrepareError> {
+        match plan.owner {
+            Some((uid, gid)) => std::os::unix::fs::chown(path, Some(uid), Some(gid))
+                .map_err(|e| failed("change the owner of", path, e)),
+            None => Ok(()),
+        }
+    };
+    for dir in &plan.dirs {
+        std::fs::create_dir_all(dir).map_err(|e| failed("create", dir, e))?;
+        chown(dir)?;
+    }
+    for (path, text, mode) in &plan.files {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| failed("create", parent, e))?;
+        }
+        std::fs::write(path, text).map_err(|e| failed("write", path, e))?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(*mode))
+            .map_err(|e| failed("set the mode of", path, e))?;
+        chown(path)?;
+    }
+    Ok(())
+}
+
+/// The process to start for the container, with the folders and files it needs written.
+pub fn prepare_launch(inputs: &LaunchInputs<'_>) -> Result<Launch, PrepareError> {
+    let plan = plan_launch(inputs)?;
+    write_plan(&plan)?;
+    Ok(plan.launch)
 }
 
 #[cfg(test)]

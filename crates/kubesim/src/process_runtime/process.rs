@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use nix::sys::signal::{Signal, killpg};
+use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
 use tokio::process::{Child, Command};
 
@@ -55,6 +55,17 @@ pub struct ContainerProcess {
     child: Child,
     /// The process group id (= the pid of the process we started).
     group: Option<Pid>,
+    /// Pid files of processes that left the group but belong to the container.
+    pid_files: Vec<PathBuf>,
+}
+
+/// The PostgreSQL postmaster named by a `postmaster.pid` file (its first line), if that
+/// process still runs PostgreSQL: a stale file's pid may belong to another process by now.
+pub fn postmaster_pid(pid_file: &Path) -> Option<Pid> {
+    let text = std::fs::read_to_string(pid_file).ok()?;
+    let pid: i32 = text.lines().next()?.trim().parse().ok()?;
+    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+    (pid > 1 && matches!(comm.trim(), "postgres" | "postmaster")).then(|| Pid::from_raw(pid))
 }
 
 /// The exit code the kubelet reports: the process's own code, or 128 + the signal that ended it.
@@ -89,6 +100,15 @@ impl ContainerProcess {
         let (stdout, stderr) = (open_log()?, open_log()?);
         let mut command = if Path::new(SETPRIV).exists() {
             let mut command = Command::new(SETPRIV);
+            if let Some((uid, gid)) = launch.run_as {
+                // setpriv sets the parent-death signal after the change of user, which would
+                // otherwise clear it.
+                command.args([
+                    format!("--reuid={uid}"),
+                    format!("--regid={gid}"),
+                    "--clear-groups".to_string(),
+                ]);
+            }
             command
                 .args(["--pdeathsig", "KILL", "--"])
                 .arg(&launch.program);
@@ -114,7 +134,11 @@ impl ContainerProcess {
             .id()
             .and_then(|pid| i32::try_from(pid).ok())
             .map(Pid::from_raw);
-        Ok(ContainerProcess { child, group })
+        Ok(ContainerProcess {
+            child,
+            group,
+            pid_files: launch.pid_files.clone(),
+        })
     }
 
     /// The process id, while it runs.
@@ -147,6 +171,31 @@ impl ContainerProcess {
             // ESRCH (already gone) is the expected outcome after an exit.
             let _ = killpg(group, signal);
         }
+        self.signal_detached(signal);
+    }
+
+    /// Signals the processes named by the pid files: SIGTERM becomes SIGINT, PostgreSQL's
+    /// fast shutdown (its SIGTERM waits for every client to leave).
+    fn signal_detached(&self, signal: Signal) {
+        let signal = if signal == Signal::SIGTERM {
+            Signal::SIGINT
+        } else {
+            signal
+        };
+        for file in &self.pid_files {
+            if let Some(pid) = postmaster_pid(file) {
+                let _ = kill(pid, signal);
+            }
+        }
+    }
+
+    /// Waits (until `deadline`) for the processes of the pid files to end.
+    async fn wait_detached(&self, deadline: tokio::time::Instant) {
+        while self.pid_files.iter().any(|f| postmaster_pid(f).is_some())
+            && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// SIGKILL to the group; the exit code (137).
@@ -157,9 +206,11 @@ impl ContainerProcess {
 
     /// SIGTERM to the group, then SIGKILL once `grace` has passed; the exit code.
     pub async fn stop(&mut self, grace: Duration) -> i32 {
+        let deadline = tokio::time::Instant::now() + grace;
         self.kill_group(Signal::SIGTERM);
         match tokio::time::timeout(grace, self.child.wait()).await {
             Ok(Ok(status)) => {
+                self.wait_detached(deadline).await;
                 self.kill_group(Signal::SIGKILL);
                 self.group = None;
                 exit_code(status)
@@ -188,6 +239,7 @@ mod tests {
             program: PathBuf::from("/bin/sh"),
             args: vec!["-c".into(), script.into()],
             env: vec![("GREETING".into(), "hello".into())],
+            ..Launch::default()
         }
     }
 

@@ -469,6 +469,7 @@ mod tests {
             program: PathBuf::from("/bin/sh"),
             args: vec!["-c".into(), script.into()],
             env: vec![],
+            ..Launch::default()
         }
     }
 
