@@ -143,6 +143,7 @@ async fn run_async(
         kubesim::process_runtime::ProcessRuntimeConfig {
             root: Some(state.path.join("processes")),
             etcd_binary: args.etcd_binary.clone(),
+            ..Default::default()
         },
     );
     let mut builder = kubesim::Server::builder()
