@@ -76,8 +76,21 @@ async fn create_get_replace_delete_round_trip() {
         .delete("settings", &DeleteParams::default())
         .await
         .expect("deleted");
-    let last = deleted.left().expect("the deleted object is returned");
-    assert_eq!(last.data, replaced.data);
+    // ConfigMaps' registry answers a completed delete with a Status naming the object.
+    let status = deleted.right().expect("a Status is returned");
+    let details = status.details.expect("details");
+    assert_eq!(
+        (
+            details.name.as_str(),
+            details.kind.as_str(),
+            details.uid.as_str()
+        ),
+        (
+            "settings",
+            "configmaps",
+            replaced.metadata.uid.as_deref().unwrap_or_default()
+        )
+    );
     assert_eq!(api.get_opt("settings").await.expect("get_opt"), None);
     server.shutdown().await;
 }

@@ -692,7 +692,17 @@ fn update_locked(
         });
     }
     let mut object = match subresource {
-        Subresource::Status => subresources::take_status_only(&served_old, &new),
+        Subresource::Status => {
+            let mut object = subresources::take_status_only(&served_old, &new);
+            // Server-side apply computed the managers (its own entry with `subresource:
+            // status`); metadata is otherwise reset to the stored one (ResetObjectMetaForStatus).
+            if ownership == Ownership::Applied
+                && let Some(managed) = new.pointer("/metadata/managedFields")
+            {
+                metadata_mut(&mut object).insert("managedFields".into(), managed.clone());
+            }
+            object
+        }
         Subresource::Main | Subresource::Scale => {
             let mut object = new;
             if def.status_subresource {

@@ -435,6 +435,32 @@ fn flag(query: &HashMap<String, String>, name: &str) -> bool {
         .is_some_and(|v| matches!(v.as_str(), "1" | "t" | "T" | "true" | "TRUE" | "True"))
 }
 
+/// Resources whose registry answers a completed DELETE with the deleted object
+/// (`ReturnDeletedObject`); the others answer a `Status` naming it.
+const RETURNS_DELETED_OBJECT: &[(&str, &str)] = &[("", "pods"), ("", "services")];
+
+/// The `Status` Success a registry answers for an object it removed: name, group, kind (the
+/// resource) and uid in details.
+fn deleted_status(def: &ResourceDef, deleted: &Value) -> Value {
+    let mut details = serde_json::Map::new();
+    details.insert(
+        "name".into(),
+        deleted
+            .pointer("/metadata/name")
+            .cloned()
+            .unwrap_or(json!("")),
+    );
+    if !def.group.is_empty() {
+        details.insert("group".into(), json!(def.group));
+    }
+    details.insert("kind".into(), json!(def.plural));
+    if let Some(uid) = deleted.pointer("/metadata/uid") {
+        details.insert("uid".into(), uid.clone());
+    }
+    json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+           "details": details})
+}
+
 /// The verb of a resource request, as the API server's audit log names it.
 fn verb(
     method: &Method,
@@ -1143,11 +1169,27 @@ async fn resource(
                 options_json,
                 options.dry_run,
             );
+            let dry_run = options.dry_run;
             let (deleted, warnings) = admission(app)
                 .delete(request, options, |options| {
                     cluster.delete(&def, namespace, name, options)
                 })
                 .await?;
+            let removed = if dry_run {
+                deleted.pointer("/metadata/deletionTimestamp").is_none()
+            } else {
+                matches!(
+                    cluster.get(&def, namespace, name, Subresource::Main),
+                    Err(ApiError::NotFound { .. })
+                ) || deleted.pointer("/metadata/deletionTimestamp").is_none()
+            };
+            let deleted = if removed
+                && !RETURNS_DELETED_OBJECT.contains(&(def.group.as_str(), def.plural.as_str()))
+            {
+                deleted_status(&def, &deleted)
+            } else {
+                deleted
+            };
             Ok(with_warnings(
                 encoded(
                     StatusCode::OK,
