@@ -5,7 +5,8 @@
 //! and 410 Expired, label/field selectors, finalizers, garbage collection, namespaces,
 //! status/scale subresources, dryRun, discovery, fault injection and request counts; and what
 //! kubectl needs to work without `--validate=false` (aggregated discovery, OpenAPI v3, Table
-//! output, `fieldValidation`) plus admission webhooks (docs/kubesim.md).
+//! output, `fieldValidation`) plus admission webhooks, Kubernetes protobuf for built-in kinds
+//! ([`protobuf`]), identities and opt-in RBAC ([`auth`]) and evictions (docs/kubesim.md).
 //!
 //! # Layout
 //! - [`store`]: pure state (objects, revision counter, watch history).
