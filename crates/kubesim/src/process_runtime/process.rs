@@ -64,8 +64,11 @@ pub struct ContainerProcess {
 pub fn postmaster_pid(pid_file: &Path) -> Option<Pid> {
     let text = std::fs::read_to_string(pid_file).ok()?;
     let pid: i32 = text.lines().next()?.trim().parse().ok()?;
-    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
-    (pid > 1 && matches!(comm.trim(), "postgres" | "postmaster")).then(|| Pid::from_raw(pid))
+    // `<pid> (<comm>) <state> ...`: a zombie is gone already.
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (comm, rest) = stat.split_once(" (")?.1.rsplit_once(") ")?;
+    let alive = !rest.starts_with('Z') && !rest.starts_with('X');
+    (pid > 1 && alive && matches!(comm, "postgres" | "postmaster")).then(|| Pid::from_raw(pid))
 }
 
 /// The exit code the kubelet reports: the process's own code, or 128 + the signal that ended it.
