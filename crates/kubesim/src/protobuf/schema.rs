@@ -1,4 +1,4 @@
-//! The message catalogue: the generated field table ([`super::messages`]) indexed by name, and
+//! The message catalogue: the generated field table (`messages.rs`) indexed by name, and
 //! the JSON name of every field.
 //!
 //! JSON names are not in the protobuf messages (prost snake-cases `podIP` to `pod_ip`); they
