@@ -13,7 +13,6 @@ use std::time::Duration;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ObjectReference, PersistentVolumeClaim, Pod, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
-use k8s_openapi::jiff::Timestamp;
 use kube::core::DeserializeGuard;
 use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
@@ -42,7 +41,7 @@ use super::fetch;
 use super::pgbackrest;
 use super::pool::{DrainReason, PoolAction, PoolCell, drained_count, plan_pool};
 use super::status::{OrchObservation, PoolObservation, compute_status};
-use crate::apply::{ApplyError, MANAGER, SHARD_GUARD_MANAGER, SHARD_STATUS_MANAGER, is_not_found};
+use crate::apply::{ApplyError, SHARD_GUARD_MANAGER, SHARD_STATUS_MANAGER};
 use crate::cache;
 use crate::context::Context;
 use crate::controllers::apply_child::apply_child;
@@ -298,21 +297,16 @@ async fn pass(guarded: &DeserializeGuard<Shard>, context: &Context) -> Result<Ac
 
     // Prune the shard's multiorch and pool objects no longer desired (never pods or PVCs).
     let uid = shard.uid().unwrap_or_default();
-    let names = |items: Vec<String>| items;
-    let keep_deployments = names(
-        multiorch_deployments
-            .iter()
-            .map(ResourceExt::name_any)
-            .collect(),
-    );
-    let keep_services = names(
-        multiorch_services
-            .iter()
-            .chain(&pool_services)
-            .map(ResourceExt::name_any)
-            .collect(),
-    );
-    let keep_pdbs = names(pool_pdbs.iter().map(ResourceExt::name_any).collect());
+    let keep_deployments: Vec<String> = multiorch_deployments
+        .iter()
+        .map(ResourceExt::name_any)
+        .collect();
+    let keep_services: Vec<String> = multiorch_services
+        .iter()
+        .chain(&pool_services)
+        .map(ResourceExt::name_any)
+        .collect();
+    let keep_pdbs: Vec<String> = pool_pdbs.iter().map(ResourceExt::name_any).collect();
     let owned_deployments: Vec<Arc<Deployment>> =
         cache::select(&context.cache.deployments, &namespace, &pairs(&selector));
     context
@@ -335,7 +329,7 @@ async fn pass(guarded: &DeserializeGuard<Shard>, context: &Context) -> Result<Ac
         .await
         .map_err(apply_error)?;
 
-    sync_pvc_owner_references(context, shard, &reference, &pvcs).await?;
+    sync_pvc_owner_references(context, shard, &pvcs).await?;
 
     // The data-plane step (§7.12).
     let prune = shard
@@ -847,7 +841,6 @@ async fn reconcile_pool_cell(
 async fn sync_pvc_owner_references(
     context: &Context,
     shard: &Shard,
-    reference: &ObjectReference,
     pvcs: &[Arc<PersistentVolumeClaim>],
 ) -> Result<(), Error> {
     let uid = shard.uid().unwrap_or_default();
@@ -900,7 +893,6 @@ async fn sync_pvc_owner_references(
                     source,
                 })?;
             tracing::info!(pvc = %name, owned = wanted, "synchronised the PVC's ownerReference");
-            let _ = reference;
         }
     }
     Ok(())
@@ -1043,6 +1035,5 @@ async fn delete_workloads(
                 .map_err(apply_error)?;
         }
     }
-    let _ = (is_not_found, MANAGER, Timestamp::UNIX_EPOCH);
     Ok(Action::await_change())
 }
