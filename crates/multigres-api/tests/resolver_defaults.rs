@@ -471,9 +471,11 @@ fn backup_is_inherited_and_merged_at_the_shard() {
 }
 
 /// Fix 4 through the whole chain: cluster → table group → shard (template) → pool, each level
-/// setting one field only.
+/// setting one field only. An unset `whenScaled` inherits; an unset `whenDeleted` in a policy
+/// that is present is `Retain`, as Go's API server would store it, so the table group's `Delete`
+/// does not reach the shard whose template policy leaves `whenDeleted` out.
 #[test]
-fn pvc_policy_fields_inherit_one_at_a_time_down_to_the_pool() {
+fn pvc_policy_when_scaled_inherits_down_to_the_pool_and_when_deleted_is_never_less_safe() {
     let partial = |d, s| PvcDeletionPolicy {
         when_deleted: d,
         when_scaled: s,
@@ -520,10 +522,11 @@ fn pvc_policy_fields_inherit_one_at_a_time_down_to_the_pool() {
         Some(partial(Some(Delete), Some(Delete)))
     );
     let shard = shard_spec(table_group, &table_group.shards[0]);
-    // The table group's whenDeleted survives; the template's whenScaled wins over the cluster's.
+    // The template's whenScaled wins over the table group's; its policy says nothing about
+    // whenDeleted, which Go stores as Retain.
     assert_eq!(
         shard.pvc_deletion_policy,
-        Some(partial(Some(Delete), Some(Retain)))
+        Some(partial(Some(Retain), Some(Retain)))
     );
     let effective =
         |pool: &str| effective_pool_pvc_policy(&shard.pools[&PoolName::new(pool)], &shard);
@@ -531,11 +534,11 @@ fn pvc_policy_fields_inherit_one_at_a_time_down_to_the_pool() {
         (effective("inherit"), effective("own")),
         (
             EffectivePvcPolicy {
-                when_deleted: Delete,
+                when_deleted: Retain,
                 when_scaled: Retain
             },
             EffectivePvcPolicy {
-                when_deleted: Delete,
+                when_deleted: Retain,
                 when_scaled: Delete
             }
         )

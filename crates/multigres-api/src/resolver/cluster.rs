@@ -170,7 +170,8 @@ fn populate_log_levels(levels: &mut ComponentLogLevels) {
 /// The cluster is the top of every PVC-policy chain, so its policy is completed here: absent, it
 /// becomes `{whenDeleted: Retain, whenScaled: Delete}` (Go); present with a field unset, that
 /// field gets its built-in value, which is also what the cluster-level CRD field default does.
-/// Every level below then inherits field by field (fix 4) and never needs a default of its own.
+/// Every level below then merges over it by the rule of fix 4 (`merge_pvc_deletion_policy`) and
+/// never needs a default of its own.
 fn populate_pvc_deletion_policy(policy: &mut Option<PvcDeletionPolicy>) {
     let policy = policy.get_or_insert_with(PvcDeletionPolicy::default);
     policy

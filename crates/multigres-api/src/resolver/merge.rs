@@ -19,7 +19,8 @@ use k8s_openapi::api::core::v1::ResourceRequirements;
 use crate::defaults::resources_are_zero;
 use crate::v1alpha1::{
     BackupConfig, BackupType, EtcdSpec, FilesystemBackupConfig, MultiOrchSpec, PodPlacementSpec,
-    PoolName, PoolSpec, PvcDeletionPolicy, S3BackupConfig, StatelessSpec, StorageSpec,
+    PoolName, PoolSpec, PvcDeletionPolicy, PvcRetentionPolicyType, S3BackupConfig, StatelessSpec,
+    StorageSpec,
 };
 
 /// Go `mergeStatelessSpec`: replicas, resources (if not zero) and affinity replace; pod
@@ -58,8 +59,10 @@ pub fn merge_etcd_spec(base: &mut EtcdSpec, over: &EtcdSpec) {
         base.root_path.clone_from(&over.root_path);
     }
     if over.pvc_deletion_policy.is_some() {
-        base.pvc_deletion_policy
-            .clone_from(&over.pvc_deletion_policy);
+        base.pvc_deletion_policy = merge_pvc_deletion_policy(
+            over.pvc_deletion_policy.as_ref(),
+            base.pvc_deletion_policy.as_ref(),
+        );
     }
 }
 
@@ -101,9 +104,10 @@ pub fn merge_pool_spec(base: &PoolSpec, over: &PoolSpec) -> PoolSpec {
         merged.fs_group = over.fs_group;
     }
     if over.pvc_deletion_policy.is_some() {
-        merged
-            .pvc_deletion_policy
-            .clone_from(&over.pvc_deletion_policy);
+        merged.pvc_deletion_policy = merge_pvc_deletion_policy(
+            over.pvc_deletion_policy.as_ref(),
+            merged.pvc_deletion_policy.as_ref(),
+        );
     }
     merged
 }
@@ -120,10 +124,15 @@ pub fn merge_pools(base: &mut BTreeMap<PoolName, PoolSpec>, over: &BTreeMap<Pool
     }
 }
 
-/// Go `MergePVCDeletionPolicy(child, parent)` (spec-api.md §2.18): each field of the child wins
-/// when set, else the parent's is kept, field by field. This per-field inheritance is deliberate
-/// fix 4 (docs/compatibility.md): an unset field of a lower level inherits its parent's value.
-/// `None` when neither sets anything, so the caller applies its own default.
+/// Go `MergePVCDeletionPolicy(child, parent)` (spec-api.md §2.18) with deliberate fix 4
+/// (docs/compatibility.md "`pvcDeletionPolicy` is never less safe than Go"): every edge of a
+/// policy chain, lower level over higher and inline section over template, goes through here.
+///
+/// * No child: the parent's policy, as in Go.
+/// * `whenScaled` the child leaves unset inherits the parent's. Go's API server would have
+///   written the CRD default `Delete` there, so inheriting can only keep a volume Go deletes.
+/// * `whenDeleted` the child leaves unset is `Retain`, the CRD default Go's API server writes
+///   into every policy object. Inheriting a parent's `Delete` here would delete volumes Go keeps.
 pub fn merge_pvc_deletion_policy(
     child: Option<&PvcDeletionPolicy>,
     parent: Option<&PvcDeletionPolicy>,
@@ -131,11 +140,10 @@ pub fn merge_pvc_deletion_policy(
     let Some(child) = child else {
         return parent.cloned();
     };
-    let merged = PvcDeletionPolicy {
-        when_deleted: child.when_deleted.or(parent.and_then(|p| p.when_deleted)),
+    Some(PvcDeletionPolicy {
+        when_deleted: Some(child.when_deleted.unwrap_or(PvcRetentionPolicyType::Retain)),
         when_scaled: child.when_scaled.or(parent.and_then(|p| p.when_scaled)),
-    };
-    (merged.when_deleted.is_some() || merged.when_scaled.is_some()).then_some(merged)
+    })
 }
 
 /// Go `MergeBackupConfig(child, parent)` (spec-api.md §2.18), used down the chain cluster →
@@ -490,7 +498,7 @@ mod tests {
     }
 
     #[test]
-    fn pvc_policy_inherits_field_by_field() {
+    fn pvc_policy_when_scaled_inherits_and_when_deleted_defaults_to_retain() {
         let parent = policy(Some(Retain), Some(Retain));
         assert_eq!(
             merge_pvc_deletion_policy(Some(&policy(Some(Delete), None)), Some(&parent)),
@@ -508,9 +516,15 @@ mod tests {
             merge_pvc_deletion_policy(Some(&policy(Some(Delete), None)), None),
             Some(policy(Some(Delete), None))
         );
+        // A parent's Delete never reaches an unset whenDeleted: Go would have Retain there.
+        let deleting = policy(Some(Delete), Some(Delete));
+        assert_eq!(
+            merge_pvc_deletion_policy(Some(&policy(None, Some(Retain))), Some(&deleting)),
+            Some(policy(Some(Retain), Some(Retain)))
+        );
         assert_eq!(
             merge_pvc_deletion_policy(Some(&policy(None, None)), None),
-            None
+            Some(policy(Some(Retain), None))
         );
         assert_eq!(merge_pvc_deletion_policy(None, None), None);
     }

@@ -15,7 +15,9 @@ use crate::v1alpha1::{
 
 use super::defaulting::{default_backup_config, default_pool_spec, default_stateless_spec};
 use super::lookup::{TemplateError, TemplateSource, select_shard_template};
-use super::merge::{merge_backup_config, merge_multiorch_spec, merge_pools};
+use super::merge::{
+    merge_backup_config, merge_multiorch_spec, merge_pools, merge_pvc_deletion_policy,
+};
 
 /// What a shard resolves to: the content of a TableGroup's `shards[]` entry.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -97,7 +99,11 @@ pub fn resolve_shard(
         merge_multiorch_spec(&mut multiorch, &inline.multiorch);
         merge_pools(&mut pools, &inline.pools);
         if inline.pvc_deletion_policy.is_some() {
-            pvc_deletion_policy.clone_from(&inline.pvc_deletion_policy);
+            // The inline section wins over the template field by field, as for every field.
+            pvc_deletion_policy = merge_pvc_deletion_policy(
+                inline.pvc_deletion_policy.as_ref(),
+                pvc_deletion_policy.as_ref(),
+            );
         }
         if !inline.initdb_args.is_empty() {
             initdb_args.clone_from(&inline.initdb_args);

@@ -57,7 +57,9 @@ pub fn resolve_global_topo(
         default_external_topo_spec(external, defaults::TOPO_ROOT_PATH);
     }
     if let Some(policy) = user.and_then(|u| u.pvc_deletion_policy.as_ref()) {
-        resolved.pvc_deletion_policy = Some(policy.clone());
+        // The cluster's own section wins over the template field by field.
+        resolved.pvc_deletion_policy =
+            merge_pvc_deletion_policy(Some(policy), resolved.pvc_deletion_policy.as_ref());
     }
     Ok(resolved)
 }

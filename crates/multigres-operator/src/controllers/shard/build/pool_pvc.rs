@@ -11,6 +11,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use multigres_api::defaults::controller_fallbacks::DATA_VOLUME_SIZE;
 use multigres_api::labels::pool_data_pvc_labels;
 use multigres_api::naming::pool_data_pvc_name;
+use multigres_api::resolver::effective_pool_pvc_policy;
 use multigres_api::v1alpha1::{PoolSpec, PvcRetentionPolicyType, ShardSpec};
 
 use super::storage_claim::claim_spec;
@@ -47,27 +48,13 @@ pub fn build_pool_data_pvc(
     })
 }
 
-/// Go `ShouldDeletePVCOnShardRemoval`: `whenDeleted` of the pool's policy merged over the
-/// Shard's, field by field (deliberate fix 4), is `Delete`; unset means `Retain`.
+/// Go `ShouldDeletePVCOnShardRemoval`: the effective `whenDeleted` of the pool
+/// (`effective_pool_pvc_policy`, the one rule of deliberate fix 4) is `Delete`.
 pub fn pool_deletes_its_pvcs(pool: &PoolSpec, shard: &ShardSpec) -> bool {
-    effective_policy_field(pool, shard, |policy| policy.when_deleted)
-        == Some(PvcRetentionPolicyType::Delete)
+    effective_pool_pvc_policy(pool, shard).when_deleted == PvcRetentionPolicyType::Delete
 }
 
-/// The effective `whenScaled` of a pool's claims: the pool's, else the Shard's, else `Delete`
-/// (spec-controllers.md §7.9, scale-down cleanup).
+/// The effective `whenScaled` of a pool's claims (spec-controllers.md §7.9, scale-down cleanup).
 pub fn pool_when_scaled(pool: &PoolSpec, shard: &ShardSpec) -> PvcRetentionPolicyType {
-    effective_policy_field(pool, shard, |policy| policy.when_scaled)
-        .unwrap_or(PvcRetentionPolicyType::Delete)
-}
-
-fn effective_policy_field(
-    pool: &PoolSpec,
-    shard: &ShardSpec,
-    field: impl Fn(&multigres_api::v1alpha1::PvcDeletionPolicy) -> Option<PvcRetentionPolicyType>,
-) -> Option<PvcRetentionPolicyType> {
-    pool.pvc_deletion_policy
-        .as_ref()
-        .and_then(&field)
-        .or_else(|| shard.pvc_deletion_policy.as_ref().and_then(&field))
+    effective_pool_pvc_policy(pool, shard).when_scaled
 }

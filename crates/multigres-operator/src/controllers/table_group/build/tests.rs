@@ -95,10 +95,12 @@ fn one_shard_per_entry_with_merged_policy_and_summed_replicas() {
     );
     // 3 per cell × 2 cells, plus 1 (unset) × 1 cell.
     assert_eq!(first["spec"]["replicas"], json!(7));
-    // Field by field, the shard's own field over the table group's (deliberate fix 4).
+    // The shard's own policy over the table group's (deliberate fix 4): its whenScaled wins, and
+    // the whenDeleted it leaves out is Retain, as Go's API server would store it, not the table
+    // group's Delete.
     assert_eq!(
         first["spec"]["pvcDeletionPolicy"],
-        json!({"whenDeleted": "Delete", "whenScaled": "Delete"})
+        json!({"whenDeleted": "Retain", "whenScaled": "Delete"})
     );
     assert_eq!(shards[1]["spec"]["replicas"], json!(0));
     assert_eq!(
