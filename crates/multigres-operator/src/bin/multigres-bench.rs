@@ -57,7 +57,20 @@ struct Args {
 }
 
 const ETCD: &str = "/usr/bin/etcd";
-const ZONES: [&str; 5] = ["zone-a", "zone-b", "zone-c", "us-east-1a", "us-east-1b"];
+/// One simulated node per zone, 110 pods each (kubelet's default): 100 minimal clusters run
+/// about 700 pods, so ten nodes; the templated sample pins its cells to the us-east ones.
+const ZONES: [&str; 10] = [
+    "zone-a",
+    "zone-b",
+    "zone-c",
+    "zone-d",
+    "zone-e",
+    "zone-f",
+    "zone-g",
+    "zone-h",
+    "us-east-1a",
+    "us-east-1b",
+];
 
 /// The kinds the operator creates, to count what it owns.
 const OWNED: [(&str, &str, &str, &str); 12] = [
@@ -324,7 +337,8 @@ fn external_cluster(name: &str, endpoint: &str, cell_template: Option<&str>) -> 
         "metadata": {"name": name, "namespace": "default"},
         "spec": {
             "globalTopoServer": {"external": {"endpoints": [endpoint], "rootPath": format!("/multigres/{name}")}},
-            "cells": [{"name": "zone-a", "zone": "zone-a"}],
+            // No zone: the pods may go to any node, as minimal.yaml's.
+            "cells": [{"name": "zone-a"}],
         }
     });
     if let Some(template) = cell_template {
