@@ -125,6 +125,8 @@ pub enum InputError {
     },
     #[error("{at}: {kind} has no metadata.name; every object needs a name")]
     MissingName { at: Source, kind: &'static str },
+    #[error("{file}: no objects in this file (it is empty or holds only comments)")]
+    Empty { file: String },
 }
 
 /// Splits every file into documents, skipping empty ones (a leading or trailing `---`).
@@ -142,6 +144,13 @@ pub fn parse_files(files: &[InputFile]) -> (Vec<Document>, Vec<InputError>) {
                 continue;
             }
         };
+        if values.iter().all(Value::is_null) {
+            // Named here: otherwise the only message would be that no cluster was given.
+            errors.push(InputError::Empty {
+                file: file.name.clone(),
+            });
+            continue;
+        }
         for (index, value) in values.into_iter().enumerate() {
             if value.is_null() {
                 continue;
@@ -252,6 +261,24 @@ mod tests {
             ]
         );
         assert_eq!(documents[2].value["spec"], json!({}));
+    }
+
+    #[test]
+    fn an_empty_or_comment_only_file_is_named() {
+        let (documents, errors) = parse_files(&[
+            file("empty.yaml", ""),
+            file("comments.yaml", "# a cluster goes here\n---\n# and here\n"),
+        ]);
+        assert_eq!(documents, Vec::new());
+        assert_eq!(
+            errors.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            vec![
+                "empty.yaml: no objects in this file (it is empty or holds only comments)"
+                    .to_owned(),
+                "comments.yaml: no objects in this file (it is empty or holds only comments)"
+                    .to_owned(),
+            ]
+        );
     }
 
     #[test]
