@@ -128,6 +128,7 @@ async fn serve() -> anyhow::Result<()> {
                 multigres_bin: cli.multigres_bin.clone(),
                 postgres_bin: cli.postgres_bin.clone(),
                 namespaces: !cli.no_namespaces,
+                multigres: true,
             };
             // Host prerequisites up front, each with its fix (spec-local-data-plane.md §3).
             for missing in processes.detect_tools().missing_for_data_plane() {

@@ -227,14 +227,20 @@ impl Runtime {
             return BTreeMap::new();
         };
         let pod_uid = uid(pod).to_string();
-        let missing = missing_for_pod(pod, &tools);
+        let missing = if config.multigres {
+            missing_for_pod(pod, &tools)
+        } else {
+            vec![]
+        };
         if !missing.is_empty() {
             self.keep_simulated(pod, &missing);
         }
         let mut statuses = BTreeMap::new();
         let mut sidecars_started = true;
         for (container, kind, sidecar) in process_containers(pod) {
-            if !missing.is_empty() && matches!(kind, RuntimeKind::Multigres(_)) {
+            if (!config.multigres || !missing.is_empty())
+                && matches!(kind, RuntimeKind::Multigres(_))
+            {
                 continue;
             }
             let container_name = str_at(&container, "/name").to_string();

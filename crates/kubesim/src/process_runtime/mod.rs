@@ -116,6 +116,9 @@ pub struct ProcessRuntimeConfig {
     /// Run multigres processes in private mount and PID namespaces when this machine allows
     /// it (docs/kubesim.md "Isolation"); `false` forces the path-rewriting fallback.
     pub namespaces: bool,
+    /// Run containers of multigres images as processes at all; `false` keeps them simulated
+    /// without an Event (local mode's `--data-plane simulated`).
+    pub multigres: bool,
 }
 
 impl Default for ProcessRuntimeConfig {
@@ -126,6 +129,7 @@ impl Default for ProcessRuntimeConfig {
             multigres_bin: None,
             postgres_bin: None,
             namespaces: true,
+            multigres: true,
         }
     }
 }

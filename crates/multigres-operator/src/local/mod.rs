@@ -74,6 +74,61 @@ pub struct LocalArgs {
     /// crash back-off): 0.1 converges in seconds, 1 behaves like a real kubelet.
     #[arg(long, default_value_t = 0.1, env = "MULTIGRES_LOCAL_TIME_SCALE")]
     pub time_scale: f64,
+
+    /// `real`: the pool pods, multiorch and multigateway run as real multigres processes
+    /// (needs the multigres binaries, PostgreSQL, pgBackRest and the en_US.UTF-8 locale; the
+    /// missing ones are named with their fix); `simulated`: they are simulated pods; `auto`:
+    /// real when everything is found.
+    #[arg(
+        long,
+        value_enum,
+        default_value = "auto",
+        env = "MULTIGRES_LOCAL_DATA_PLANE"
+    )]
+    pub data_plane: DataPlane,
+
+    /// The folder of the multigres binaries built from source (README "Real data plane");
+    /// without it they are looked up on PATH.
+    #[arg(long, env = "MULTIGRES_BIN_DIR")]
+    pub multigres_bin: Option<PathBuf>,
+}
+
+/// Whether the data plane runs for real (`--data-plane`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum DataPlane {
+    Real,
+    Simulated,
+    Auto,
+}
+
+/// The process runtime settings for `args`, and whether the data plane is real. `real` with a
+/// prerequisite missing fails with every fix.
+fn process_settings(
+    args: &LocalArgs,
+    root: PathBuf,
+) -> anyhow::Result<(kubesim::process_runtime::ProcessRuntimeConfig, bool)> {
+    let mut processes = kubesim::process_runtime::ProcessRuntimeConfig {
+        root: Some(root),
+        etcd_binary: args.etcd_binary.clone(),
+        multigres_bin: args.multigres_bin.clone(),
+        ..Default::default()
+    };
+    let real = match args.data_plane {
+        DataPlane::Simulated => false,
+        DataPlane::Real | DataPlane::Auto => {
+            let missing = processes.detect_tools().missing_for_data_plane();
+            if args.data_plane == DataPlane::Real && !missing.is_empty() {
+                let list: Vec<String> = missing.iter().map(|m| format!("  - {m}")).collect();
+                anyhow::bail!(
+                    "--data-plane real needs what this machine lacks:\n{}",
+                    list.join("\n")
+                );
+            }
+            missing.is_empty()
+        }
+    };
+    processes.multigres = real;
+    Ok((processes, real))
 }
 
 /// Where the kubeconfig, the operator log and (with `--state-dir`) the cluster live.
@@ -139,13 +194,9 @@ async fn run_async(
 ) -> anyhow::Result<()> {
     let started = Instant::now();
     let resume = state.has_saved_cluster();
-    let kubelet = kubesim::kubelet::KubeletConfig::with_time_scale(args.time_scale).with_processes(
-        kubesim::process_runtime::ProcessRuntimeConfig {
-            root: Some(state.path.join("processes")),
-            etcd_binary: args.etcd_binary.clone(),
-            ..Default::default()
-        },
-    );
+    let (processes, real) = process_settings(&args, state.path.join("processes"))?;
+    let kubelet =
+        kubesim::kubelet::KubeletConfig::with_time_scale(args.time_scale).with_processes(processes);
     let mut builder = kubesim::Server::builder()
         .port(args.port)
         .zones(args.zones.clone())
@@ -166,8 +217,17 @@ async fn run_async(
         server.kubeconfig_path().display()
     )?;
 
+    writeln!(
+        out,
+        "Data plane: {}",
+        if real {
+            "real multigres processes"
+        } else {
+            "simulated pods (--data-plane real runs multigres for real)"
+        }
+    )?;
     let result = serve(
-        &args, &state, resume, &server, client, &log_path, started, out,
+        &args, &state, resume, &server, client, &log_path, started, real, out,
     )
     .await;
     writeln!(out, "Stopping the operator, the API server and etcd...")?;
@@ -194,6 +254,7 @@ async fn serve(
     client: kube::Client,
     log_path: &std::path::Path,
     started: Instant,
+    real: bool,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     apply::install_crds(&client).await?;
@@ -291,6 +352,9 @@ async fn serve(
                 started.elapsed(),
                 state.kept.then_some(state.path.as_path()),
             )?;
+            if real {
+                print_psql(out, server, &trees)?;
+            }
         }
         out.flush()?;
     };
@@ -309,6 +373,33 @@ async fn serve(
         }
     }
     outcome
+}
+
+/// A `psql` line per cluster that reaches its multigateway Service (`<cluster>-multigateway`)
+/// at the address kubesim's DNS gives it.
+fn print_psql(
+    out: &mut impl Write,
+    server: &kubesim::Handle,
+    trees: &[crate::status_tree::Tree],
+) -> std::io::Result<()> {
+    for tree in trees {
+        let Some((namespace, name)) = tree.root.name.split_once('/') else {
+            continue;
+        };
+        let service = format!("{name}-multigateway.{namespace}.svc");
+        match kubesim::dns::resolve(server.cluster(), &service)
+            .ok()
+            .and_then(|ips| ips.first().copied())
+        {
+            Some(ip) => writeln!(
+                out,
+                "  psql -h {ip} -p 5432 -U postgres postgres    # {name} through multigateway \
+                 (replicas: -p 5433)"
+            )?,
+            None => writeln!(out, "  ({service} has no ready address yet)")?,
+        }
+    }
+    Ok(())
 }
 
 fn operator_ended(result: Result<anyhow::Result<()>, tokio::task::JoinError>) -> anyhow::Error {
@@ -348,5 +439,50 @@ async fn wait_for_signal() {
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         () = terminate => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        local: LocalArgs,
+    }
+
+    fn args(extra: &[&str]) -> LocalArgs {
+        let mut argv = vec!["local"];
+        argv.extend_from_slice(extra);
+        Wrapper::try_parse_from(argv)
+            .expect("valid arguments")
+            .local
+    }
+
+    #[test]
+    fn the_data_plane_is_real_only_with_every_prerequisite() {
+        let empty = tempfile::tempdir().expect("temp dir");
+        let bin = empty.path().display().to_string();
+        let root = empty.path().join("processes");
+        let (simulated, real) =
+            process_settings(&args(&["--data-plane", "simulated"]), root.clone())
+                .expect("simulated always works");
+        assert!(!real && !simulated.multigres);
+        let (auto, real) = process_settings(&args(&["--multigres-bin", &bin]), root.clone())
+            .expect("auto falls back");
+        assert!(!real && !auto.multigres, "no binaries in {bin}: simulated");
+        let error = process_settings(
+            &args(&["--data-plane", "real", "--multigres-bin", &bin]),
+            root,
+        )
+        .expect_err("real without binaries fails")
+        .to_string();
+        assert!(
+            error.starts_with("--data-plane real needs what this machine lacks:\n  - the multigres binary multipooler"),
+            "{error}"
+        );
+        assert!(error.contains("set MULTIGRES_BIN_DIR"), "{error}");
     }
 }
