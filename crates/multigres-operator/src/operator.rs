@@ -166,7 +166,8 @@ pub async fn run_with(
                 .context("failed to prepare the admission webhook certificates")?;
             let server = WebhookServer::bind(client.clone(), config, &strategy)
                 .await
-                .context("failed to start the admission webhook server")?;
+                .context("failed to start the admission webhook server")?
+                .with_metrics(metrics.clone());
             let stopped = stopped();
             let serving = tokio::spawn(async move {
                 if let Err(error) = server.serve(stopped).await {

@@ -71,7 +71,10 @@ fn expected_spec(admission: &Admission, templates: &NamespaceTemplates, document
         admission.admit_custom_resource("MultigresCluster", &mut value),
         Vec::<String>::new()
     );
-    default_cluster(&value, templates).expect("defaults").object["spec"].clone()
+    default_cluster(&value, templates, &Default::default())
+        .expect("defaults")
+        .object["spec"]
+        .clone()
 }
 
 fn warnings(stderr: &str) -> Vec<&str> {

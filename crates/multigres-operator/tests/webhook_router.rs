@@ -32,6 +32,7 @@ fn app(kubesim: &kubesim::Handle) -> Router {
     router(AdmissionState {
         client: kubesim.client(),
         exempt: Arc::new(ExemptUsers::new(NAMESPACE, SERVICE_ACCOUNT)),
+        metrics: None,
     })
 }
 
@@ -470,7 +471,7 @@ fn the_defaulter_never_produces_what_the_crd_rejects() {
             return Ok(()); // the API server refuses it before any webhook sees it
         }
         accepted.set(accepted.get() + 1);
-        let mut defaulted = default_cluster(&stored, &NamespaceTemplates::empty())
+        let mut defaulted = default_cluster(&stored, &NamespaceTemplates::empty(), &Default::default())
             .expect("a stored cluster defaults")
             .object;
         prop_assert_eq!(
@@ -486,4 +487,69 @@ fn the_defaulter_never_produces_what_the_crd_rejects() {
         accepted.get() > 0,
         "the generator must produce clusters the CRD accepts"
     );
+}
+
+#[tokio::test]
+async fn the_cluster_webhooks_are_counted_as_go_counts_them() {
+    let kubesim = bare_kubesim().await;
+    let metrics = Arc::new(multigres_operator::telemetry::metrics::Metrics::new());
+    let app = router(AdmissionState {
+        client: kubesim.client(),
+        exempt: Arc::new(ExemptUsers::new(NAMESPACE, SERVICE_ACCOUNT)),
+        metrics: Some(metrics.clone()),
+    });
+    let cluster = json!({"apiVersion": "multigres.com/v1alpha1", "kind": "MultigresCluster",
+        "metadata": {"name": "orders", "namespace": "default"},
+        "spec": {"cells": [{"name": "zone-a", "zone": "us-east-1a"}]}});
+    let create = review(
+        "MultigresCluster",
+        "CREATE",
+        "kubernetes-admin",
+        &[],
+        cluster.clone(),
+    );
+    let (_, defaulted) = post(
+        &app,
+        "/mutate-multigres-com-v1alpha1-multigrescluster",
+        create.to_string(),
+    )
+    .await;
+    assert_eq!(defaulted["response"]["allowed"], json!(true));
+    let mut missing = cluster;
+    missing["spec"]["templateDefaults"] = json!({"cellTemplate": "nowhere"});
+    let refused = review(
+        "MultigresCluster",
+        "CREATE",
+        "kubernetes-admin",
+        &[],
+        missing,
+    );
+    let (_, refused) = post(
+        &app,
+        "/validate-multigres-com-v1alpha1-multigrescluster",
+        refused.to_string(),
+    )
+    .await;
+    assert_eq!(refused["response"]["allowed"], json!(false));
+    // Child and template webhooks are not counted (Go records only the cluster's).
+    post(
+        &app,
+        "/validate-multigres-com-v1alpha1-cell",
+        review("Cell", "CREATE", OPERATOR, &[], json!({})).to_string(),
+    )
+    .await;
+    let text = metrics.encode().expect("encodes");
+    let mut counters: Vec<&str> = text
+        .lines()
+        .filter(|line| line.starts_with("multigres_operator_webhook_request_total{"))
+        .collect();
+    counters.sort_unstable(); // label sets come out in hash order
+    assert_eq!(
+        counters,
+        vec![
+            "multigres_operator_webhook_request_total{operation=\"DEFAULT\",resource=\"MultigresCluster\",result=\"success\"} 1",
+            "multigres_operator_webhook_request_total{operation=\"VALIDATE\",resource=\"MultigresCluster\",result=\"error\"} 1",
+        ]
+    );
+    kubesim.shutdown().await;
 }

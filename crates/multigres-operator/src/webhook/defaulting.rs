@@ -13,6 +13,8 @@
 //! template gets no inline `spec`), so every patch this module returns yields an object the
 //! CRD's own rules accept. Pure.
 
+use std::collections::BTreeMap;
+
 use json_patch::{Patch, PatchOperation};
 use multigres_api::resolver::{
     DefaultingDecision, ResolveError, TemplateSource, error_chain_text, materialize_defaults,
@@ -61,10 +63,12 @@ fn resolve_message(error: &ResolveError) -> String {
 }
 
 /// Defaults `raw` (a MultigresCluster as the API server holds it: schema defaults applied,
-/// unknown fields pruned) with the templates of its namespace.
+/// unknown fields pruned) with the templates of its namespace, and sets `annotations` on it
+/// (the trace context of the admission request, spec-api.md §12.8; empty when tracing is off).
 pub fn default_cluster(
     raw: &Value,
     templates: &dyn TemplateSource,
+    annotations: &BTreeMap<String, String>,
 ) -> Result<Defaulted, DefaultingError> {
     let mut cluster: MultigresCluster =
         serde_json::from_value(raw.clone()).map_err(|err| DefaultingError::NotACluster {
@@ -73,6 +77,13 @@ pub fn default_cluster(
     let round_trip = to_value(&cluster)?;
     let decisions = materialize_defaults(&mut cluster.spec, templates)
         .map_err(|source| DefaultingError::Resolve { source })?;
+    if !annotations.is_empty() {
+        cluster
+            .metadata
+            .annotations
+            .get_or_insert_with(BTreeMap::new)
+            .extend(annotations.clone());
+    }
     let defaulted = to_value(&cluster)?;
     let patch = semantic_patch(raw, &round_trip, &defaulted);
     let mut object = raw.clone();
@@ -120,7 +131,8 @@ mod tests {
     #[test]
     fn a_bare_cluster_is_fully_materialised() {
         let raw = cluster(json!({"cells": [{"name": "zone-a", "zone": "us-east-1a"}]}));
-        let defaulted = default_cluster(&raw, &NamespaceTemplates::empty()).expect("defaults");
+        let defaulted = default_cluster(&raw, &NamespaceTemplates::empty(), &BTreeMap::new())
+            .expect("defaults");
         let spec = &defaulted.object["spec"];
         assert_eq!(spec["globalTopoServer"]["etcd"]["replicas"], json!(3));
         assert_eq!(spec["multiadmin"]["spec"]["replicas"], json!(1));
@@ -145,7 +157,8 @@ mod tests {
         // typed round trip, and must not be touched by the patch.
         let mut raw = cluster(json!({"cells": [{"name": "zone-a", "zone": "us-east-1a"}]}));
         raw["metadata"]["creationTimestamp"] = Value::Null;
-        let defaulted = default_cluster(&raw, &NamespaceTemplates::empty()).expect("defaults");
+        let defaulted = default_cluster(&raw, &NamespaceTemplates::empty(), &BTreeMap::new())
+            .expect("defaults");
         assert_eq!(defaulted.object["metadata"], raw["metadata"]);
         assert!(
             defaulted
@@ -164,7 +177,8 @@ mod tests {
         // step 9 skips every cell that names a template).
         let raw = cluster(json!({"cells": [{"name": "zone-a", "zone": "us-east-1a",
                                             "cellTemplate": "gone"}]}));
-        let defaulted = default_cluster(&raw, &NamespaceTemplates::empty()).expect("defaults");
+        let defaulted = default_cluster(&raw, &NamespaceTemplates::empty(), &BTreeMap::new())
+            .expect("defaults");
         assert_eq!(
             defaulted.object["spec"]["cells"],
             json!([{"name": "zone-a", "zone": "us-east-1a", "cellTemplate": "gone"}])
@@ -174,8 +188,26 @@ mod tests {
     #[test]
     fn a_second_pass_changes_nothing() {
         let raw = cluster(json!({"cells": [{"name": "zone-a", "zone": "us-east-1a"}]}));
-        let once = default_cluster(&raw, &NamespaceTemplates::empty()).expect("defaults");
-        let twice = default_cluster(&once.object, &NamespaceTemplates::empty()).expect("defaults");
+        let once = default_cluster(&raw, &NamespaceTemplates::empty(), &BTreeMap::new())
+            .expect("defaults");
+        let twice = default_cluster(&once.object, &NamespaceTemplates::empty(), &BTreeMap::new())
+            .expect("defaults");
         assert_eq!(twice.patch, Patch(Vec::new()));
+    }
+
+    #[test]
+    fn the_trace_context_is_written_into_annotations() {
+        let raw = cluster(json!({"cells": [{"name": "zone-a", "zone": "us-east-1a"}]}));
+        let trace = BTreeMap::from([(
+            "multigres.com/traceparent".to_owned(),
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_owned(),
+        )]);
+        let defaulted =
+            default_cluster(&raw, &NamespaceTemplates::empty(), &trace).expect("defaults");
+        assert_eq!(
+            defaulted.object["metadata"]["annotations"],
+            json!({"multigres.com/traceparent":
+                   "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"})
+        );
     }
 }

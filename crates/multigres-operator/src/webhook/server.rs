@@ -8,7 +8,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
@@ -16,10 +16,13 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use k8s_openapi::jiff::Timestamp;
 use kube::Client;
 use multigres_api::resolver::TemplateKind;
+use opentelemetry::trace::TraceContextExt;
 use tokio::net::TcpListener;
 use tracing::Instrument;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use super::Error;
 use super::args::WebhookConfig;
@@ -32,6 +35,8 @@ use super::review::{AdmissionRequest, Verdict, decode, respond};
 use super::validation::{
     ExemptUsers, validate_child_request, validate_cluster_request, validate_template_request,
 };
+use crate::telemetry::metrics::{Metrics, WebhookOperation, WebhookResult};
+use crate::telemetry::trace_context::trace_annotations;
 
 /// The largest AdmissionReview accepted. The API server stores objects of at most 3 MiB (etcd's
 /// request limit is 1.5 MiB), and a review of an UPDATE carries two of them.
@@ -94,6 +99,9 @@ pub struct AdmissionState {
     pub client: Client,
     /// Who may write child resources.
     pub exempt: Arc<ExemptUsers>,
+    /// `multigres_operator_webhook_request_*` (spec-api.md §12.8), when the operator has a
+    /// registry.
+    pub metrics: Option<Arc<Metrics>>,
 }
 
 /// Every webhook path, plus `/healthz`.
@@ -132,7 +140,9 @@ async fn admit(state: AdmissionState, route: Route, body: Body) -> Response {
                     span.record("operation", format!("{:?}", request.operation));
                     span.record("object.namespace", request.namespace.as_str());
                     span.record("object.name", request.name.as_str());
+                    let started = Instant::now();
                     let verdict = decide(&state, route, &request).await;
+                    observe(&state, route, &verdict, started.elapsed());
                     (request.uid, verdict)
                 }
             },
@@ -142,6 +152,25 @@ async fn admit(state: AdmissionState, route: Route, body: Body) -> Response {
     }
     .instrument(span)
     .await
+}
+
+/// Go records the MultigresCluster webhooks only: `DEFAULT` and `VALIDATE`, result `error` when
+/// the handler returned an error (a rejection included).
+fn observe(state: &AdmissionState, route: Route, verdict: &Verdict, elapsed: Duration) {
+    let Some(metrics) = &state.metrics else {
+        return;
+    };
+    let operation = match route {
+        Route::DefaultCluster => WebhookOperation::Default,
+        Route::ValidateCluster => WebhookOperation::Validate,
+        Route::ValidateTemplate(_) | Route::ValidateChild(_) => return,
+    };
+    let result = if verdict.is_allowed() {
+        WebhookResult::Success
+    } else {
+        WebhookResult::Error
+    };
+    metrics.observe_webhook_request(operation, "MultigresCluster", result, elapsed);
 }
 
 /// The body, or the answer when it is too large or too slow.
@@ -208,7 +237,15 @@ pub async fn decide(state: &AdmissionState, route: Route, request: &AdmissionReq
                 Ok(templates) => templates,
                 Err(err) => return err.verdict(),
             };
-            match default_cluster(object, &templates) {
+            // The trace context of this request, for the reconcile that follows (§12.8);
+            // nothing when tracing is off.
+            let span_context = tracing::Span::current()
+                .context()
+                .span()
+                .span_context()
+                .clone();
+            let annotations = trace_annotations(&span_context, Timestamp::now().as_second());
+            match default_cluster(object, &templates, &annotations) {
                 Ok(defaulted) => Verdict::Allow {
                     warnings: Vec::new(),
                     patch: Some(defaulted.patch),
@@ -245,7 +282,7 @@ pub async fn decide(state: &AdmissionState, route: Route, request: &AdmissionReq
 /// The webhook server, bound and ready to serve.
 pub struct WebhookServer {
     listener: TcpListener,
-    router: Router,
+    state: AdmissionState,
     strategy: CertStrategy,
     enable_http2: bool,
 }
@@ -261,13 +298,20 @@ impl WebhookServer {
         let state = AdmissionState {
             client,
             exempt: Arc::new(ExemptUsers::new(&config.namespace, &config.service_account)),
+            metrics: None,
         };
         Ok(WebhookServer {
             listener,
-            router: router(state),
+            state,
             strategy: strategy.clone(),
             enable_http2: config.enable_http2,
         })
+    }
+
+    /// Records the webhook metrics in `metrics` (the operator's registry).
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.state.metrics = Some(metrics);
+        self
     }
 
     /// The address the server listens on.
@@ -293,7 +337,13 @@ impl WebhookServer {
                 }
             }
         };
-        let serving = serve_tls(self.listener, tls, self.enable_http2, self.router, shutdown);
+        let serving = serve_tls(
+            self.listener,
+            tls,
+            self.enable_http2,
+            router(self.state),
+            shutdown,
+        );
         tokio::select! {
             () = serving => {},
             () = reload => {},
