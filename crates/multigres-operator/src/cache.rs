@@ -80,6 +80,7 @@ where
         let kind = self.kind;
         watcher(self.api, self.config)
             .default_backoff()
+            .modify(keep_own_managed_fields)
             .reflect_shared(self.writer)
             .for_each(|event| {
                 if let Err(error) = event {
@@ -92,6 +93,28 @@ where
                 future::ready(())
             })
             .await;
+    }
+}
+
+/// The field managers whose `managedFields` entries `apply` reads (the operator's own, the Go
+/// operator's names); every other manager's entry is dropped before an object enters the cache,
+/// which is most of the memory of a cached object.
+const OWN_MANAGERS: [&str; 5] = [
+    crate::apply::MANAGER,
+    crate::apply::SHARD_STATUS_MANAGER,
+    crate::apply::SHARD_GUARD_MANAGER,
+    crate::apply::TOPO_SERVER_GUARD_MANAGER,
+    "multigres-operator-cert",
+];
+
+fn keep_own_managed_fields<K: Resource>(object: &mut K) {
+    if let Some(entries) = object.meta_mut().managed_fields.as_mut() {
+        entries.retain(|entry| {
+            entry
+                .manager
+                .as_deref()
+                .is_some_and(|manager| OWN_MANAGERS.contains(&manager))
+        });
     }
 }
 
