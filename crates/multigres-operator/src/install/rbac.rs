@@ -1,9 +1,8 @@
 //! The operator's RBAC (spec-controllers.md §13.5), each rule with the reason it is granted; the
 //! reasons become comments in the rendered YAML.
 //!
-//! The ClusterRole keeps the Go operator's `manager-role` rules with two changes: Events are
-//! written through kube-rs' `Recorder`, which uses `events.k8s.io/v1`, not the core group; and
-//! `nodes` (list, watch) is not granted, as nothing of spec-controllers.md reads Nodes. The
+//! The ClusterRole keeps the Go operator's `manager-role` rules with one change: Events are
+//! written through kube-rs' `Recorder`, which uses `events.k8s.io/v1`, not the core group. The
 //! leader-election Role keeps only what a Lease lock does (no ConfigMaps, no list, watch,
 //! delete or Events).
 
@@ -152,6 +151,14 @@ pub fn manager_rules(mutating_webhook: &str, validating_webhook: &str) -> Vec<Ru
             &["poddisruptionbudgets"],
             &[],
             ALL_WRITE,
+        ),
+        rule(
+            "Nodes are listed by the validating webhook for its zone and region warnings \
+             (spec-api.md §11.4).",
+            &[""],
+            &["nodes"],
+            &[],
+            &["list", "watch"],
         ),
         rule(
             "StorageClasses are read to refuse a volume expansion the class does not allow.",
