@@ -445,3 +445,152 @@ async fn deletes_and_match_conditions() {
     server.shutdown().await;
     hook.shutdown();
 }
+
+/// A TokenRequest token of ServiceAccount `default/<name>`, with its uid.
+async fn service_account_token(server: &kubesim::Handle, name: &str) -> (String, String) {
+    let accounts: Api<k8s_openapi::api::core::v1::ServiceAccount> =
+        Api::namespaced(server.client(), "default");
+    let account = accounts
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": name}})).expect("valid"),
+        )
+        .await
+        .expect("ServiceAccount created");
+    let answer = support::raw(
+        server,
+        "POST",
+        &format!("/api/v1/namespaces/default/serviceaccounts/{name}/token"),
+        &[
+            ("Content-Type", "application/json"),
+            ("Authorization", "Bearer kubesim-token"),
+        ],
+        &json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+                "spec": {"expirationSeconds": 3600}})
+        .to_string(),
+    )
+    .await;
+    assert_eq!(answer.status, 201, "{}", answer.body);
+    let token = answer.json()["status"]["token"]
+        .as_str()
+        .expect("a token")
+        .to_string();
+    (token, account.metadata.uid.expect("a uid"))
+}
+
+#[tokio::test]
+async fn webhooks_see_the_authenticated_user_of_each_request() {
+    let Setup { server, hook } = setup().await;
+    validating(
+        &server,
+        "validate",
+        vec![configmap_webhook(
+            &hook,
+            "validate.kubesim.test",
+            "/validate",
+            &["CREATE", "UPDATE", "DELETE"],
+            "Fail",
+            10,
+        )],
+    )
+    .await;
+    let (token, account_uid) = service_account_token(&server, "operator").await;
+    let admin = "Bearer kubesim-token".to_string();
+    let robot = format!("Bearer {token}");
+    // The TokenReview of the token is what the webhook must be told, extra included.
+    let review = support::raw(
+        &server,
+        "POST",
+        "/apis/authentication.k8s.io/v1/tokenreviews",
+        &[
+            ("Content-Type", "application/json"),
+            ("Authorization", &admin),
+        ],
+        &json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview",
+                "spec": {"token": token}})
+        .to_string(),
+    )
+    .await
+    .json();
+    let robot_user = review["status"]["user"].clone();
+    assert_eq!(
+        robot_user["extra"]["authentication.kubernetes.io/credential-id"][0]
+            .as_str()
+            .map(|id| id.starts_with("JTI=")),
+        Some(true),
+        "{review}"
+    );
+    let cases = [
+        (
+            Some(admin.as_str()),
+            json!({"username": "kubernetes-admin",
+                   "groups": ["system:masters", "system:authenticated"]}),
+        ),
+        (Some(robot.as_str()), {
+            let mut expected = json!({"username": "system:serviceaccount:default:operator",
+                   "uid": account_uid,
+                   "groups": ["system:serviceaccounts", "system:serviceaccounts:default",
+                              "system:authenticated"]});
+            expected["extra"] = robot_user["extra"].clone();
+            expected
+        }),
+        (
+            None,
+            json!({"username": "system:anonymous", "groups": ["system:unauthenticated"]}),
+        ),
+    ];
+    for (i, (authorization, expected)) in cases.into_iter().enumerate() {
+        let name = format!("who-{i}");
+        let headers = |content_type: &'static str| {
+            let mut headers = vec![("Content-Type", content_type)];
+            headers.extend(authorization.map(|a| ("Authorization", a)));
+            headers
+        };
+        let path = "/api/v1/namespaces/default/configmaps";
+        let object = configmap(&name, json!({"admission": "on"}), json!({"a": "1"}));
+        let created =
+            support::raw(&server, "POST", path, &headers("application/json"), &object).await;
+        assert_eq!(created.status, 201, "{}", created.body);
+        let patched = support::raw(
+            &server,
+            "PATCH",
+            &format!("{path}/{name}"),
+            &headers("application/merge-patch+json"),
+            &json!({"data": {"b": "2"}}).to_string(),
+        )
+        .await;
+        assert_eq!(patched.status, 200, "{}", patched.body);
+        let deleted = support::raw(
+            &server,
+            "DELETE",
+            &format!("{path}/{name}"),
+            &headers("application/json"),
+            "",
+        )
+        .await;
+        assert_eq!(deleted.status, 200, "{}", deleted.body);
+        let seen: Vec<(String, Value)> = hook
+            .reviews()
+            .iter()
+            .filter(|r| r["request"]["name"] == json!(name))
+            .map(|r| {
+                (
+                    r["request"]["operation"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                    r["request"]["userInfo"].clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            ["CREATE", "UPDATE", "DELETE"]
+                .map(|op| (op.to_string(), expected.clone()))
+                .to_vec(),
+            "{authorization:?}"
+        );
+    }
+    server.shutdown().await;
+    hook.shutdown();
+}

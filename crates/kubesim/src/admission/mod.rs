@@ -36,6 +36,7 @@ use crate::api::{
     AdmissionHook, AdmissionStage, Cluster, DeleteOptions, ListOptions, Subresource, WriteOptions,
     Written,
 };
+use crate::auth::UserInfo;
 use crate::error::ApiError;
 use crate::resources::ResourceDef;
 use client::{Address, Endpoint};
@@ -95,6 +96,8 @@ pub struct AdmissionRequest<'a> {
     pub dry_run: bool,
     /// The options object of the request (`CreateOptions`, `PatchOptions`, ...).
     pub options: Value,
+    /// Who sent the request, as authentication resolved it (`request.userInfo`).
+    pub user: &'a UserInfo,
 }
 
 /// Admission for one server: where configurations and Services are read from.
@@ -489,6 +492,7 @@ impl Admission {
             namespace: request.namespace.unwrap_or_default().to_string(),
             dry_run: request.dry_run,
             options: request.options.clone(),
+            user: request.user.clone(),
         }
     }
 

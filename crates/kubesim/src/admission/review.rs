@@ -10,6 +10,7 @@ use base64::Engine;
 use serde_json::{Value, json};
 
 use super::matching::{Operation, Target};
+use crate::auth::UserInfo;
 use crate::error::ApiError;
 use crate::semantics::patch;
 
@@ -25,11 +26,9 @@ pub struct RequestInfo {
     pub dry_run: bool,
     /// `CreateOptions`/`UpdateOptions`/`PatchOptions`/`DeleteOptions` as sent.
     pub options: Value,
-}
-
-/// The identity kubesim's clients act as (any bearer token is accepted as the admin).
-fn user_info() -> Value {
-    json!({"username": "kubesim-admin", "groups": ["system:masters", "system:authenticated"]})
+    /// The authenticated user of the HTTP request: webhooks decide on it (an operator's
+    /// "only my ServiceAccount may edit these" rule reads `request.userInfo.username`).
+    pub user: UserInfo,
 }
 
 /// The `request` of an AdmissionReview.
@@ -45,7 +44,7 @@ pub fn admission_request(info: &RequestInfo, object: Option<&Value>, old: Option
         "requestResource": resource,
         "name": info.name,
         "operation": info.operation.as_str(),
-        "userInfo": user_info(),
+        "userInfo": info.user,
         "object": object.cloned().unwrap_or(Value::Null),
         "oldObject": old.cloned().unwrap_or(Value::Null),
         "dryRun": info.dry_run,
@@ -238,6 +237,7 @@ mod tests {
             namespace: "default".into(),
             dry_run: true,
             options: json!({"kind": "CreateOptions", "apiVersion": "meta.k8s.io/v1"}),
+            user: crate::auth::UserInfo::admin(),
         }
     }
 
@@ -254,7 +254,7 @@ mod tests {
                 "requestResource": {"group": "", "version": "v1", "resource": "configmaps"},
                 "name": "c",
                 "operation": "CREATE",
-                "userInfo": {"username": "kubesim-admin", "groups": ["system:masters", "system:authenticated"]},
+                "userInfo": {"username": "kubernetes-admin", "groups": ["system:masters", "system:authenticated"]},
                 "object": {"metadata": {"name": "c"}},
                 "oldObject": null,
                 "dryRun": true,
@@ -270,6 +270,35 @@ mod tests {
                                    "response": body}),
         )
         .expect("serializable")
+    }
+
+    #[test]
+    fn user_info_is_the_requests_user_with_its_extra_and_uid() {
+        let mut user = crate::auth::tokens::service_account_user("ops", "operator", "sa-uid");
+        user.extra.insert(
+            crate::auth::tokens::CREDENTIAL_ID.into(),
+            vec!["JTI=1234".into()],
+        );
+        let request = admission_request(&RequestInfo { user, ..info() }, None, None);
+        assert_eq!(
+            request["userInfo"],
+            json!({"username": "system:serviceaccount:ops:operator", "uid": "sa-uid",
+                   "groups": ["system:serviceaccounts", "system:serviceaccounts:ops",
+                              "system:authenticated"],
+                   "extra": {"authentication.kubernetes.io/credential-id": ["JTI=1234"]}})
+        );
+        let anonymous = admission_request(
+            &RequestInfo {
+                user: crate::auth::anonymous(),
+                ..info()
+            },
+            None,
+            None,
+        );
+        assert_eq!(
+            anonymous["userInfo"],
+            json!({"username": "system:anonymous", "groups": ["system:unauthenticated"]})
+        );
     }
 
     #[test]

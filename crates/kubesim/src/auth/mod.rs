@@ -5,16 +5,25 @@
 pub mod rbac;
 pub mod tokens;
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
-/// The user a request authenticated as (the API server's `user.Info`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// The user a request authenticated as (the API server's `user.Info`), serialized as
+/// `authentication.k8s.io/v1` `UserInfo` (what TokenReview, SelfSubjectReview and every
+/// AdmissionReview's `request.userInfo` carry; empty fields are omitted, as Go's `omitempty`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserInfo {
     pub username: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub uid: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub groups: Vec<String>,
+    /// Authenticator-specific attributes (for ServiceAccount tokens the credential id, see
+    /// [`tokens::CREDENTIAL_ID`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra: BTreeMap<String, Vec<String>>,
 }
 
 /// The user of the static token in kubesim's kubeconfigs: a cluster administrator, as the
@@ -31,6 +40,7 @@ impl UserInfo {
                 "system:masters".to_string(),
                 "system:authenticated".to_string(),
             ],
+            extra: BTreeMap::new(),
         }
     }
 }
@@ -41,6 +51,7 @@ pub fn anonymous() -> UserInfo {
         username: "system:anonymous".to_string(),
         uid: String::new(),
         groups: vec!["system:unauthenticated".to_string()],
+        extra: BTreeMap::new(),
     }
 }
 

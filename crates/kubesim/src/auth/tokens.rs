@@ -20,6 +20,11 @@ use super::UserInfo;
 /// The issuer and default audience of kubesim's tokens (the API server's defaults in kind).
 pub const ISSUER: &str = "https://kubernetes.default.svc.cluster.local";
 
+/// The `extra` key under which the API server names the credential a ServiceAccount token
+/// user authenticated with: `JTI=<the token's jti claim>` (KEP-4193, on by default since 1.30),
+/// so audit logs and webhooks can tell two tokens of one ServiceAccount apart.
+pub const CREDENTIAL_ID: &str = "authentication.kubernetes.io/credential-id";
+
 /// What a TokenRequest asked for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TokenSpec {
@@ -77,7 +82,7 @@ pub fn service_account_username(namespace: &str, name: &str) -> String {
     format!("system:serviceaccount:{namespace}:{name}")
 }
 
-/// The user a ServiceAccount authenticates as.
+/// The user a ServiceAccount authenticates as (without the per-token `extra`).
 pub fn service_account_user(namespace: &str, name: &str, uid: &str) -> UserInfo {
     UserInfo {
         username: service_account_username(namespace, name),
@@ -87,7 +92,21 @@ pub fn service_account_user(namespace: &str, name: &str, uid: &str) -> UserInfo 
             format!("system:serviceaccounts:{namespace}"),
             "system:authenticated".to_string(),
         ],
+        extra: std::collections::BTreeMap::new(),
     }
+}
+
+/// A UUID-shaped rendering of 16 bytes (the API server's `jti` claims are random UUIDs).
+fn uuid_text(bytes: &[u8]) -> String {
+    let hex: String = bytes.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
 }
 
 impl Tokens {
@@ -107,11 +126,21 @@ impl Tokens {
         } else {
             spec.audiences.clone()
         };
+        let mut inner = self.lock();
+        inner.counter += 1;
+        let jti = {
+            let mut hasher = Sha256::new();
+            hasher.update(b"jti");
+            hasher.update(inner.secret);
+            hasher.update(inner.counter.to_le_bytes());
+            uuid_text(&hasher.finalize())
+        };
         let claims = json!({
             "aud": audiences,
             "exp": expires.as_second(),
             "iat": now.as_second(),
             "iss": ISSUER,
+            "jti": jti,
             "kubernetes.io": {
                 "namespace": spec.namespace,
                 "serviceaccount": {"name": spec.service_account, "uid": spec.service_account_uid},
@@ -121,22 +150,23 @@ impl Tokens {
         });
         let header = B64URL.encode(br#"{"alg":"RS256","kid":"kubesim"}"#);
         let payload = B64URL.encode(claims.to_string());
-        let mut inner = self.lock();
-        inner.counter += 1;
         let mut hasher = Sha256::new();
         hasher.update(inner.secret);
         hasher.update(inner.counter.to_le_bytes());
         hasher.update(payload.as_bytes());
         let signature = B64URL.encode(hasher.finalize());
         let token = format!("{header}.{payload}.{signature}");
+        let mut user = service_account_user(
+            &spec.namespace,
+            &spec.service_account,
+            &spec.service_account_uid,
+        );
+        user.extra
+            .insert(CREDENTIAL_ID.to_string(), vec![format!("JTI={jti}")]);
         inner.grants.insert(
             token.clone(),
             Grant {
-                user: service_account_user(
-                    &spec.namespace,
-                    &spec.service_account,
-                    &spec.service_account_uid,
-                ),
+                user,
                 audiences,
                 expires,
                 namespace: spec.namespace.clone(),
@@ -188,9 +218,26 @@ mod tests {
             ]
         );
         assert_eq!(grant.audiences, [ISSUER]);
+        let claims: serde_json::Value = serde_json::from_slice(
+            &B64URL
+                .decode(token.split('.').nth(1).expect("payload"))
+                .expect("base64url"),
+        )
+        .expect("JSON claims");
+        let jti = claims["jti"].as_str().expect("a jti claim");
+        assert_eq!(jti.len(), 36);
+        assert_eq!(
+            grant.user.extra.get(CREDENTIAL_ID),
+            Some(&vec![format!("JTI={jti}")])
+        );
         assert!(tokens.lookup(&token, expires).is_none());
         assert!(tokens.lookup("made-up", now).is_none());
         let (other, _) = tokens.issue(&spec(), now);
         assert_ne!(token, other);
+        assert_ne!(
+            tokens.lookup(&other, now).expect("valid").user.extra,
+            grant.user.extra,
+            "each token has its own credential id"
+        );
     }
 }

@@ -877,6 +877,7 @@ fn admission_request<'a>(
     subresource: Subresource,
     options: Value,
     dry_run: bool,
+    user: &'a UserInfo,
 ) -> AdmissionRequest<'a> {
     AdmissionRequest {
         def,
@@ -885,6 +886,7 @@ fn admission_request<'a>(
         subresource,
         dry_run,
         options,
+        user,
     }
 }
 
@@ -1099,6 +1101,7 @@ async fn resource(
                 subresource,
                 options_object("CreateOptions", &options),
                 options.dry_run,
+                user,
             );
             let result = admission(app)
                 .write(request, WriteKind::Create, options, |options| {
@@ -1119,6 +1122,7 @@ async fn resource(
                 subresource,
                 options_object("UpdateOptions", &options),
                 options.dry_run,
+                user,
             );
             let result = admission(app)
                 .write(request, WriteKind::UpdateOrPatch, options, |options| {
@@ -1139,6 +1143,7 @@ async fn resource(
                 subresource,
                 options_object("PatchOptions", &options),
                 options.dry_run,
+                user,
             );
             let result = admission(app)
                 .write(request, WriteKind::UpdateOrPatch, options, |options| {
@@ -1168,6 +1173,7 @@ async fn resource(
                 subresource,
                 options_json,
                 options.dry_run,
+                user,
             );
             let dry_run = options.dry_run;
             let (deleted, warnings) = admission(app)
@@ -1211,6 +1217,7 @@ async fn resource(
                 subresource,
                 json!({"kind": "DeleteOptions", "apiVersion": "meta.k8s.io/v1"}),
                 options.dry_run,
+                user,
             );
             let items = doomed["items"].as_array().cloned().unwrap_or_default();
             let warnings = admission(app)

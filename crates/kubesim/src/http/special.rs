@@ -48,6 +48,25 @@ fn strings(value: &Value, pointer: &str) -> Vec<String> {
         .collect()
 }
 
+/// `spec.extra` of a (Local)SubjectAccessReview: the user's `extra` attributes.
+fn extra_of(spec: &Value) -> std::collections::BTreeMap<String, Vec<String>> {
+    spec.get("extra")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .map(|(key, values)| {
+            let values = values
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect();
+            (key.clone(), values)
+        })
+        .collect()
+}
+
 fn str_at<'a>(value: &'a Value, pointer: &str) -> &'a str {
     value
         .pointer(pointer)
@@ -107,6 +126,7 @@ pub(super) fn review_create(
                 username: str_at(&spec, "/user").to_string(),
                 uid: str_at(&spec, "/uid").to_string(),
                 groups: strings(&spec, "/groups"),
+                extra: extra_of(&spec),
             };
             if reviewed.username.is_empty() && reviewed.groups.is_empty() {
                 return Err(invalid(
@@ -129,6 +149,7 @@ pub(super) fn review_create(
                 username: str_at(&spec, "/user").to_string(),
                 uid: str_at(&spec, "/uid").to_string(),
                 groups: strings(&spec, "/groups"),
+                extra: extra_of(&spec),
             };
             access_review(app, &spec, reviewed, namespace)?
         }

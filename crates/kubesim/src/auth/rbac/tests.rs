@@ -9,6 +9,7 @@ fn user(name: &str, groups: &[&str]) -> UserInfo {
         username: name.into(),
         uid: String::new(),
         groups: groups.iter().map(|g| g.to_string()).collect(),
+        extra: Default::default(),
     }
 }
 
