@@ -91,27 +91,7 @@ impl Cluster {
     ) -> Operator {
         let client =
             operator_client(self.server.client_config(), identity).expect("an operator client");
-        let (stop, stopped) = oneshot::channel::<()>();
-        let options = RunOptions {
-            metrics: multigres_operator::telemetry::metrics_server::MetricsConfig {
-                bind_address: "0".into(),
-                secure: false,
-            },
-            webhook: None,
-            health_probe_bind_address: "0".into(),
-            leader_elect,
-            namespace: Some("default".into()),
-            identity: Some(identity.unwrap_or("test").to_owned()),
-            resync,
-            address_resolution: AddressResolution::ApiServer,
-        };
-        let task = tokio::spawn(run_with(client, options, async move {
-            let _ = stopped.await;
-        }));
-        Operator {
-            stop: Some(stop),
-            task,
-        }
+        spawn_operator(client, run_options(resync, identity, leader_elect))
     }
 
     /// Applies every document of a YAML file with server-side apply (as `kubectl apply
@@ -147,6 +127,36 @@ impl Cluster {
         )
         .await
         .expect("the object applies");
+    }
+}
+
+/// The options of an in-process operator: no metrics endpoint, no webhooks, namespace
+/// `default`, resolving Services through kubesim.
+pub fn run_options(resync: Duration, identity: Option<&str>, leader_elect: bool) -> RunOptions {
+    RunOptions {
+        metrics: multigres_operator::telemetry::metrics_server::MetricsConfig {
+            bind_address: "0".into(),
+            secure: false,
+        },
+        webhook: None,
+        health_probe_bind_address: "0".into(),
+        leader_elect,
+        namespace: Some("default".into()),
+        identity: Some(identity.unwrap_or("test").to_owned()),
+        resync,
+        address_resolution: AddressResolution::ApiServer,
+    }
+}
+
+/// Runs the operator in this process on `client` with `options`.
+pub fn spawn_operator(client: Client, options: RunOptions) -> Operator {
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(run_with(client, options, async move {
+        let _ = stopped.await;
+    }));
+    Operator {
+        stop: Some(stop),
+        task,
     }
 }
 

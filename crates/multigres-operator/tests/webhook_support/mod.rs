@@ -116,8 +116,14 @@ pub async fn bare_kubesim() -> kubesim::Handle {
         .start()
         .await
         .expect("kubesim starts");
-    let client = kubesim.client();
-    install_crds(&client).await;
+    install_crds(&kubesim.client()).await;
+    register_webhooks(&kubesim.client()).await;
+    kubesim
+}
+
+/// The operator namespace, the webhook Service and both webhook configurations (no caBundle),
+/// created as the install manifest creates them.
+pub async fn register_webhooks(client: &kube::Client) {
     Api::<Namespace>::all(client.clone())
         .create(
             &PostParams::default(),
@@ -150,7 +156,6 @@ pub async fn bare_kubesim() -> kubesim::Handle {
         .create(&PostParams::default(), &validating_configuration(&target))
         .await
         .expect("validating configuration created");
-    kubesim
 }
 
 /// The webhook settings of the tests: loopback, any port, the given cert dir.
