@@ -11,6 +11,7 @@
 //! Pure: no etcd, no clock, no environment. The etcd calls live in `client.rs`.
 
 use multigres_api::defaults::{BACKUP_PATH, DURABILITY_POLICY};
+use multigres_api::naming::multipooler_service_id;
 use multigres_api::resolver::merge::merge_backup_config;
 use multigres_api::v1alpha1::{
     BackupType, DatabaseConfig, GlobalTopoServerRef, MultigresClusterSpec,
@@ -590,10 +591,16 @@ pub fn pooler_id_string(pooler: &MultiPooler) -> String {
 
 /// Go `PodMatchesPooler`: the pooler's `id.name` is the pod name, or its hostname is the pod
 /// name or starts with `<pod>.` (the FQDN multipooler registers; in production only this last
-/// rule matches, since `id.name` is the service ID).
+/// rule matches, since `id.name` is the service ID). One rule more than Go: `id.name` is the
+/// service ID the operator gives the pod (`--service-id`, [`multipooler_service_id`]). In a
+/// cluster it names the same record as the FQDN rule; where multipooler registers another
+/// hostname (kubesim's real data plane passes `--hostname=<pod IP>`, spec-local-data-plane.md
+/// §3), it is the only rule that still finds the pod, so its live record is neither pruned as
+/// stale nor missed by a drain.
 pub fn pod_matches_pooler(pod_name: &str, pooler: &MultiPooler) -> bool {
     let id_name = pooler.id.as_ref().map(|id| id.name.as_str());
     id_name == Some(pod_name)
+        || id_name.is_some_and(|id| id == multipooler_service_id(pod_name))
         || pooler.hostname == pod_name
         || pooler
             .hostname
@@ -1238,6 +1245,14 @@ mod tests {
             &with("p-1", &format!("{pod_1}x"))
         ));
         assert!(!pod_matches_pooler(pod, &MultiPooler::default()));
+        // The service ID the operator passes (`--service-id`), whatever hostname was
+        // registered (kubesim registers the pod's address); another pod's ID does not match.
+        assert_eq!(multipooler_service_id(pod), "p-45f814aa");
+        assert!(pod_matches_pooler(pod, &with("p-45f814aa", "127.0.10.1")));
+        assert!(!pod_matches_pooler(
+            pod_1,
+            &with("p-45f814aa", "127.0.10.1")
+        ));
     }
 
     #[test]
