@@ -47,18 +47,21 @@ async fn run_async(args: StatusArgs, out: &mut impl Write) -> anyhow::Result<()>
         .clone()
         .unwrap_or_else(|| config.default_namespace.clone());
     let client = kube::Client::try_from(config).context("failed to build a Kubernetes client")?;
+    let resolver = status_tree::resolver_for(&client);
     let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
     let style = if terminal { Style::Color } else { Style::Plain };
     let interval = Duration::from_secs_f64(args.interval.max(0.1));
     let mut previous: Vec<status_tree::Tree> = Vec::new();
     let mut height = 0;
     loop {
-        let trees: Vec<status_tree::Tree> =
-            status_tree::fetch_clusters(&client, &namespace, args.cluster.as_deref())
-                .await?
-                .iter()
-                .map(status_tree::build_tree)
-                .collect();
+        let mut trees: Vec<status_tree::Tree> = Vec::new();
+        for mut objects in
+            status_tree::fetch_clusters(&client, &namespace, args.cluster.as_deref()).await?
+        {
+            // The pool pods' roles, when the topology can be reached from here.
+            status_tree::read_poolers(&mut objects, resolver.clone()).await;
+            trees.push(status_tree::build_tree(&objects));
+        }
         if !args.watch {
             if trees.is_empty() {
                 writeln!(out, "No MultigresCluster in namespace {namespace}.")?;

@@ -4,20 +4,25 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use kube::Client;
 
 use crate::status_tree::{self, FetchError, Style, Tree};
+use crate::topology::{AddressResolver, ApiServerResolver};
 
-/// The trees of every MultigresCluster in `namespaces`, by namespace then name.
+/// The trees of every MultigresCluster in `namespaces`, by namespace then name, with the pool
+/// pods' roles from the topology (kubesim resolves its address).
 pub async fn trees(
     client: &Client,
     namespaces: &BTreeSet<String>,
 ) -> Result<Vec<Tree>, FetchError> {
+    let resolver: Arc<dyn AddressResolver> = Arc::new(ApiServerResolver::new(client.clone()));
     let mut trees = Vec::new();
     for namespace in namespaces {
-        for objects in status_tree::fetch_clusters(client, namespace, None).await? {
+        for mut objects in status_tree::fetch_clusters(client, namespace, None).await? {
+            status_tree::read_poolers(&mut objects, resolver.clone()).await;
             trees.push(status_tree::build_tree(&objects));
         }
     }

@@ -113,6 +113,8 @@ pub async fn fetch_clusters(
                 stateful_sets: of(&stateful_sets, &name),
                 pods: of(&pods, &name),
                 events: events.clone(),
+                // Filled by `super::topology::read_poolers` where the topology is reachable.
+                poolers: None,
                 cluster,
             },
         );

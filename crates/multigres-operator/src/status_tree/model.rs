@@ -20,8 +20,13 @@ use multigres_api::labels::{
 };
 use multigres_api::v1alpha1::{Cell, MultigresCluster, Phase, Shard, TableGroup, TopoServer};
 
+use crate::topology::records::{
+    MultiPooler, PoolerRole, pod_matches_pooler, pooler_in_shard, pooler_role,
+};
+
 /// Everything the tree is built from: the cluster and the objects labelled with its instance
-/// (`app.kubernetes.io/instance`), plus the namespace's events.
+/// (`app.kubernetes.io/instance`), plus the namespace's events and the pooler records of its
+/// shards.
 #[derive(Clone, Debug, Default)]
 pub struct ClusterObjects {
     pub cluster: MultigresCluster,
@@ -33,6 +38,11 @@ pub struct ClusterObjects {
     pub stateful_sets: Vec<StatefulSet>,
     pub pods: Vec<Pod>,
     pub events: Vec<Event>,
+    /// The pooler records of the cluster's shards as the topology holds them (what multipooler
+    /// publishes, spec-wire.md §1.9 T3): the source of the pool pods' roles. `None` when the
+    /// topology was not read or could not be reached: the tree then shows no role rather than
+    /// an old one.
+    pub poolers: Option<Vec<MultiPooler>>,
 }
 
 /// How a node is doing, for the marker in front of it and for "is the cluster done".
@@ -368,7 +378,7 @@ fn shard_node(shard: &Shard, objects: &ClusterObjects) -> Node {
             pools.entry((pool.to_owned(), cell.to_owned())).or_insert(0);
         }
     }
-    let roles = status.map(|s| &s.pod_roles);
+    let roles = topology_roles(shard, &pool_pods, objects.poolers.as_deref());
     for ((pool, cell), desired) in pools {
         let pods: Vec<&Pod> = pool_pods
             .iter()
@@ -403,7 +413,7 @@ fn shard_node(shard: &Shard, objects: &ClusterObjects) -> Node {
         pool_node.children = sorted
             .iter()
             .map(|pod| {
-                let role = roles.and_then(|roles| role_of(roles, &pod.name_any()));
+                let role = roles.get(&pod.name_any()).map(String::as_str);
                 let mut node = pod_node(pod, role);
                 if let Some(index) = pod_index(&pod.name_any()) {
                     node.summary.push_str(&format!(", index {index}"));
@@ -551,16 +561,53 @@ fn pod_index(name: &str) -> Option<u32> {
     name.rsplit_once('-')?.1.parse().ok()
 }
 
-/// The role the shard status records for a pod: the exact key, else a key naming the pod's
-/// FQDN (spec-controllers.md §7.13, Go `resolvePodRole`).
-fn role_of<'a>(roles: &'a BTreeMap<String, String>, pod: &str) -> Option<&'a str> {
-    roles.get(pod).map(String::as_str).or_else(|| {
-        let prefix = format!("{pod}.");
-        roles
-            .iter()
-            .find(|(key, _)| key.starts_with(&prefix))
-            .map(|(_, role)| role.as_str())
-    })
+/// The role of each pool pod of `shard` as its pooler record in the topology says (not the
+/// Shard's `status.podRoles`, which is only as fresh as the operator's last pass, and misses a
+/// failover that changes no Kubernetes object). A pod matches its record by name, FQDN or
+/// service ID ([`pod_matches_pooler`]). A dead primary's record keeps `PRIMARY` until its pod
+/// comes back (spec-local-data-plane.md §2): when several pods of the shard claim PRIMARY, the
+/// claims of pods that are not Ready are shown as stale.
+fn topology_roles(
+    shard: &Shard,
+    pods: &[&Pod],
+    poolers: Option<&[MultiPooler]>,
+) -> BTreeMap<String, String> {
+    let Some(poolers) = poolers else {
+        return BTreeMap::new();
+    };
+    let spec = &shard.spec;
+    let matched: Vec<(&Pod, PoolerRole)> = pods
+        .iter()
+        .filter_map(|pod| {
+            let cell = label_of(&pod.metadata.labels, LABEL_CELL)?;
+            let name = pod.name_any();
+            let pooler = poolers.iter().find(|pooler| {
+                pooler_in_shard(
+                    pooler,
+                    cell,
+                    spec.database_name.as_str(),
+                    spec.table_group_name.as_str(),
+                    spec.shard_name.as_str(),
+                ) && pod_matches_pooler(&name, pooler)
+            })?;
+            Some((*pod, pooler_role(pooler)))
+        })
+        .collect();
+    let primaries = matched
+        .iter()
+        .filter(|(_, role)| *role == PoolerRole::Primary)
+        .count();
+    matched
+        .into_iter()
+        .map(|(pod, role)| {
+            let text = if role == PoolerRole::Primary && primaries > 1 && !pod_ready(pod) {
+                format!("{role} (stale record)")
+            } else {
+                role.to_string()
+            };
+            (pod.name_any(), text)
+        })
+        .collect()
 }
 
 fn push_conditions(node: &mut Node, conditions: &[Condition], message: Option<&str>) {

@@ -5,6 +5,7 @@ use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 
 use super::*;
+use crate::topology::records::{ComponentType, Id, MultiPooler, PoolerType};
 
 fn from<T: serde::de::DeserializeOwned>(value: Value) -> T {
     serde_json::from_value(value).expect("a valid fixture")
@@ -107,9 +108,9 @@ fn converged() -> ClusterObjects {
                      "globalTopoServer": {"address": "a", "rootPath": "/r", "implementation": "etcd"}, "images": {"multiorch": "i", "multipooler": "i", "postgres": "i"}, "multiorch": {},
                      "pools": {"rw": {"cells": ["east"], "replicasPerCell": 2, "storage": {},
                                       "postgres": {}, "multipooler": {}}}},
+            // The operator's last view; the tree shows the topology's, not this.
             "status": status_phase("Healthy", json!({
-                "podRoles": {"shop-orders-main-0-inf-pool-rw-east-0": "PRIMARY",
-                             "shop-orders-main-0-inf-pool-rw-east-1.shop.prod.svc": "REPLICA"}}))
+                "podRoles": {"shop-orders-main-0-inf-pool-rw-east-0": "REPLICA"}}))
         }))],
         deployments: vec![from(json!({
             "metadata": {"name": "shop-multiadmin", "namespace": "prod",
@@ -156,6 +157,39 @@ fn converged() -> ClusterObjects {
             pool_pod(0, true, json!({})),
         ],
         events: vec![],
+        poolers: Some(vec![
+            // Registered with the pod's address (kubesim's real data plane): found by the
+            // service ID the operator gave the pod.
+            pooler(
+                &multigres_api::naming::multipooler_service_id(
+                    "shop-orders-main-0-inf-pool-rw-east-0",
+                ),
+                "127.0.10.1",
+                PoolerType::Primary,
+            ),
+            // Registered with its FQDN, as in a cluster.
+            pooler(
+                "p-other",
+                "shop-orders-main-0-inf-pool-rw-east-1.shop-orders-main-0-inf-pool-rw-headless.prod.svc.cluster.local",
+                PoolerType::Replica,
+            ),
+        ]),
+    }
+}
+
+fn pooler(service_id: &str, hostname: &str, role: PoolerType) -> MultiPooler {
+    MultiPooler {
+        id: Some(Id {
+            component: ComponentType::Multipooler as i32,
+            cell: "east".into(),
+            name: service_id.into(),
+        }),
+        database: "orders".into(),
+        table_group: "main".into(),
+        shard: "0-inf".into(),
+        r#type: role as i32,
+        hostname: hostname.into(),
+        ..MultiPooler::default()
     }
 }
 
@@ -327,4 +361,48 @@ fn a_terminal_frame_replaces_the_previous_one() {
     let lines = vec!["a".to_owned(), "b".to_owned()];
     assert_eq!(redraw(0, &lines), "\x1b[J\x1b[?7la\nb\n\x1b[?7h");
     assert_eq!(redraw(3, &lines), "\x1b[3F\x1b[J\x1b[?7la\nb\n\x1b[?7h");
+}
+
+#[test]
+fn roles_come_from_the_topology_or_are_not_shown() {
+    let roles = |objects: &ClusterObjects| -> Vec<String> {
+        tree_lines(&build_tree(objects), Style::Plain)
+            .into_iter()
+            .filter(|line| line.contains("pool-rw-east-"))
+            .collect()
+    };
+    // The topology could not be reached: no role, not the Shard's older podRoles.
+    let mut objects = converged();
+    objects.poolers = None;
+    assert_eq!(
+        roles(&objects),
+        [
+            "            ├── ✓ pod shop-orders-main-0-inf-pool-rw-east-0: Ready, index 0, spec-hash aaaa1111",
+            "            └── ✓ pod shop-orders-main-0-inf-pool-rw-east-1: Ready, index 1, spec-hash aaaa1111",
+        ]
+    );
+    // Records of another shard, another cell or no known pod give no role.
+    let mut objects = converged();
+    let records = objects.poolers.as_mut().expect("records");
+    records[0].shard = "inf-0".into();
+    records[1].id.as_mut().expect("an id").cell = "west".into();
+    records.push(pooler("p-gone", "127.0.10.9", PoolerType::Primary));
+    assert!(roles(&objects).iter().all(|line| !line.contains("role")));
+    // After a failover the dead primary's record still says PRIMARY (spec-local-data-plane.md
+    // §2): the claim of the pod that is not Ready is shown as stale.
+    let mut objects = converged();
+    objects.poolers.as_mut().expect("records")[1].r#type = PoolerType::Primary as i32;
+    let old = objects
+        .pods
+        .iter_mut()
+        .find(|p| p.metadata.name.as_deref() == Some("shop-orders-main-0-inf-pool-rw-east-0"))
+        .expect("pod 0");
+    old.status.as_mut().expect("a status").conditions = Some(from(ready_condition(false)));
+    assert_eq!(
+        roles(&objects),
+        [
+            "            ├── … pod shop-orders-main-0-inf-pool-rw-east-0: Running, not ready, role PRIMARY (stale record), index 0, spec-hash aaaa1111",
+            "            └── ✓ pod shop-orders-main-0-inf-pool-rw-east-1: Ready, role PRIMARY, index 1, spec-hash aaaa1111",
+        ]
+    );
 }
