@@ -2,8 +2,9 @@
 # The project's test command (README.md "Test it"). Installs what the tests need on a fresh
 # Debian machine, then checks formatting and lints and runs every test of the workspace.
 #
-# With CI set (as CI runs it), a test that needs kubectl, etcd or ../shared fails when they are
-# missing instead of skipping. The script stops only processes it started: it keeps services from
+# With CI set (as CI runs it), a test that needs kubectl, etcd, PostgreSQL or ../shared fails when
+# they are missing instead of skipping (the multigres binaries are the one exception: see
+# docs/local.md). The script stops only processes it started: it keeps services from
 # starting while it installs packages instead of killing anything by name.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +17,11 @@ command -v protoc >/dev/null 2>&1 || need_pkgs+=(protobuf-compiler)
 command -v etcd >/dev/null 2>&1 || [ -x /usr/bin/etcd ] || need_pkgs+=(etcd-server)
 # kubectl drives kubesim in the kubectl tests; Debian's kubernetes-client package ships it.
 command -v kubectl >/dev/null 2>&1 || need_pkgs+=(kubernetes-client)
+# psql, and a PostgreSQL started with initdb/pg_ctl, test the checks of the real data-plane test
+# (crates/multigres-operator/tests/local_data_plane.rs).
+command -v psql >/dev/null 2>&1 || need_pkgs+=(postgresql-client)
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || command -v initdb >/dev/null 2>&1 \
+  || need_pkgs+=(postgresql)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "installing ${need_pkgs[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

@@ -611,3 +611,161 @@ fn a_missing_secret_or_topology_address_holds_the_start() {
         ))
     );
 }
+
+/// Image → binary and env resolution on every container of every golden case: each multigres
+/// container runs the binary its image and argv name, every variable it declares reaches the
+/// process with the value of its Secret key (or literal), and the containers of other images
+/// (postgres-exporter, multiadmin-web) are not run.
+#[test]
+fn every_golden_container_runs_its_binary_with_its_resolved_environment() {
+    let Some(dir) = golden_dir() else { return };
+    let tools = tools(Isolation::Namespaces);
+    let expected_program = BTreeMap::from([
+        ("multipooler", "multipooler"),
+        ("postgres", "pgctld"),
+        ("multiorch", "multiorch"),
+        ("multigateway", "multigateway"),
+        ("multiadmin", "multiadmin"),
+    ]);
+    let mut checked = 0;
+    for case in CASES {
+        let sources = sources(&dir, case);
+        for pod in pods(&dir, case) {
+            let list = |field: &str| pod["spec"][field].as_array().cloned().unwrap_or_default();
+            for container in list("initContainers").into_iter().chain(list("containers")) {
+                let name = container["name"].as_str().unwrap_or_default().to_string();
+                let what = format!("{case} {} {name}", pod["metadata"]["name"]);
+                let image = container["image"].as_str().unwrap_or_default();
+                let Some(program) = expected_program.get(name.as_str()) else {
+                    assert!(
+                        ["postgres-exporter", "multiadmin-web"].contains(&name.as_str()),
+                        "{what}: a container this test does not know"
+                    );
+                    assert_eq!(
+                        RuntimeKind::for_image(image),
+                        None,
+                        "{what} stays simulated"
+                    );
+                    continue;
+                };
+                let planned = plan(&tools, &sources, &pod, &container, [127, 0, 30, 1]);
+                assert!(planned.is_ok(), "{what}: {planned:?}");
+                let plan = planned.expect("checked above");
+                let (_, exec) = script_of(&plan);
+                assert_eq!(
+                    exec[8],
+                    format!("/opt/multigres/bin/{program}"),
+                    "{what}: {exec:?}"
+                );
+                let env = env_map(&plan);
+                for declared in container["env"].as_array().into_iter().flatten() {
+                    let var = declared["name"].as_str().unwrap_or_default();
+                    let value = env.get(var).map(String::as_str);
+                    let from_secret = &declared["valueFrom"]["secretKeyRef"];
+                    let expected = if from_secret.is_null() {
+                        declared["value"].as_str()
+                    } else {
+                        sources
+                            .secrets
+                            .get(from_secret["name"].as_str().unwrap_or_default())
+                            .and_then(|data| {
+                                data.get(from_secret["key"].as_str().unwrap_or_default())
+                            })
+                            .map(String::as_str)
+                    };
+                    assert!(expected.is_some(), "{what}: {var} has a source");
+                    assert_eq!(value, expected, "{what}: {var}");
+                    assert!(
+                        !value.unwrap_or_default().contains("$("),
+                        "{what}: {var} is expanded"
+                    );
+                }
+                if name == "multipooler" || name == "postgres" {
+                    // spec-controllers.md §7.3.2: the shard's password Secret.
+                    assert_eq!(env["POSTGRES_PASSWORD"], "postgres", "{what}");
+                }
+                for var in ["PATH", "HOME"] {
+                    assert!(env.contains_key(var), "{what}: {var}");
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, 36);
+}
+
+/// Not root, with user namespaces: a volume whose mount point cannot be made on this machine is
+/// reached by rewriting its container paths (flags and variables), the others are bind-mounted
+/// at their container paths, and the program runs as the mapped user.
+#[test]
+fn under_user_namespaces_unmountable_volumes_fall_back_to_rewriting() {
+    let Some(dir) = golden_dir() else { return };
+    let tools = HostTools {
+        uid: 1000,
+        ..tools(Isolation::UserNamespaces {
+            uid: 1000,
+            gid: 1000,
+        })
+    };
+    let sources = sources(&dir, "case1-minimal");
+    let pod = &pods(&dir, "case1-minimal")[0];
+    let pgctld = multigres_containers(pod)
+        .into_iter()
+        .find(|c| c["name"] == "postgres")
+        .expect("the postgres container");
+    let kind = RuntimeKind::for_image(pgctld["image"].as_str().unwrap_or_default())
+        .expect("a multigres image");
+    let secret = |name: &str| sources.secrets.get(name).cloned();
+    let config_map = |name: &str| sources.config_maps.get(name).cloned();
+    // Only Debian's /var/run/postgresql exists on this imagined host.
+    let can_mount_at = |path: &str| path == "/var/run/postgresql";
+    let plan = plan_launch(&LaunchInputs {
+        kind,
+        config: &ProcessRuntimeConfig::default(),
+        tools: &tools,
+        root: Path::new(STATE),
+        pod,
+        container: &pgctld,
+        pod_ip: IpAddr::from([127, 0, 10, 1]),
+        resolve: &resolve,
+        sources: EnvSources {
+            secret: &secret,
+            config_map: &config_map,
+        },
+        can_mount_at: &can_mount_at,
+    })
+    .expect("plans");
+    let data =
+        "/state/volumes/default/data-minimal-postgres-default-0-inf-pool-default-zone-a-a3a0d77b-0";
+    let pod_dir = "/state/pods/u-pool-0";
+    assert_eq!(&plan.launch.args[..2], ["--user", "--map-root-user"]);
+    let script = plan.launch.args.last().expect("a script");
+    let binds: Vec<&str> = script
+        .lines()
+        .filter(|l| l.starts_with("mount --bind"))
+        .collect();
+    assert_eq!(
+        binds,
+        [
+            format!("mount --bind {pod_dir}/volumes/socket-dir /var/run/postgresql").as_str(),
+            format!("mount --bind {pod_dir}/containers/postgres/hosts /etc/hosts").as_str(),
+        ]
+    );
+    let exec = script.lines().last().expect("an exec line");
+    for word in [
+        format!("--pooler-dir={data}"),
+        format!("--grpc-socket-file={data}/pgctld.sock"),
+        format!("--pg-hba-template={pod_dir}/volumes/pg-hba-template/pg_hba_template.conf"),
+        format!("--pgbackrest-cert-dir={pod_dir}/volumes/pgbackrest-certs"),
+        "--pg-listen-addresses=127.0.10.1".to_string(),
+    ] {
+        assert!(exec.split(' ').any(|w| w == word), "{word} in {exec}");
+    }
+    assert!(
+        exec.contains("unshare --user --map-user=1000 --map-group=1000"),
+        "back to the mapped user: {exec}"
+    );
+    assert_eq!(env_map(&plan)["PGDATA"], format!("{data}/pg_data"));
+    // The PID namespace holds the postmaster here too: no pid file to chase.
+    assert!(plan.launch.pid_files.is_empty());
+}
