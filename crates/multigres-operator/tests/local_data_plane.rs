@@ -584,6 +584,13 @@ fn real_data_plane_end_to_end() {
         }
     };
     let temp = tempfile::tempdir().expect("a temporary directory");
+    // The pods' processes run as a non-root user, which must be able to reach their folders
+    // under the state folder (tempfile makes its folder 0700), as local mode's own is.
+    std::fs::set_permissions(
+        temp.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o711),
+    )
+    .expect("chmod the temporary directory");
     let state = temp.path().join("state");
     let home = temp.path().join("home");
     std::fs::create_dir_all(&home).expect("a kubectl home");
@@ -617,11 +624,12 @@ fn real_data_plane_end_to_end() {
         "local prints the gateway's address: {psql_line}"
     );
 
-    // SELECT 1 through the gateway (its /ready may pass before its first primary is known).
+    // SELECT 1 through the gateway. The pods' probes are `/live` and `/ready`: Healthy can come
+    // before multiorch has bootstrapped the shard and promoted a primary.
     let at = Instant::now();
     let one = runtime.block_on(poll(
         "SELECT 1 through the gateway",
-        Duration::from_secs(120),
+        Duration::from_secs(300),
         || {
             let target = PgTarget::postgres(gateway_ip, 5432);
             async move { psql(&target, "SELECT 1") }
@@ -991,6 +999,50 @@ fn the_checks_hold_on_a_local_cluster_with_a_simulated_data_plane() {
         "a simulated data plane registers no pooler"
     );
 
+    // What the failover step relies on: with every node tainted, the operator's new pod for a
+    // deleted pool pod stays Pending; without the taint it starts. Done before any pooler
+    // record exists: with one, the operator first drains the deleted pod (the external
+    // deletion drain of spec-controllers.md §7), and with records no multipooler answers for
+    // that drain is slower than this check needs to be.
+    hold_scheduling(&kubeconfig, &home, true).expect("the nodes are tainted");
+    let deleted = &pods[1].0;
+    let old_uid = pod_state(&kubeconfig, &home, deleted).expect("the pod").uid;
+    kubectl(
+        &kubeconfig,
+        &home,
+        &["delete", "pod", deleted, "--wait=false"],
+    )
+    .expect("kubectl delete pod");
+    let pending = || -> Result<(), String> {
+        let pod = pod_state(&kubeconfig, &home, deleted)?;
+        if pod.uid != old_uid && pod.node.is_empty() && pod.scheduling == "Unschedulable" {
+            Ok(())
+        } else {
+            Err(format!("{pod:?}"))
+        }
+    };
+    runtime.block_on(poll("a new pod, Pending", Duration::from_secs(60), || {
+        let result = pending();
+        async move { result }
+    }));
+    hold_scheduling(&kubeconfig, &home, false).expect("the taints are removed");
+    let started = || -> Result<(), String> {
+        let pod = pod_state(&kubeconfig, &home, deleted)?;
+        if pod.uid != old_uid && !pod.node.is_empty() && pod.ready == "True" {
+            Ok(())
+        } else {
+            Err(format!("{pod:?}"))
+        }
+    };
+    runtime.block_on(poll("the new pod Ready", Duration::from_secs(60), || {
+        let result = started();
+        async move { result }
+    }));
+
+    // The recreated pod may have another address.
+    let pods = pool_pods(&kubeconfig, &home).expect("the pool pods");
+    assert_eq!(pods.len(), 3, "{pods:?}");
+
     let record = |pod: &(String, String), role: PoolerType, shard: &str| MultiPooler {
         id: Some(Id {
             component: ComponentType::Multipooler as i32,
@@ -1085,43 +1137,6 @@ fn the_checks_hold_on_a_local_cluster_with_a_simulated_data_plane() {
         ["REPLICA", "PRIMARY", "REPLICA"],
         "{tree}"
     );
-
-    // What the failover step relies on: with every node tainted, the operator's new pod for a
-    // deleted pool pod stays Pending; without the taint it starts.
-    hold_scheduling(&kubeconfig, &home, true).expect("the nodes are tainted");
-    let deleted = &pods[1].0;
-    let old_uid = pod_state(&kubeconfig, &home, deleted).expect("the pod").uid;
-    kubectl(
-        &kubeconfig,
-        &home,
-        &["delete", "pod", deleted, "--wait=false"],
-    )
-    .expect("kubectl delete pod");
-    let pending = || -> Result<(), String> {
-        let pod = pod_state(&kubeconfig, &home, deleted)?;
-        if pod.uid != old_uid && pod.node.is_empty() && pod.scheduling == "Unschedulable" {
-            Ok(())
-        } else {
-            Err(format!("{pod:?}"))
-        }
-    };
-    runtime.block_on(poll("a new pod, Pending", Duration::from_secs(60), || {
-        let result = pending();
-        async move { result }
-    }));
-    hold_scheduling(&kubeconfig, &home, false).expect("the taints are removed");
-    let started = || -> Result<(), String> {
-        let pod = pod_state(&kubeconfig, &home, deleted)?;
-        if pod.uid != old_uid && !pod.node.is_empty() && pod.ready == "True" {
-            Ok(())
-        } else {
-            Err(format!("{pod:?}"))
-        }
-    };
-    runtime.block_on(poll("the new pod Ready", Duration::from_secs(60), || {
-        let result = started();
-        async move { result }
-    }));
 
     // Ctrl-C: the etcd members are seen before the stop, nothing after.
     let before = {

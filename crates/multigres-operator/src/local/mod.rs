@@ -158,6 +158,14 @@ impl StateDir {
                     .prefix("multigres-local-")
                     .tempdir()
                     .context("cannot create a temporary directory")?;
+                // A real data plane's processes run as a non-root user (initdb refuses root,
+                // spec-local-data-plane.md §1) and must reach their folders under this one:
+                // traversable, not listable (the kubeconfig inside is 0600).
+                std::fs::set_permissions(
+                    temp.path(),
+                    std::os::unix::fs::PermissionsExt::from_mode(0o711),
+                )
+                .context("cannot open the temporary directory to the pods' user")?;
                 Ok(StateDir {
                     path: temp.path().to_path_buf(),
                     _temp: Some(temp),
@@ -459,6 +467,17 @@ mod tests {
         Wrapper::try_parse_from(argv)
             .expect("valid arguments")
             .local
+    }
+
+    #[test]
+    fn the_temporary_state_dir_can_be_traversed_by_the_pods_user() {
+        use std::os::unix::fs::PermissionsExt;
+        let state = StateDir::open(None).expect("a temporary state dir");
+        let mode = std::fs::metadata(&state.path)
+            .expect("it exists")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o711);
     }
 
     #[test]
