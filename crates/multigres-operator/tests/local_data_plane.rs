@@ -847,7 +847,6 @@ fn real_data_plane_end_to_end() {
 /// What the failover step needs to know of a pod.
 #[derive(Debug)]
 struct PodState {
-    uid: String,
     node: String,
     ready: String,
     /// The reason of `PodScheduled` (`Unschedulable` while no node takes it).
@@ -863,13 +862,12 @@ fn pod_state(kubeconfig: &str, home: &Path, name: &str) -> Result<PodState, Stri
             "pod",
             name,
             "-o",
-            r#"jsonpath={.metadata.uid},{.spec.nodeName},{.status.conditions[?(@.type=="Ready")].status},{.status.conditions[?(@.type=="PodScheduled")].reason}"#,
+            r#"jsonpath={.spec.nodeName},{.status.conditions[?(@.type=="Ready")].status},{.status.conditions[?(@.type=="PodScheduled")].reason}"#,
         ],
     )?;
-    let mut parts = text.trim().splitn(4, ',').map(str::to_owned);
+    let mut parts = text.trim().splitn(3, ',').map(str::to_owned);
     let mut next = || parts.next().unwrap_or_default();
     Ok(PodState {
-        uid: next(),
         node: next(),
         ready: next(),
         scheduling: next(),
