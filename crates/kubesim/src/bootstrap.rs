@@ -1,5 +1,6 @@
 //! The objects a fresh kubesim cluster starts with (rust-ecosystem.md §3.3 "Bootstrap
-//! objects"): the four system namespaces with their `default` ServiceAccounts, the
+//! objects"): the four system namespaces (their `default` ServiceAccounts and
+//! `kube-root-ca.crt` ConfigMaps come from [`crate::namespace_controllers`]), the
 //! `default/kubernetes` Service, one Ready Node per zone (zone/region/hostname labels), a
 //! default StorageClass, and the RBAC bootstrap policy (`cluster-admin` for `system:masters`,
 //! discovery and self-review roles for every authenticated user).
@@ -59,13 +60,6 @@ pub fn bootstrap(cluster: &Cluster, config: &BootstrapConfig) -> Result<(), ApiE
             None,
             json!({"apiVersion": "v1", "kind": "Namespace",
                    "metadata": {"name": ns, "labels": {"kubernetes.io/metadata.name": ns}}}),
-        )?;
-        create(
-            cluster,
-            "",
-            "serviceaccounts",
-            Some(ns),
-            json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"}}),
         )?;
     }
     create(

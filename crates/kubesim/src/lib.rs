@@ -66,6 +66,7 @@ pub mod faults;
 pub mod http;
 pub mod kubeconfig;
 pub mod kubelet;
+pub mod namespace_controllers;
 pub mod process_runtime;
 pub mod protobuf;
 pub mod request_log;

@@ -20,6 +20,7 @@ use crate::faults::Faults;
 use crate::http::{AppState, router};
 use crate::kubeconfig;
 use crate::kubelet::{Kubelet, KubeletConfig, KubeletControls, KubeletError};
+use crate::namespace_controllers::NamespaceControllers;
 use crate::request_log::RequestLog;
 use crate::tls::{self, TlsError};
 
@@ -232,6 +233,13 @@ impl ServerBuilder {
                     .map_err(|source| StartError::Bootstrap { source })?;
             }
         }
+        // The CA of the serving certificate; over plain HTTP a CA of kubesim's own, so that
+        // every namespace still gets a `kube-root-ca.crt` to read.
+        let serving = tls::serving_tls(self.state_dir.as_deref())
+            .map_err(|source| StartError::Tls { source })?;
+        let namespace_controllers =
+            NamespaceControllers::start(cluster.clone(), serving.ca_pem.clone())
+                .map_err(|source| StartError::Bootstrap { source })?;
         let faults = Faults::new(self.fault_seed);
         let requests = RequestLog::default();
         let tokens = Tokens::default();
@@ -276,8 +284,6 @@ impl ServerBuilder {
                 let task = tokio::spawn(server.serve(app.into_make_service()));
                 ("http", None, task)
             } else {
-                let serving = tls::serving_tls(self.state_dir.as_deref())
-                    .map_err(|source| StartError::Tls { source })?;
                 let config =
                     axum_server::tls_rustls::RustlsConfig::from_config(serving.server_config);
                 let server = axum_server::tls_rustls::from_tcp_rustls(listener, config)
@@ -287,7 +293,7 @@ impl ServerBuilder {
                     })?
                     .handle(server_handle.clone());
                 let task = tokio::spawn(server.serve(app.into_make_service()));
-                ("https", Some(serving.ca_pem), task)
+                ("https", Some(serving.ca_pem.clone()), task)
             };
         if server_handle.listening().await.is_none() {
             return Err(StartError::NotListening);
@@ -327,6 +333,8 @@ impl ServerBuilder {
             client_config,
             state_dir: self.state_dir.clone(),
             kubelet,
+            namespace_controllers: Some(namespace_controllers),
+            ca_pem: serving.ca_pem,
             _temp_dir: temp_dir,
         })
     }
@@ -360,6 +368,8 @@ pub struct Handle {
     client_config: kube::Config,
     state_dir: Option<PathBuf>,
     kubelet: Option<Kubelet>,
+    namespace_controllers: Option<NamespaceControllers>,
+    ca_pem: String,
     _temp_dir: Option<tempfile::TempDir>,
 }
 
@@ -396,6 +406,12 @@ impl Handle {
     /// `https://127.0.0.1:PORT` (or `http://`).
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The CA PEM every namespace's `kube-root-ca.crt` carries: the CA of the serving
+    /// certificate (over plain HTTP, a CA of kubesim's own that signs nothing served).
+    pub fn ca_pem(&self) -> &str {
+        &self.ca_pem
     }
 
     /// The kubeconfig pointing at this server.
@@ -510,6 +526,8 @@ impl Handle {
     /// saves the state directory.
     pub async fn shutdown(mut self) {
         self.faults.drop_watches();
+        // Stopped first: nothing writes while the state is saved.
+        drop(self.namespace_controllers.take());
         if let Some(kubelet) = self.kubelet.take() {
             kubelet.shutdown().await;
         }

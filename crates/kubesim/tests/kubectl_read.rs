@@ -117,6 +117,8 @@ async fn get_prints_the_servers_tables_yaml_and_jsonpath() {
             &["NAME", "DATA", "AGE", "LABELS"],
             &["alpha", "1", "<age>", "set=alpha"],
             &["beta", "3", "<age>", "set=beta"],
+            // Published in every namespace, as kube-controller-manager does.
+            &["kube-root-ca.crt", "1", "<age>", "<none>"],
         ])
     );
     let namespaces = kubectl.run(&["get", "ns"]).await;
@@ -182,7 +184,7 @@ async fn get_prints_the_servers_tables_yaml_and_jsonpath() {
             r#"jsonpath={range .items[*]}{.metadata.name}:{.metadata.labels.set}{"\n"}{end}"#,
         ])
         .await;
-    assert_eq!(ok(&jsonpath), "alpha:alpha\nbeta:beta\n");
+    assert_eq!(ok(&jsonpath), "alpha:alpha\nbeta:beta\nkube-root-ca.crt:\n");
     server.shutdown().await;
 }
 
@@ -215,6 +217,10 @@ async fn get_watch_prints_rows_as_they_change() {
     assert_eq!(
         row(&watch.line(deadline).await),
         vec!["first", "1", "<age>"]
+    );
+    assert_eq!(
+        row(&watch.line(deadline).await),
+        vec!["kube-root-ca.crt", "1", "<age>"]
     );
     cms.patch(
         "first",

@@ -68,7 +68,9 @@ async fn configmaps_list_as_a_table_with_data_counts() {
     assert_eq!(table["kind"], "Table");
     assert_eq!(table["apiVersion"], "meta.k8s.io/v1");
     assert_eq!(column_names(&table), vec!["Name", "Data", "Age"]);
-    let row = &table["rows"][0];
+    // Rows in name order: the namespace's kube-root-ca.crt, then ours.
+    assert_eq!(table["rows"][0]["cells"][0], support::ROOT_CA);
+    let row = &table["rows"][1];
     assert_eq!(row["cells"][0], "settings");
     assert_eq!(row["cells"][1], 2);
     let age = row["cells"][2].as_str().unwrap_or_default().to_string();
@@ -200,7 +202,7 @@ async fn table_watch_events_carry_headers_once() {
     }
     let mut events = Vec::new();
     let mut line = String::new();
-    while events.len() < 2 {
+    while events.len() < 3 {
         line.clear();
         tokio::time::timeout(Duration::from_secs(10), reader.read_line(&mut line))
             .await
@@ -216,8 +218,12 @@ async fn table_watch_events_carry_headers_once() {
         column_names(&events[0]["object"]),
         vec!["Name", "Data", "Age"]
     );
-    assert_eq!(events[0]["object"]["rows"][0]["cells"][0], "one");
+    // The watch starts with the namespace's existing kube-root-ca.crt (published in every
+    // namespace), whose row carries the headers; later rows do not.
+    assert_eq!(events[0]["object"]["rows"][0]["cells"][0], support::ROOT_CA);
     assert_eq!(events[1]["object"]["columnDefinitions"], Value::Null);
-    assert_eq!(events[1]["object"]["rows"][0]["cells"][0], "two");
+    assert_eq!(events[1]["object"]["rows"][0]["cells"][0], "one");
+    assert_eq!(events[2]["object"]["columnDefinitions"], Value::Null);
+    assert_eq!(events[2]["object"]["rows"][0]["cells"][0], "two");
     server.shutdown().await;
 }

@@ -9,6 +9,10 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+/// The ConfigMap kubesim's namespace controllers publish in every namespace, as
+/// kube-controller-manager does; tests that list a namespace's ConfigMaps leave it out.
+pub const ROOT_CA: &str = "kube-root-ca.crt";
+
 /// A plain-HTTP kubesim with default settings.
 pub async fn start() -> kubesim::Handle {
     start_with(kubesim::Server::builder()).await
