@@ -54,6 +54,13 @@ struct Args {
     /// Seconds a scenario may take to converge before it is reported as not converged.
     #[arg(long, default_value_t = 600, env = "MULTIGRES_BENCH_DEADLINE_SECONDS")]
     deadline_seconds: u64,
+    /// After each apply-to-Healthy run, list the operator's writes (verb, resource, name) and
+    /// the Events it published (reason, object, note), to see where the writes go.
+    #[arg(long, env = "MULTIGRES_BENCH_EXPLAIN")]
+    explain: bool,
+    /// Run only the apply-to-Healthy table (skip the template edit and the scale runs).
+    #[arg(long, env = "MULTIGRES_BENCH_CONVERGENCE_ONLY")]
+    convergence_only: bool,
 }
 
 const ETCD: &str = "/usr/bin/etcd";
@@ -130,11 +137,11 @@ struct Bench {
     server: kubesim::Handle,
     client: Client,
     operator: Child,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Bench {
-    async fn start(operator: &Path, processes: bool) -> anyhow::Result<Bench> {
+    async fn start(operator: &Path, processes: bool, explain: bool) -> anyhow::Result<Bench> {
         let dir = tempfile::tempdir()?;
         let mut kubelet = kubesim::kubelet::KubeletConfig::with_time_scale(0.05);
         if processes {
@@ -167,7 +174,15 @@ impl Bench {
                 "default",
             ])
             .env("KUBECONFIG", dir.path().join("kubeconfig"))
-            .env("RUST_LOG", "warn")
+            // With --explain the operator logs why it writes (the drift `apply` found).
+            .env(
+                "RUST_LOG",
+                if explain {
+                    "warn,multigres_operator::apply=debug"
+                } else {
+                    "warn"
+                },
+            )
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -176,7 +191,7 @@ impl Bench {
             server,
             client,
             operator,
-            _dir: dir,
+            dir,
         })
     }
 
@@ -209,7 +224,10 @@ impl Bench {
         None
     }
 
-    /// Objects labelled with `cluster` whose controller is the cluster or one of its children.
+    /// Objects labelled with `cluster` whose controller is the cluster or one of its children,
+    /// and the ones the operator created without a controller: pool data and backup volumes
+    /// kept under `pvcDeletionPolicy.whenDeleted: Retain` carry no ownerRef (§7.9), so that
+    /// garbage collection leaves them (the templated sample's eight).
     async fn owned_objects(&self, cluster: &str) -> anyhow::Result<usize> {
         let mut count = 0;
         for (group, version, kind, plural) in OWNED {
@@ -228,13 +246,23 @@ impl Bench {
                 .items
                 .iter()
                 .filter(|o| {
-                    o.owner_references().iter().any(|r| {
-                        r.controller == Some(true)
-                            && matches!(
+                    let mut controllers = o
+                        .owner_references()
+                        .iter()
+                        .filter(|r| r.controller == Some(true))
+                        .peekable();
+                    let retained = controllers.peek().is_none()
+                        && o.labels()
+                            .get("app.kubernetes.io/managed-by")
+                            .map(String::as_str)
+                            == Some(multigres_operator::cache::MANAGED_BY);
+                    retained
+                        || controllers.any(|r| {
+                            matches!(
                                 r.kind.as_str(),
                                 "MultigresCluster" | "TopoServer" | "Cell" | "TableGroup" | "Shard"
                             )
-                    })
+                        })
                 })
                 .count();
         }
@@ -400,7 +428,7 @@ async fn convergence(
     name: &str,
     files: &[PathBuf],
 ) -> anyhow::Result<Vec<String>> {
-    let bench = Bench::start(operator, true).await?;
+    let bench = Bench::start(operator, true, args.explain).await?;
     let documents = read_documents(files)?;
     bench.restart_count();
     apply_documents(&bench.client, &documents).await?;
@@ -408,6 +436,9 @@ async fn convergence(
         .wait_healthy(1, Duration::from_secs(args.deadline_seconds))
         .await;
     let writes = bench.writes();
+    if args.explain {
+        explain(&bench, name).await?;
+    }
     let cluster = documents
         .iter()
         .find(|d| d.value["kind"] == "MultigresCluster")
@@ -437,11 +468,56 @@ async fn convergence(
     ])
 }
 
+/// Prints every operator write of the request log and every Event of `default` (`--explain`).
+async fn explain(bench: &Bench, sample: &str) -> anyhow::Result<()> {
+    println!("\n{sample}: operator writes in order");
+    for entry in bench
+        .server
+        .requests()
+        .entries()
+        .iter()
+        .filter(|e| e.is_mutating() && e.user_agent_starts_with(USER_AGENT))
+    {
+        println!(
+            "  {:<7} {}{} {}",
+            entry.verb,
+            entry.resource,
+            entry
+                .subresource
+                .as_deref()
+                .map(|s| format!("/{s}"))
+                .unwrap_or_default(),
+            entry.name.as_deref().unwrap_or("-"),
+        );
+    }
+    let log = std::fs::read_to_string(bench.dir.path().join("operator.log")).unwrap_or_default();
+    println!("{sample}: why the operator wrote (its drift log)");
+    for line in log.lines().filter(|l| l.contains("applying")) {
+        println!("  {line}");
+    }
+    let events: Api<k8s_openapi::api::events::v1::Event> =
+        Api::namespaced(bench.client.clone(), "default");
+    println!("{sample}: events (type reason object count: note)");
+    for event in events.list(&ListParams::default()).await?.items {
+        let regarding = event.regarding.unwrap_or_default();
+        println!(
+            "  {} {} {}/{} x{}: {}",
+            event.type_.as_deref().unwrap_or("-"),
+            event.reason.as_deref().unwrap_or("-"),
+            regarding.kind.as_deref().unwrap_or("-"),
+            regarding.name.as_deref().unwrap_or("-"),
+            event.series.map_or(1, |s| s.count),
+            event.note.as_deref().unwrap_or("-"),
+        );
+    }
+    Ok(())
+}
+
 /// N clusters use a CellTemplate; its gateway replica count changes; seconds and writes until
 /// every cluster's gateway Deployment follows.
 async fn template_edit(args: &Args, operator: &Path) -> anyhow::Result<Vec<String>> {
     let etcd = SharedEtcd::start()?;
-    let bench = Bench::start(operator, false).await?;
+    let bench = Bench::start(operator, false, false).await?;
     let mut documents = read_documents(&[args.samples.join("templates/cell.yaml")])?;
     for i in 0..args.template_clusters {
         documents.push(external_cluster(
@@ -509,7 +585,7 @@ async fn template_edit(args: &Args, operator: &Path) -> anyhow::Result<Vec<Strin
 /// of the operator after a steady window.
 async fn scale(args: &Args, operator: &Path, clusters: usize) -> anyhow::Result<Vec<String>> {
     let etcd = SharedEtcd::start()?;
-    let bench = Bench::start(operator, false).await?;
+    let bench = Bench::start(operator, false, false).await?;
     let documents: Vec<Document> = (0..clusters)
         .map(|i| external_cluster(&format!("scale-{i}"), &etcd.endpoint, None))
         .collect();
@@ -602,6 +678,10 @@ async fn main() -> anyhow::Result<()> {
         &rows,
     );
 
+    if args.convergence_only {
+        println!("\nTotal: {:.0} s", started.elapsed().as_secs_f64());
+        return Ok(());
+    }
     let edit = template_edit(&args, &operator).await?;
     print_table(
         "CellTemplate edit (multigateway replicas 2 -> 3) reaching every referencing cluster",

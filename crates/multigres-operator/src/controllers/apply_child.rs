@@ -1,5 +1,6 @@
 //! Applying one desired child and telling the owner's Events when that changed something (the
-//! Go operator's `Applied` event, emitted here only for real writes).
+//! Go operator's `Applied` event, emitted here only for real writes, and gathered: one event
+//! per pass names every child the pass wrote, see `events.rs`).
 
 use std::fmt::Debug;
 
@@ -12,13 +13,12 @@ use serde::de::DeserializeOwned;
 use crate::apply::{ApplyError, MANAGER, Outcome};
 use crate::cache;
 use crate::context::Context;
-use crate::events::Source;
 
 /// Applies `desired` (compared with its live copy in `store`) with the children's field
-/// manager; on a write, publishes `Normal Applied "Applied <Kind> <name>"` on `owner`.
+/// manager; on a write, gathers `<Kind> <name>` for the pass's `Normal Applied` event on
+/// `owner` ("Applied <Kind> <name>, <Kind> <name>").
 pub async fn apply_child<K>(
     context: &Context,
-    source: Source,
     owner: &ObjectReference,
     store: &Store<K>,
     desired: &K,
@@ -41,24 +41,25 @@ where
         .apply(desired, live.as_deref(), MANAGER)
         .await?;
     if outcome.written() {
-        context
-            .events
-            .normal(
-                source,
-                owner,
-                "Applied",
-                format!("Applied {} {name}", K::kind(&())),
-            )
-            .await;
+        gather_applied(context, owner, &K::kind(&()), &name);
     }
     Ok(outcome)
+}
+
+/// Gathers one written child for the pass's `Applied` event (spec-controllers.md §15).
+fn gather_applied(context: &Context, owner: &ObjectReference, kind: &str, name: &str) {
+    context.events.gather(
+        owner.uid.as_deref().unwrap_or_default(),
+        "Applied",
+        "Applied ",
+        format!("{kind} {name}"),
+    );
 }
 
 /// [`apply_child`] for custom resources held in guarded stores: a live object that does not
 /// deserialize is treated as absent, so the apply overwrites it with a valid one.
 pub async fn apply_guarded_child<K>(
     context: &Context,
-    source: Source,
     owner: &ObjectReference,
     store: &Store<kube::core::DeserializeGuard<K>>,
     desired: &K,
@@ -79,15 +80,7 @@ where
     let live = live.as_deref().and_then(cache::valid);
     let outcome = context.apply.apply(desired, live, MANAGER).await?;
     if outcome.written() {
-        context
-            .events
-            .normal(
-                source,
-                owner,
-                "Applied",
-                format!("Applied {} {name}", K::kind(&())),
-            )
-            .await;
+        gather_applied(context, owner, &K::kind(&()), &name);
     }
     Ok(outcome)
 }

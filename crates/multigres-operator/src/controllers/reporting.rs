@@ -79,6 +79,13 @@ where
         started.elapsed(),
         trace_id.as_deref(),
     );
+    // What the pass did to its children, as one event per reason (events.rs), whether or not
+    // it finished.
+    context
+        .events
+        .flush(source, &object.object_ref(&()))
+        .instrument(span.clone())
+        .await;
     let _entered = span.enter();
     let uid = meta.uid.clone().unwrap_or_default();
     match &result {

@@ -89,24 +89,12 @@ async fn pass(guarded: &DeserializeGuard<Cell>, context: &Context) -> Result<Act
         object: object.clone(),
         source,
     };
-    apply_child(
-        context,
-        Source::Cell,
-        &reference,
-        &context.cache.deployments,
-        &deployment,
-    )
-    .await
-    .map_err(apply_error)?;
-    apply_child(
-        context,
-        Source::Cell,
-        &reference,
-        &context.cache.services,
-        &service,
-    )
-    .await
-    .map_err(apply_error)?;
+    apply_child(context, &reference, &context.cache.deployments, &deployment)
+        .await
+        .map_err(apply_error)?;
+    apply_child(context, &reference, &context.cache.services, &service)
+        .await
+        .map_err(apply_error)?;
 
     let namespace = cell.namespace().unwrap_or_default();
     let Some(live) = cache::get(

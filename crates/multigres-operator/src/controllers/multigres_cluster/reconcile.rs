@@ -81,13 +81,17 @@ async fn pass(
     let first_pass_of_generation =
         previous.observed_generation != cluster.metadata.generation.unwrap_or_default();
     if first_pass_of_generation {
+        // Once per generation: the passes before the status records it (the topology server
+        // still starting) see the same generation unobserved.
+        let generation = cluster.metadata.generation.unwrap_or_default().to_string();
         for decision in &resolved.decisions {
             context
                 .events
-                .normal(
+                .normal_once_per_version(
                     Source::MultigresCluster,
                     &reference,
                     DefaultingDecision::EVENT_REASON,
+                    &generation,
                     decision.message().to_owned(),
                 )
                 .await;
@@ -122,7 +126,6 @@ async fn pass(
         Some(topo_server) => {
             apply_guarded_child(
                 context,
-                Source::MultigresCluster,
                 &reference,
                 &context.cache.topo_servers,
                 topo_server,
@@ -135,26 +138,14 @@ async fn pass(
             .map_err(apply_error)?,
     }
     for service in &services {
-        apply_child(
-            context,
-            Source::MultigresCluster,
-            &reference,
-            &context.cache.services,
-            service,
-        )
-        .await
-        .map_err(apply_error)?;
+        apply_child(context, &reference, &context.cache.services, service)
+            .await
+            .map_err(apply_error)?;
     }
     for deployment in &deployments {
-        apply_child(
-            context,
-            Source::MultigresCluster,
-            &reference,
-            &context.cache.deployments,
-            deployment,
-        )
-        .await
-        .map_err(apply_error)?;
+        apply_child(context, &reference, &context.cache.deployments, deployment)
+            .await
+            .map_err(apply_error)?;
     }
     let uid = cluster.uid().unwrap_or_default();
     let mut keep_services: Vec<String> = services.iter().map(ResourceExt::name_any).collect();
@@ -192,20 +183,13 @@ async fn pass(
 
     // Cells and TableGroups, then the graceful removal of those no longer desired.
     for cell in &cells {
-        apply_guarded_child(
-            context,
-            Source::MultigresCluster,
-            &reference,
-            &context.cache.cells,
-            cell,
-        )
-        .await
-        .map_err(apply_error)?;
+        apply_guarded_child(context, &reference, &context.cache.cells, cell)
+            .await
+            .map_err(apply_error)?;
     }
     for table_group in &table_groups {
         apply_guarded_child(
             context,
-            Source::MultigresCluster,
             &reference,
             &context.cache.table_groups,
             table_group,

@@ -82,17 +82,13 @@ pub async fn register(
         Ok(report) => {
             for event in report.events() {
                 match event.type_ {
-                    EventType::Normal => {
-                        context
-                            .events
-                            .normal(
-                                Source::MultigresCluster,
-                                reference,
-                                event.reason,
-                                event.note,
-                            )
-                            .await;
-                    }
+                    // One event per reason for the records this pass wrote (events.rs).
+                    EventType::Normal => context.events.gather(
+                        reference.uid.as_deref().unwrap_or_default(),
+                        event.reason,
+                        "",
+                        event.note,
+                    ),
                     EventType::Warning => {
                         context
                             .events

@@ -189,7 +189,6 @@ async fn pass(guarded: &DeserializeGuard<Shard>, context: &Context) -> Result<Ac
     // Configuration first (§7.2 steps 5–7), then the guard.
     apply_child(
         context,
-        Source::Shard,
         &reference,
         &context.cache.config_maps,
         &pg_hba_config_map,
@@ -198,7 +197,6 @@ async fn pass(guarded: &DeserializeGuard<Shard>, context: &Context) -> Result<Ac
     .map_err(apply_error)?;
     apply_child(
         context,
-        Source::Shard,
         &reference,
         &context.cache.secrets,
         &postgres_password_secret,
@@ -211,15 +209,9 @@ async fn pass(guarded: &DeserializeGuard<Shard>, context: &Context) -> Result<Ac
     } = &pgbackrest_tls
     {
         for secret in [ca_secret.as_ref(), tls_secret.as_ref()] {
-            apply_child(
-                context,
-                Source::Shard,
-                &reference,
-                &context.cache.secrets,
-                secret,
-            )
-            .await
-            .map_err(apply_error)?;
+            apply_child(context, &reference, &context.cache.secrets, secret)
+                .await
+                .map_err(apply_error)?;
         }
     }
     if !storage_guard(context, shard, &reference).await? {
@@ -227,35 +219,17 @@ async fn pass(guarded: &DeserializeGuard<Shard>, context: &Context) -> Result<Ac
     }
 
     for (deployment, service) in multiorch_deployments.iter().zip(&multiorch_services) {
-        apply_child(
-            context,
-            Source::Shard,
-            &reference,
-            &context.cache.deployments,
-            deployment,
-        )
-        .await
-        .map_err(apply_error)?;
-        apply_child(
-            context,
-            Source::Shard,
-            &reference,
-            &context.cache.services,
-            service,
-        )
-        .await
-        .map_err(apply_error)?;
+        apply_child(context, &reference, &context.cache.deployments, deployment)
+            .await
+            .map_err(apply_error)?;
+        apply_child(context, &reference, &context.cache.services, service)
+            .await
+            .map_err(apply_error)?;
     }
     for claim in &backup_pvcs {
-        apply_child(
-            context,
-            Source::Shard,
-            &reference,
-            &context.cache.pvcs,
-            claim,
-        )
-        .await
-        .map_err(apply_error)?;
+        apply_child(context, &reference, &context.cache.pvcs, claim)
+            .await
+            .map_err(apply_error)?;
     }
 
     // Pools (§7.6), then their PDBs and headless Services.
@@ -279,20 +253,14 @@ async fn pass(guarded: &DeserializeGuard<Shard>, context: &Context) -> Result<Ac
         }
     }
     for pdb in &pool_pdbs {
-        apply_child(context, Source::Shard, &reference, &context.cache.pdbs, pdb)
+        apply_child(context, &reference, &context.cache.pdbs, pdb)
             .await
             .map_err(apply_error)?;
     }
     for service in &pool_services {
-        apply_child(
-            context,
-            Source::Shard,
-            &reference,
-            &context.cache.services,
-            service,
-        )
-        .await
-        .map_err(apply_error)?;
+        apply_child(context, &reference, &context.cache.services, service)
+            .await
+            .map_err(apply_error)?;
     }
 
     // Prune the shard's multiorch and pool objects no longer desired (never pods or PVCs).
@@ -677,15 +645,13 @@ async fn reconcile_pool_cell(
                     .map_err(apply_error)?
                     .written()
                 {
-                    context
-                        .events
-                        .normal(
-                            Source::Shard,
-                            reference,
-                            "PodCreated",
-                            format!("Created pod {} for pool {pool_name}", pod.name_any()),
-                        )
-                        .await;
+                    // One event for the pods this pass created (events.rs), Go's note for one.
+                    context.events.gather(
+                        reference.uid.as_deref().unwrap_or_default(),
+                        "PodCreated",
+                        "Created ",
+                        format!("pod {} for pool {pool_name}", pod.name_any()),
+                    );
                 }
             }
             PoolAction::DeleteEndedPod { name } => {

@@ -144,18 +144,12 @@ async fn pass(guarded: &DeserializeGuard<TableGroup>, context: &Context) -> Resu
             source,
         })?;
     for shard in &shards {
-        apply_guarded_child(
-            context,
-            Source::TableGroup,
-            &reference,
-            &context.cache.shards,
-            shard,
-        )
-        .await
-        .map_err(|source| Error::Apply {
-            object: object.clone(),
-            source,
-        })?;
+        apply_guarded_child(context, &reference, &context.cache.shards, shard)
+            .await
+            .map_err(|source| Error::Apply {
+                object: object.clone(),
+                source,
+            })?;
     }
 
     // Orphans: Shards of this table group that are no longer desired.

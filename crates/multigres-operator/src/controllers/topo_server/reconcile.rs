@@ -111,19 +111,12 @@ async fn pass(guarded: &DeserializeGuard<TopoServer>, context: &Context) -> Resu
         source,
     };
     for service in &services {
-        apply_child(
-            context,
-            Source::TopoServer,
-            &reference,
-            &context.cache.services,
-            service,
-        )
-        .await
-        .map_err(apply_error)?;
+        apply_child(context, &reference, &context.cache.services, service)
+            .await
+            .map_err(apply_error)?;
     }
     apply_child(
         context,
-        Source::TopoServer,
         &reference,
         &context.cache.stateful_sets,
         &stateful_set.0,
