@@ -1119,6 +1119,16 @@ fn the_checks_hold_on_a_local_cluster_with_a_simulated_data_plane() {
         Some(pods[1].0.clone())
     );
 
+    // local's own tree reads them too: not on a terminal, it prints each pod whose line
+    // changed, now with its role.
+    let primary_line = local.wait_for_line(Duration::from_secs(30), |line| {
+        line.contains(&format!("pod {}:", pods[1].0)) && line.contains("role ")
+    });
+    assert!(
+        primary_line.contains(", role PRIMARY,"),
+        "local's tree: {primary_line}"
+    );
+
     // `status` reads the same records (docs/local.md "The status tree").
     let tree = status_tree(&kubeconfig);
     let role_of = |pod: &str| -> String {

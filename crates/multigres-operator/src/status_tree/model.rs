@@ -71,6 +71,9 @@ pub struct Node {
     pub summary: String,
     /// Conditions that are not True, and status messages: `Available=False (Reason): text`.
     pub details: Vec<String>,
+    /// A pool pod's role as the topology reports it (`PRIMARY`, `REPLICA`, ...), also in the
+    /// summary.
+    pub role: Option<String>,
     pub children: Vec<Node>,
 }
 
@@ -82,6 +85,7 @@ impl Node {
             health,
             summary,
             details: Vec::new(),
+            role: None,
             children: Vec::new(),
         }
     }
@@ -489,7 +493,9 @@ fn pod_node(pod: &Pod, role: Option<&str>) -> Node {
     if restarts > 0 {
         summary.push_str(&format!(", {restarts} restarts"));
     }
-    Node::new("pod", pod.name_any(), health, summary)
+    let mut node = Node::new("pod", pod.name_any(), health, summary);
+    node.role = role.map(str::to_owned);
+    node
 }
 
 /// What a pod is doing, as `kubectl get pods` would summarise it.

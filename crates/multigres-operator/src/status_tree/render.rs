@@ -101,7 +101,9 @@ fn progress_states(tree: &Tree) -> BTreeMap<String, (usize, String)> {
     visit(tree.root.title(), &tree.root);
     fn walk(node: &Node, parent: Option<&str>, visit: &mut dyn FnMut(String, &Node)) {
         for child in &node.children {
-            if child.kind == "pod" && child.health != Health::Failing {
+            // Pods only when they fail or have a role: a failover shows as the pods' new roles
+            // without listing every pod while a cluster converges.
+            if child.kind == "pod" && child.health != Health::Failing && child.role.is_none() {
                 continue;
             }
             let path = match parent {

@@ -298,6 +298,9 @@ Warning events:
             "TableGroup orders/main / Shard 0-inf: Degraded",
             "  ! Available=False (NotAllPodsReady): 1/2 pods ready",
             "TableGroup orders/main / Shard 0-inf / pool rw in east: 1/2 ready",
+            // A pod with a role is listed when its line changes (here: it waits for the
+            // rolling update).
+            "TableGroup orders/main / Shard 0-inf / pool rw in east / pod shop-orders-main-0-inf-pool-rw-east-0: Ready, role PRIMARY, index 0, spec-hash aaaa1111 (drifted)",
             "TableGroup orders/main / Shard 0-inf / pool rw in east / pod shop-orders-main-0-inf-pool-rw-east-1: CrashLoopBackOff, role REPLICA, 4 restarts, index 1, spec-hash bbbb2222",
             "Warning Pod/shop-orders-main-0-inf-pool-rw-east-1 BackOff (x4): Back-off restarting failed container",
         ]
@@ -404,5 +407,29 @@ fn roles_come_from_the_topology_or_are_not_shown() {
             "            ├── … pod shop-orders-main-0-inf-pool-rw-east-0: Running, not ready, role PRIMARY (stale record), index 0, spec-hash aaaa1111",
             "            └── ✓ pod shop-orders-main-0-inf-pool-rw-east-1: Ready, role PRIMARY, index 1, spec-hash aaaa1111",
         ]
+    );
+}
+
+#[test]
+fn a_failover_shows_as_the_pods_new_roles_in_progress_lines() {
+    let before = converged();
+    let mut after = before.clone();
+    let records = after.poolers.as_mut().expect("records");
+    records[0].r#type = PoolerType::Replica as i32;
+    records[1].r#type = PoolerType::Primary as i32;
+    assert_eq!(
+        progress_lines(Some(&build_tree(&before)), &build_tree(&after)),
+        [
+            "TableGroup orders/main / Shard 0-inf / pool rw in east / pod shop-orders-main-0-inf-pool-rw-east-0: Ready, role REPLICA, index 0, spec-hash aaaa1111",
+            "TableGroup orders/main / Shard 0-inf / pool rw in east / pod shop-orders-main-0-inf-pool-rw-east-1: Ready, role PRIMARY, index 1, spec-hash aaaa1111",
+        ]
+    );
+    // Without roles (a simulated data plane) healthy pods are not listed.
+    let mut quiet = converged();
+    quiet.poolers = None;
+    let lines = progress_lines(None, &build_tree(&quiet));
+    assert!(
+        lines.iter().all(|line| !line.contains(" / pod ")),
+        "{lines:#?}"
     );
 }
