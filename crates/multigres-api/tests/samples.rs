@@ -299,8 +299,8 @@ fn a_pool_in_a_cell_the_cluster_lacks_names_the_pool_the_shard_and_the_cell() {
     assert_eq!(
         error_lines(&report),
         [
-            "spec.databases[0].tablegroups[0].shards[0]: pool 'dr' in shard '0-inf' is assigned \
-          to non-existent cell 'usw-2'"
+            "spec.databases[0].tablegroups[0].shards[0].spec.pools[dr].cells: pool 'dr' in shard \
+             '0-inf' is assigned to non-existent cell 'usw-2'"
         ]
     );
 }
@@ -336,9 +336,9 @@ fn an_invalid_pool_name_says_what_is_allowed() {
     assert_eq!(
         error_lines(&report),
         [
-            "spec.databases[0].tablegroups[0].shards[0]: shard '0-inf': pool name 'Main_Pool' is \
-          invalid: must consist of lowercase alphanumeric characters or '-', and must start and \
-          end with an alphanumeric character"
+            "spec.databases[0].tablegroups[0].shards[0].spec.pools[Main_Pool]: shard '0-inf': \
+             pool name 'Main_Pool' is invalid: must consist of lowercase alphanumeric characters \
+             or '-', and must start and end with an alphanumeric character"
         ]
     );
 }

@@ -164,6 +164,7 @@ fn inline_shard(pools: Vec<(&str, PoolSpec)>, multiorch: MultiOrchSpec) -> Shard
 }
 
 const SHARD: &str = "spec.databases[0].tablegroups[0].shards[0]";
+const SHARD_TEMPLATE: &str = "spec.databases[0].tablegroups[0].shards[0].shardTemplate";
 
 #[test]
 fn the_clean_cluster_has_no_finding() {
@@ -261,21 +262,21 @@ fn the_clean_cluster_has_no_finding() {
 #[case::multiorch_in_an_unknown_cell(
     |s: &mut MultigresClusterSpec| with_shard(s, inline_shard(vec![("default", PoolSpec { cells: vec!["zone-a".into()], ..PoolSpec::default() })], MultiOrchSpec { cells: vec!["zone-x".into()], ..MultiOrchSpec::default() })),
     facts(),
-    &[(SHARD, "shard '0-inf' is assigned to non-existent cell 'zone-x'")],
+    &[("spec.databases[0].tablegroups[0].shards[0].spec.multiorch.cells", "shard '0-inf' is assigned to non-existent cell 'zone-x'")],
     &[],
 )]
 #[case::pool_in_an_unknown_cell(
     |s: &mut MultigresClusterSpec| with_shard(s, inline_shard(vec![("default", PoolSpec { cells: vec!["zone-x".into()], ..PoolSpec::default() })], MultiOrchSpec::default())),
     facts(),
-    &[(SHARD, "pool 'default' in shard '0-inf' is assigned to non-existent cell 'zone-x'")],
+    &[("spec.databases[0].tablegroups[0].shards[0].spec.pools[default].cells", "pool 'default' in shard '0-inf' is assigned to non-existent cell 'zone-x'")],
     &[],
 )]
 #[case::invalid_pool_names(
     |s: &mut MultigresClusterSpec| with_shard(s, inline_shard(vec![("Main_Pool", PoolSpec::default()), ("a-very-long-pool-name-abcdef", PoolSpec::default())], MultiOrchSpec::default())),
     facts(),
     &[
-        (SHARD, "shard '0-inf': pool name 'Main_Pool' is invalid: must consist of lowercase alphanumeric characters or '-', and must start and end with an alphanumeric character"),
-        (SHARD, "shard '0-inf': pool name 'a-very-long-pool-name-abcdef' must be between 1 and 25 characters"),
+        ("spec.databases[0].tablegroups[0].shards[0].spec.pools[Main_Pool]", "shard '0-inf': pool name 'Main_Pool' is invalid: must consist of lowercase alphanumeric characters or '-', and must start and end with an alphanumeric character"),
+        ("spec.databases[0].tablegroups[0].shards[0].spec.pools[a-very-long-pool-name-abcdef]", "shard '0-inf': pool name 'a-very-long-pool-name-abcdef' must be between 1 and 25 characters"),
     ],
     &[],
 )]
@@ -283,7 +284,7 @@ fn the_clean_cluster_has_no_finding() {
     |s: &mut MultigresClusterSpec| with_shard(s, inline_shard(vec![("default", PoolSpec { replicas_per_cell: Some(2), ..PoolSpec::default() })], MultiOrchSpec::default())),
     facts(),
     &[],
-    &[(SHARD, "pool 'default' in shard '0-inf' has replicasPerCell=2 across 1 cell(s) (2 total); The HA baseline for AT_LEAST_2 is at least 3 total pods (1 primary + 2 standbys). For zero-downtime rolling upgrades within a single cell, use at least 3 replicas in that cell.")],
+    &[("spec.databases[0].tablegroups[0].shards[0].spec.pools[default].replicasPerCell", "pool 'default' in shard '0-inf' has replicasPerCell=2 across 1 cell(s) (2 total); The HA baseline for AT_LEAST_2 is at least 3 total pods (1 primary + 2 standbys). For zero-downtime rolling upgrades within a single cell, use at least 3 replicas in that cell.")],
 )]
 #[case::shard_component_limits_below_requests(
     |s: &mut MultigresClusterSpec| with_shard(s, inline_shard(
@@ -296,9 +297,9 @@ fn the_clean_cluster_has_no_finding() {
     )),
     facts(),
     &[
-        (SHARD, "shard '0-inf' multiorch: resource memory limit (500m) must be >= request (1)"),
-        (SHARD, "shard '0-inf' pool 'default' multipooler: resource memory limit (200Mi) must be >= request (300Mi)"),
-        (SHARD, "shard '0-inf' pool 'default' postgres: resource memory limit (2Gi) must be >= request (4Gi)"),
+        ("spec.databases[0].tablegroups[0].shards[0].spec.multiorch.resources", "shard '0-inf' multiorch: resource memory limit (500m) must be >= request (1)"),
+        ("spec.databases[0].tablegroups[0].shards[0].spec.pools[default].multipooler.resources", "shard '0-inf' pool 'default' multipooler: resource memory limit (200Mi) must be >= request (300Mi)"),
+        ("spec.databases[0].tablegroups[0].shards[0].spec.pools[default].postgres.resources", "shard '0-inf' pool 'default' postgres: resource memory limit (2Gi) must be >= request (4Gi)"),
     ],
     &[],
 )]
@@ -306,7 +307,7 @@ fn the_clean_cluster_has_no_finding() {
     |s: &mut MultigresClusterSpec| s.backup = None,
     facts(),
     &[],
-    &[(SHARD, "Shard '0-inf' uses filesystem backups with ReadWriteOnce (RWO) storage but pool 'default' has 3 replicas per cell. This configuration may fail if pods are scheduled on different nodes. Consider using ReadWriteMany (RWX), ensuring node affinity, or using S3 backups.")],
+    &[("spec.databases[0].tablegroups[0].shards[0].spec.pools[default].replicasPerCell", "Shard '0-inf' uses filesystem backups with ReadWriteOnce (RWO) storage but pool 'default' has 3 replicas per cell. This configuration may fail if pods are scheduled on different nodes. Consider using ReadWriteMany (RWX), ensuring node affinity, or using S3 backups.")],
 )]
 #[case::override_pool_missing_from_the_template(
     |s: &mut MultigresClusterSpec| with_shard(s, ShardConfig {
@@ -547,8 +548,8 @@ fn a_shard_template_edit_is_checked_against_the_clusters_using_it() {
             .map(ToString::to_string)
             .collect::<Vec<_>>(),
         [
-            "MultigresCluster 'alpha': spec.databases[0].tablegroups[0].shards[0]: pool 'main' in \
-          shard '0-inf' is assigned to non-existent cell 'zone-x'"
+            "MultigresCluster 'alpha': spec.templateDefaults.shardTemplate: pool 'main' in \
+             shard '0-inf' is assigned to non-existent cell 'zone-x'"
         ]
     );
     assert_eq!(report.warnings, vec![]);
@@ -647,12 +648,12 @@ fn resolution_failures_inside_the_logic_checks_keep_go_wrapping() {
         (
             owned(&[
                 (
-                    SHARD,
+                    SHARD_TEMPLATE,
                     "failed to resolve template for orphan check: referenced ShardTemplate \
                      'gone' not found: shardtemplates.multigres.com \"gone\" not found"
                 ),
                 (
-                    SHARD,
+                    SHARD_TEMPLATE,
                     "validation failed: cannot resolve shard '0-inf': referenced ShardTemplate \
                      'gone' not found: shardtemplates.multigres.com \"gone\" not found"
                 ),

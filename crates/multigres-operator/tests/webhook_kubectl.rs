@@ -135,23 +135,41 @@ async fn every_sample_is_stored_defaulted_and_its_warnings_are_shown() {
         );
     }
     // Every warning the validating webhook gives reaches the user, with its field.
-    let rwo = |cluster: &str, pool: &str| {
+    // Each names the field that sets the pool's replicas: the inline pool, or the template
+    // reference when the template provides them (the `overrides` sample changes only storage).
+    let rwo = |cluster: &str, pool: &str, field: &str| {
         format!(
-            "{cluster}: spec.databases[0].tablegroups[0].shards[0]: Shard '0-inf' uses \
-             filesystem backups with ReadWriteOnce (RWO) storage but pool '{pool}' has 3 \
-             replicas per cell. This configuration may fail if pods are scheduled on different \
-             nodes. Consider using ReadWriteMany (RWX), ensuring node affinity, or using S3 \
-             backups."
+            "{cluster}: {field}: Shard '0-inf' uses filesystem backups with ReadWriteOnce (RWO) \
+             storage but pool '{pool}' has 3 replicas per cell. This configuration may fail if \
+             pods are scheduled on different nodes. Consider using ReadWriteMany (RWX), \
+             ensuring node affinity, or using S3 backups."
         )
     };
+    let shard = "spec.databases[0].tablegroups[0].shards[0]";
     assert_eq!(
         shown,
         vec![
-            rwo("external-etcd", "default"),
-            rwo("minimal", "default"),
-            rwo("inline", "main"),
-            rwo("overrides", "main-app"),
-            rwo("templated", "main-app"),
+            rwo(
+                "external-etcd",
+                "default",
+                &format!("{shard}.spec.pools[default].replicasPerCell")
+            ),
+            rwo(
+                "minimal",
+                "default",
+                &format!("{shard}.spec.pools[default].replicasPerCell")
+            ),
+            rwo(
+                "inline",
+                "main",
+                &format!("{shard}.spec.pools[main].replicasPerCell")
+            ),
+            rwo("overrides", "main-app", &format!("{shard}.shardTemplate")),
+            rwo(
+                "templated",
+                "main-app",
+                "spec.templateDefaults.shardTemplate"
+            ),
             "topology: spec.cells[2].region: cell 'usw2': no nodes currently match \
              topology.kubernetes.io/region=us-west-2; pods will be Pending until matching \
              nodes are available"
@@ -441,8 +459,8 @@ async fn templates_in_use_are_protected_and_children_are_read_only() {
             == "for: \"STDIN\": error when patching \"STDIN\": admission webhook \
                 \"vshardtemplate.kb.io\" denied the request: ShardTemplate 'standard-shard' \
                 would make the MultigresClusters using it invalid: MultigresCluster \
-                'templated': spec.databases[0].tablegroups[0].shards[0]: shard '0-inf' \
-                multiorch: resource memory limit (64Mi) must be >= request (128Mi)"),
+                'templated': spec.templateDefaults.shardTemplate: shard '0-inf' multiorch: \
+                resource memory limit (64Mi) must be >= request (128Mi)"),
         "{}",
         edited.stderr
     );

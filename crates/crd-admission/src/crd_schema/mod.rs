@@ -22,7 +22,7 @@
 //! Known gaps (deliberate, documented rather than approximated):
 //! * `metadata` of embedded resources (`x-kubernetes-embedded-resource`) is kept
 //!   as sent: the API server's `objectmeta.Coerce`/`Validate` would drop unknown
-//!   members there and validate names; the root `metadata` is the core's concern.
+//!   members there and validate names; the root `metadata` is pruned with `crate::object_meta`.
 //! * CEL rules are not type-checked nor cost-estimated when the CRD is created; a
 //!   rule naming an undeclared field fails when evaluated (`no such key`).
 //! * Where the API server prints a Go struct as a bad value (CRD versions, a whole
@@ -358,7 +358,8 @@ impl CompiledCrd {
         })
     }
 
-    /// Prunes unknown fields of a custom resource in `version` and applies schema
+    /// Prunes unknown fields of a custom resource in `version` (undeclared members of
+    /// the root `metadata` first, [`crate::object_meta`]) and applies schema
     /// defaults. Returns the warnings to send (`unknown field "spec.foo"`, only in
     /// `Warn` mode) or, in `Strict` mode, the 400 error listing every unknown field.
     /// An unknown version is left untouched (the router only serves known ones).
@@ -371,7 +372,10 @@ impl CompiledCrd {
         let Some(compiled) = self.version(version) else {
             return Ok(Vec::new());
         };
-        let unknown = prune::prune_resource(obj, &compiled.schema);
+        // The API server decodes `metadata` into `ObjectMeta` first and lists its unknown
+        // members before the schema's (`unstructuredSchemaCoercer.apply`).
+        let mut unknown = crate::object_meta::prune_unknown_metadata(obj);
+        unknown.extend(prune::prune_resource(obj, &compiled.schema));
         default::apply(obj, &compiled.schema);
         match mode {
             FieldValidation::Strict if !unknown.is_empty() => Err(StrictDecodingError {

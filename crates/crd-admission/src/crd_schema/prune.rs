@@ -15,8 +15,8 @@
 //! `PruneNonNullableNullsWithoutDefaults` removes `null` members whose schema is
 //! neither nullable nor defaulted.
 //!
-//! Must not: validate values, apply defaults, touch `metadata` contents (object
-//! meta is the core's concern).
+//! Must not: validate values, apply defaults, touch `metadata` contents (its members
+//! are `crate::object_meta`'s concern).
 
 use std::fmt;
 use std::str::FromStr;

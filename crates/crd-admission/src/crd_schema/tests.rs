@@ -367,7 +367,7 @@ fn unknown_fields_follow_the_field_validation_mode() {
     let body = json!({
         "apiVersion": format!("{GROUP}/{VERSION}"),
         "kind": KIND,
-        "metadata": {"name": "alpha", "namespace": "tenant-a"},
+        "metadata": {"name": "alpha", "namespace": "tenant-a", "colour": "red"},
         "junk": true,
         "spec": {
             "name": "alpha-db",
@@ -394,7 +394,14 @@ fn unknown_fields_follow_the_field_validation_mode() {
         },
         "status": {"phase": "Ready"}
     });
-    let unknown = ["junk", "spec.databases[0].bar", "spec.foo", "status.extra"];
+    // `metadata` members first, as the API server lists them (ObjectMeta is decoded first).
+    let unknown = [
+        "metadata.colour",
+        "junk",
+        "spec.databases[0].bar",
+        "spec.foo",
+        "status.extra",
+    ];
 
     let mut strict = body.clone();
     let err = crd
@@ -403,7 +410,7 @@ fn unknown_fields_follow_the_field_validation_mode() {
     assert_eq!(err.unknown_fields, unknown);
     assert_eq!(
         err.to_string(),
-        r#"strict decoding error: unknown field "junk", unknown field "spec.databases[0].bar", unknown field "spec.foo", unknown field "status.extra""#
+        r#"strict decoding error: unknown field "metadata.colour", unknown field "junk", unknown field "spec.databases[0].bar", unknown field "spec.foo", unknown field "status.extra""#
     );
 
     let mut warn = body.clone();

@@ -560,7 +560,7 @@ fn create_locked(
         }
         metadata_mut(&mut object).insert("name".into(), json!(name));
     }
-    let causes = object_meta::validate(&object, name_rule(def));
+    let causes = object_meta::validate(&object, name_rule(def), def.namespaced);
     if !causes.is_empty() {
         return Err(invalid(def, &name, causes));
     }
@@ -755,7 +755,7 @@ fn update_locked(
             ));
         }
     }
-    let causes = object_meta::validate(&object, name_rule(def));
+    let causes = object_meta::validate(&object, name_rule(def), def.namespaced);
     if !causes.is_empty() {
         return Err(invalid(def, &name, causes));
     }

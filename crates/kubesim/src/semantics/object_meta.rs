@@ -1,15 +1,16 @@
 //! ObjectMeta rules every write applies: Go-`omitempty` normalisation (pitfall P6), the fields a
-//! client cannot change, name syntax and the "only one controller ownerReference" rule
+//! client cannot change, name and namespace syntax (`crd_admission::object_meta`, the one
+//! implementation `render` uses too) and the "only one controller ownerReference" rule
 //! (rust-ecosystem.md §3.3).
 //!
 //! Pure; returns causes, the pipeline turns them into a 422.
 
-use std::sync::LazyLock;
-
-use regex::Regex;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::semantics::field_cause::{FieldCause, FieldPath};
+
+/// The name rules live in the CRD engine's crate, shared with the operator's `render`.
+pub use crd_admission::object_meta::NameRule;
 
 /// Metadata fields the server owns: an update keeps the stored values.
 const SYSTEM_FIELDS: &[&str] = &[
@@ -89,85 +90,11 @@ pub fn keep_system_fields(stored: &Value, incoming: &mut Value) {
     }
 }
 
-static DNS1123_SUBDOMAIN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-        .expect("the DNS-1123 subdomain pattern is valid")
-});
-
-static DNS1123_LABEL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$").expect("the DNS-1123 label pattern is valid")
-});
-
-/// The name rule of a resource: Namespaces and Services are DNS-1123 labels, RBAC objects
-/// path segments (`system:discovery`), everything else a DNS-1123 subdomain (upstream
-/// `ValidateObjectMeta` name functions).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NameRule {
-    Label,
-    Subdomain,
-    /// `path.ValidatePathSegmentName`: anything but `.`, `..`, `/` and `%`.
-    PathSegment,
-}
-
-/// Checks `metadata.name` and `metadata.ownerReferences`; every problem at once.
-pub fn validate(object: &Value, rule: NameRule) -> Vec<FieldCause> {
-    let mut causes = Vec::new();
-    let name = object
-        .pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    if name.is_empty() {
-        causes.push(FieldCause::required(
-            &FieldPath::new("metadata").child("name"),
-            "name or generateName is required",
-        ));
-    } else if rule == NameRule::PathSegment {
-        let problem = match name {
-            "." => Some("may not be '.'"),
-            ".." => Some("may not be '..'"),
-            _ if name.contains('/') => Some("may not contain '/'"),
-            _ if name.contains('%') => Some("may not contain '%'"),
-            _ => None,
-        };
-        if let Some(problem) = problem {
-            causes.push(FieldCause::invalid(
-                &FieldPath::new("metadata").child("name"),
-                &json!(name),
-                problem,
-            ));
-        }
-    } else {
-        let (ok, max, what, example, pattern) = match rule {
-            NameRule::Subdomain => (
-                DNS1123_SUBDOMAIN.is_match(name),
-                253,
-                "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character",
-                "'example.com'",
-                DNS1123_SUBDOMAIN.as_str(),
-            ),
-            NameRule::Label | NameRule::PathSegment => (
-                DNS1123_LABEL.is_match(name),
-                63,
-                "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character",
-                "'my-name',  or '123-abc'",
-                DNS1123_LABEL.as_str(),
-            ),
-        };
-        let pattern = pattern.trim_start_matches('^').trim_end_matches('$');
-        if !ok {
-            causes.push(FieldCause::invalid(
-                &FieldPath::new("metadata").child("name"),
-                &json!(name),
-                &format!("{what} (e.g. {example}, regex used for validation is '{pattern}')"),
-            ));
-        } else if name.len() > max {
-            causes.push(FieldCause::invalid(
-                &FieldPath::new("metadata").child("name"),
-                &json!(name),
-                &format!("must be no more than {max} characters"),
-            ));
-        }
-    }
+/// Checks `metadata.name` (syntax per `rule`), `metadata.namespace` (a DNS-1123 label on a
+/// namespaced kind, absent otherwise) and `metadata.ownerReferences`; every problem at once.
+pub fn validate(object: &Value, rule: NameRule, namespaced: bool) -> Vec<FieldCause> {
+    let mut causes =
+        crd_admission::object_meta::validate_name_and_namespace(object, rule, namespaced);
     let controllers: Vec<String> = object
         .pointer("/metadata/ownerReferences")
         .and_then(Value::as_array)
@@ -205,6 +132,7 @@ pub fn validate(object: &Value, rule: NameRule) -> Vec<FieldCause> {
 mod tests {
     use super::*;
     use pretty_assertions::assert_eq;
+    use serde_json::json;
 
     #[test]
     fn empty_metadata_collections_are_omitted() {
@@ -220,7 +148,7 @@ mod tests {
     #[test]
     fn names_follow_dns_1123() {
         assert_eq!(
-            validate(&json!({"metadata": {"name": "Bad_Name"}}), NameRule::Subdomain),
+            validate(&json!({"metadata": {"name": "Bad_Name"}}), NameRule::Subdomain, false),
             vec![FieldCause {
                 reason: "FieldValueInvalid".into(),
                 field: "metadata.name".into(),
@@ -228,7 +156,11 @@ mod tests {
             }]
         );
         assert_eq!(
-            validate(&json!({"metadata": {"name": "a.b-c"}}), NameRule::Subdomain),
+            validate(
+                &json!({"metadata": {"name": "a.b-c"}}),
+                NameRule::Subdomain,
+                false
+            ),
             vec![]
         );
     }
@@ -238,7 +170,7 @@ mod tests {
         let obj = json!({"metadata": {"name": "a", "ownerReferences": [
             {"kind": "Shard", "name": "s1", "uid": "1", "controller": true},
             {"kind": "Shard", "name": "s2", "uid": "2", "controller": true}]}});
-        let causes = validate(&obj, NameRule::Subdomain);
+        let causes = validate(&obj, NameRule::Subdomain, false);
         assert_eq!(causes.len(), 1);
         assert_eq!(causes[0].field, "metadata.ownerReferences");
         assert_eq!(

@@ -576,3 +576,44 @@ pub struct DatabaseStatusSummary {
     #[schemars(!default)]
     pub total_shards: i32,
 }
+
+impl MultigresCluster {
+    /// Reads a MultigresCluster as the Go operator's webhooks decode one: an absent or `null`
+    /// `spec` is the zero spec. The CRD does not require `spec`, so the API server stores such
+    /// an object unless the webhooks refuse it; the defaulter then fills in the zero spec and
+    /// the validator judges the result (spec-api.md §10.8, §12.3, §12.4), which `render` and
+    /// our webhooks must reproduce rather than fail to decode.
+    pub fn from_json(value: &serde_json::Value) -> Result<Self, serde_json::Error> {
+        let mut value = value.clone();
+        if let Some(object) = value.as_object_mut()
+            && object.get("spec").is_none_or(serde_json::Value::is_null)
+        {
+            object.insert(
+                "spec".to_owned(),
+                serde_json::Value::Object(serde_json::Map::new()),
+            );
+        }
+        serde_json::from_value(value)
+    }
+}
+
+#[cfg(test)]
+mod from_json_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_cluster_without_spec_reads_as_the_zero_spec() {
+        for spec in [None, Some(json!(null))] {
+            let mut value = json!({"apiVersion": "multigres.com/v1alpha1",
+                "kind": "MultigresCluster", "metadata": {"name": "bare"}});
+            if let Some(spec) = spec {
+                value["spec"] = spec;
+            }
+            let cluster = MultigresCluster::from_json(&value).expect("decodes");
+            assert_eq!(cluster.spec, MultigresClusterSpec::default());
+        }
+        let typo = json!({"metadata": {"name": "bare"}, "spec": {"cells": 3}});
+        assert!(MultigresCluster::from_json(&typo).is_err());
+    }
+}

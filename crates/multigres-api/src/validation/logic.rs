@@ -20,7 +20,10 @@ use crate::resolver::{
     resolve_cell, resolve_global_topo, resolve_multiadmin, resolve_multiadmin_web, resolve_shard,
     select_shard_template, with_default_cell_template, with_default_shard_template,
 };
-use crate::v1alpha1::{BackupType, CellName, ExternalGatewayConfig, MultigresClusterSpec};
+use crate::v1alpha1::{
+    BackupType, CellName, ExternalGatewayConfig, MultiOrchSpec, MultigresClusterSpec, PoolName,
+    PoolSpec, ShardConfig,
+};
 
 use super::field_error::{FieldError, FieldPath, FieldWarning, ValidationReport, go_quote};
 use super::integrity::shard_path;
@@ -97,6 +100,119 @@ fn skip_missing<T>(result: Result<T, TemplateError>) -> Result<Option<T>, Lookup
         Ok(value) => Ok(Some(value)),
         Err(TemplateError::NotFound { .. }) => Ok(None),
         Err(TemplateError::Lookup(lookup)) => Err(lookup),
+    }
+}
+
+/// Where the user wrote what a shard resolves to, so that every finding names the deepest
+/// field that can be fixed: the shard's inline spec or its overrides where they set the value,
+/// else the template reference that provides it, else the (empty) field in the shard's own
+/// spec, else the shard itself.
+struct ShardPaths<'a> {
+    shard: &'a ShardConfig,
+    path: FieldPath,
+    /// The reference of the template the shard uses, when one is named.
+    template_ref: Option<FieldPath>,
+}
+
+impl<'a> ShardPaths<'a> {
+    fn new(
+        spec: &MultigresClusterSpec,
+        shard: &'a ShardConfig,
+        database: usize,
+        table_group: usize,
+        index: usize,
+    ) -> Self {
+        let path = shard_path(database, table_group, index);
+        let template_ref = if !shard.shard_template.is_empty() {
+            Some(path.field("shardTemplate"))
+        } else if !spec.template_defaults.shard_template.is_empty() {
+            Some(
+                FieldPath::spec()
+                    .field("templateDefaults")
+                    .field("shardTemplate"),
+            )
+        } else {
+            None
+        };
+        ShardPaths {
+            shard,
+            path,
+            template_ref,
+        }
+    }
+
+    /// The template reference, or the shard when it names none.
+    fn template_or_shard(&self) -> FieldPath {
+        self.template_ref
+            .clone()
+            .unwrap_or_else(|| self.path.clone())
+    }
+
+    /// `field` of the multiorch (`cells`, `resources`); `written` tells whether a multiorch
+    /// spec sets it.
+    fn multiorch(&self, field: &str, written: impl Fn(&MultiOrchSpec) -> bool) -> FieldPath {
+        let inline = self.shard.spec.as_ref().map(|s| &s.multiorch);
+        let overrides = self
+            .shard
+            .overrides
+            .as_ref()
+            .and_then(|o| o.multiorch.as_ref());
+        let inline_path = self.path.field("spec").field("multiorch").field(field);
+        let overrides_path = self.path.field("overrides").field("multiorch").field(field);
+        if inline.is_some_and(&written) {
+            inline_path
+        } else if overrides.is_some_and(&written) {
+            overrides_path
+        } else if let Some(template) = &self.template_ref {
+            template.clone()
+        } else if inline.is_some() {
+            inline_path
+        } else if overrides.is_some() {
+            overrides_path
+        } else {
+            self.path.clone()
+        }
+    }
+
+    /// The entry of pool `pool` in the shard's own pools, or where the template provides it.
+    fn pool(&self, pool: &PoolName) -> FieldPath {
+        self.pool_field(pool, None, |_| true)
+    }
+
+    /// `field` of pool `pool` (`cells`, `replicasPerCell`, `postgres.resources`); `written`
+    /// tells whether a pool spec sets it. `None` names the pool's entry itself.
+    fn pool_field(
+        &self,
+        pool: &PoolName,
+        field: Option<&str>,
+        written: impl Fn(&PoolSpec) -> bool,
+    ) -> FieldPath {
+        let inline = self.shard.spec.as_ref().and_then(|s| s.pools.get(pool));
+        let overrides = self
+            .shard
+            .overrides
+            .as_ref()
+            .and_then(|o| o.pools.get(pool));
+        let at = |section: &str| {
+            let entry = self.path.field(section).field("pools").key(pool.as_str());
+            field
+                .into_iter()
+                .flat_map(|f| f.split('.'))
+                .fold(entry, |path, name| path.field(name))
+        };
+        if inline.is_some_and(&written) {
+            at("spec")
+        } else if overrides.is_some_and(&written) {
+            at("overrides")
+        } else if let Some(template) = &self.template_ref {
+            template.clone()
+        } else if inline.is_some() {
+            at("spec")
+        } else if overrides.is_some() {
+            at("overrides")
+        } else {
+            self.path.clone()
+        }
     }
 }
 
@@ -258,7 +374,8 @@ fn check_shards(
             let table_group_backup =
                 merge_backup_config(table_group.backup.as_ref(), database_backup.as_ref());
             for (s, shard) in table_group.shards.iter().enumerate() {
-                let path = shard_path(d, t, s);
+                let paths = ShardPaths::new(spec, shard, d, t, s);
+                let path = paths.path.clone();
                 let name = shard.name.as_str();
                 let config = with_default_shard_template(shard, &spec.template_defaults);
 
@@ -281,7 +398,7 @@ fn check_shards(
                         }
                         Err(TemplateError::Lookup(lookup)) => return Err(lookup),
                         Err(missing) => report.errors.push(FieldError::new(
-                            path.clone(),
+                            paths.template_or_shard(),
                             format!(
                                 "failed to resolve template for orphan check: {}",
                                 error_chain_text(&missing)
@@ -296,7 +413,7 @@ fn check_shards(
                         Err(TemplateError::Lookup(lookup)) => return Err(lookup),
                         Err(missing) => {
                             report.errors.push(FieldError::new(
-                                path.clone(),
+                                paths.template_or_shard(),
                                 format!(
                                     "validation failed: cannot resolve shard '{name}': {}",
                                     error_chain_text(&missing)
@@ -306,22 +423,25 @@ fn check_shards(
                         }
                     };
 
-                let error = |report: &mut ValidationReport, message: String| {
-                    report.errors.push(FieldError::new(path.clone(), message));
+                let error = |report: &mut ValidationReport, at: FieldPath, message: String| {
+                    report.errors.push(FieldError::new(at, message));
                 };
-                let warn = |report: &mut ValidationReport, message: String| {
-                    report
-                        .warnings
-                        .push(FieldWarning::new(path.clone(), message));
+                let warn = |report: &mut ValidationReport, at: FieldPath, message: String| {
+                    report.warnings.push(FieldWarning::new(at, message));
                 };
                 for pool in resolved.pools.keys() {
                     if let Err(invalid) = validate_pool_name(pool.as_str()) {
-                        error(report, format!("shard '{name}': {invalid}"));
+                        error(
+                            report,
+                            paths.pool(pool),
+                            format!("shard '{name}': {invalid}"),
+                        );
                     }
                 }
                 if resolved.multiorch.cells.is_empty() {
                     error(
                         report,
+                        paths.multiorch("cells", |m| !m.cells.is_empty()),
                         format!(
                             "shard '{name}' matches NO cells (check your cell names or template \
                              configuration)"
@@ -332,14 +452,18 @@ fn check_shards(
                     if !valid_cells.contains(cell) {
                         error(
                             report,
+                            paths.multiorch("cells", |m| !m.cells.is_empty()),
                             format!("shard '{name}' is assigned to non-existent cell '{cell}'"),
                         );
                     }
                 }
                 for (pool_name, pool) in &resolved.pools {
+                    let cells_path =
+                        paths.pool_field(pool_name, Some("cells"), |p| !p.cells.is_empty());
                     if pool.cells.is_empty() {
                         error(
                             report,
+                            cells_path.clone(),
                             format!("pool '{pool_name}' in shard '{name}' matches NO cells"),
                         );
                     }
@@ -347,6 +471,7 @@ fn check_shards(
                         if !valid_cells.contains(cell) {
                             error(
                                 report,
+                                cells_path.clone(),
                                 format!(
                                     "pool '{pool_name}' in shard '{name}' is assigned to \
                                      non-existent cell '{cell}'"
@@ -360,6 +485,9 @@ fn check_shards(
                     if total < 3 {
                         warn(
                             report,
+                            paths.pool_field(pool_name, Some("replicasPerCell"), |p| {
+                                p.replicas_per_cell.is_some()
+                            }),
                             format!(
                                 "pool '{pool_name}' in shard '{name}' has replicasPerCell=\
                                  {replicas} across {cells} cell(s) ({total} total); The HA \
@@ -374,18 +502,33 @@ fn check_shards(
                     &resolved.multiorch.stateless.resources,
                     &format!("shard '{name}' multiorch"),
                 ) {
-                    error(report, message);
+                    error(
+                        report,
+                        paths.multiorch("resources", |m| {
+                            m.stateless.resources != Default::default()
+                        }),
+                        message,
+                    );
                 }
                 for (pool_name, pool) in &resolved.pools {
                     for (container, resources) in [
                         ("postgres", &pool.postgres.resources),
                         ("multipooler", &pool.multipooler.resources),
                     ] {
+                        let field = format!("{container}.resources");
+                        let at = paths.pool_field(pool_name, Some(&field), |p| {
+                            let container = if container == "postgres" {
+                                &p.postgres
+                            } else {
+                                &p.multipooler
+                            };
+                            container.resources != Default::default()
+                        });
                         for message in limits_below_requests(
                             resources,
                             &format!("shard '{name}' pool '{pool_name}' {container}"),
                         ) {
-                            error(report, message);
+                            error(report, at.clone(), message);
                         }
                     }
                 }
@@ -400,6 +543,9 @@ fn check_shards(
                         if replicas > 1 {
                             warn(
                                 report,
+                                paths.pool_field(pool_name, Some("replicasPerCell"), |p| {
+                                    p.replicas_per_cell.is_some()
+                                }),
                                 format!(
                                     "Shard '{name}' uses filesystem backups with ReadWriteOnce \
                                      (RWO) storage but pool '{pool_name}' has {replicas} \

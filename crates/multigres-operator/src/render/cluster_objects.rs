@@ -77,10 +77,9 @@ pub fn render_cluster(
     inputs: &ClusterInputs<'_>,
     admission: &Admission,
 ) -> Result<ClusterObjects, ClusterFailure> {
-    let mut cluster: MultigresCluster =
-        serde_json::from_value(cluster_value.clone()).map_err(|err| {
-            ClusterFailure::Invalid(vec![format!("not a valid MultigresCluster: {err}")])
-        })?;
+    let mut cluster = MultigresCluster::from_json(cluster_value).map_err(|err| {
+        ClusterFailure::Invalid(vec![format!("not a valid MultigresCluster: {err}")])
+    })?;
     let namespace = cluster.metadata.namespace.clone().unwrap_or_default();
     let raw_name = cluster.metadata.name.clone().unwrap_or_default();
     let name = ClusterName::parse(raw_name.as_str()).map_err(|err| {

@@ -70,8 +70,8 @@ pub fn default_cluster(
     templates: &dyn TemplateSource,
     annotations: &BTreeMap<String, String>,
 ) -> Result<Defaulted, DefaultingError> {
-    let mut cluster: MultigresCluster =
-        serde_json::from_value(raw.clone()).map_err(|err| DefaultingError::NotACluster {
+    let mut cluster =
+        MultigresCluster::from_json(raw).map_err(|err| DefaultingError::NotACluster {
             detail: err.to_string(),
         })?;
     let round_trip = to_value(&cluster)?;

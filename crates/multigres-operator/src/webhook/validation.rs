@@ -48,7 +48,7 @@ pub fn reject(errors: &[FieldError]) -> Verdict {
 
 fn read_cluster(value: Option<&Value>, which: &str) -> Result<MultigresCluster, Verdict> {
     let value = value.ok_or_else(|| Verdict::bad_request(format!("the request has no {which}")))?;
-    serde_json::from_value(value.clone()).map_err(|err| {
+    MultigresCluster::from_json(value).map_err(|err| {
         Verdict::bad_request(format!("the {which} is not a MultigresCluster: {err}"))
     })
 }
