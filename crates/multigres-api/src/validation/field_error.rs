@@ -158,32 +158,8 @@ impl ValidationReport {
     }
 }
 
-/// Go's `%q` of a string (`strconv.Quote`): double quotes, with quotes, backslashes and
-/// non-printable characters escaped.
-pub fn go_quote(value: &str) -> String {
-    let mut quoted = String::with_capacity(value.len() + 2);
-    quoted.push('"');
-    for c in value.chars() {
-        match c {
-            '"' => quoted.push_str("\\\""),
-            '\\' => quoted.push_str("\\\\"),
-            '\u{7}' => quoted.push_str("\\a"),
-            '\u{8}' => quoted.push_str("\\b"),
-            '\u{c}' => quoted.push_str("\\f"),
-            '\n' => quoted.push_str("\\n"),
-            '\r' => quoted.push_str("\\r"),
-            '\t' => quoted.push_str("\\t"),
-            '\u{b}' => quoted.push_str("\\v"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                quoted.push_str(&format!("\\x{:02x}", c as u32));
-            }
-            c if c.is_control() => quoted.push_str(&format!("\\u{:04x}", c as u32)),
-            c => quoted.push(c),
-        }
-    }
-    quoted.push('"');
-    quoted
-}
+/// Go's `%q` of a string (`strconv.Quote`; the `go-format` crate's, shared by the workspace).
+pub use go_format::quote as go_quote;
 
 #[cfg(test)]
 mod tests {
@@ -223,11 +199,5 @@ mod tests {
             (error.to_string(), error.with_path()),
             ("bad".to_owned(), "spec.cells: bad".to_owned())
         );
-    }
-
-    #[test]
-    fn go_quote_escapes_like_strconv_quote() {
-        assert_eq!(go_quote("999.1.1.1"), r#""999.1.1.1""#);
-        assert_eq!(go_quote("a\"b\\c\n\u{1}é"), "\"a\\\"b\\\\c\\n\\x01é\"");
     }
 }

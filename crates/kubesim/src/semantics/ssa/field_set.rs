@@ -254,27 +254,8 @@ pub fn go_json(value: &Value) -> String {
     }
 }
 
-/// A JSON string literal with Go's HTML-safe escaping.
-pub fn go_json_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
-                out.push_str(&format!("\\u{:04x}", c as u32));
-            }
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
+/// A JSON string literal as `json.Marshal` writes it (HTML-safe; the `go-format` crate's).
+pub use go_format::json_string as go_json_string;
 
 /// A path from the object root.
 pub type Path = Vec<PathElement>;

@@ -134,35 +134,10 @@ impl<'a> Object<'a> {
     }
 }
 
-/// Go's `encoding/json` string encoding with HTML escaping on (the `json.Marshal` default).
+/// Go's `encoding/json` string encoding with HTML escaping on (the `json.Marshal` default;
+/// the `go-format` crate's, shared by the workspace).
 pub fn write_go_string(out: &mut Vec<u8>, value: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.push(b'"');
-    for ch in value.chars() {
-        match ch {
-            '"' => out.extend_from_slice(b"\\\""),
-            '\\' => out.extend_from_slice(b"\\\\"),
-            '\n' => out.extend_from_slice(b"\\n"),
-            '\r' => out.extend_from_slice(b"\\r"),
-            '\t' => out.extend_from_slice(b"\\t"),
-            // Since Go 1.22 (the Go operator builds with 1.25).
-            '\u{8}' => out.extend_from_slice(b"\\b"),
-            '\u{c}' => out.extend_from_slice(b"\\f"),
-            '\u{2028}' => out.extend_from_slice(b"\\u2028"),
-            '\u{2029}' => out.extend_from_slice(b"\\u2029"),
-            '<' | '>' | '&' | '\u{0}'..='\u{1f}' => {
-                let byte = u8::try_from(ch).expect("the matched characters are ASCII");
-                out.extend_from_slice(b"\\u00");
-                out.push(HEX[usize::from(byte >> 4)]);
-                out.push(HEX[usize::from(byte & 0xf)]);
-            }
-            other => {
-                let mut buffer = [0; 4];
-                out.extend_from_slice(other.encode_utf8(&mut buffer).as_bytes());
-            }
-        }
-    }
-    out.push(b'"');
+    out.extend_from_slice(go_format::json_string(value).as_bytes());
 }
 
 impl GoJson for str {
