@@ -158,7 +158,7 @@ async fn custom_resources_are_validated_by_their_schema() {
     assert_eq!(strict.status, 400);
     assert_eq!(
         strict.json()["message"],
-        "strict decoding error: unknown field \"spec.bogus\""
+        "Widget in version \"v1\" cannot be handled as a Widget: strict decoding error: unknown field \"spec.bogus\""
     );
     let strategic = status_of(
         widgets

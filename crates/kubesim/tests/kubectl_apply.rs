@@ -272,7 +272,7 @@ async fn create_validates_on_the_server() {
     assert_eq!(strict.code, 1);
     assert_eq!(
         strict.stderr,
-        "Error from server (BadRequest): error when creating \"STDIN\": strict decoding error: unknown field \"dataa\"\n"
+        "Error from server (BadRequest): error when creating \"STDIN\": ConfigMap in version \"v1\" cannot be handled as a ConfigMap: strict decoding error: unknown field \"dataa\"\n"
     );
     let warned = kubectl
         .run_with_stdin(&["create", "--validate=warn", "-f", "-"], &typo)

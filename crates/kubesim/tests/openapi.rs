@@ -171,7 +171,7 @@ async fn unknown_fields_of_built_ins_follow_field_validation() {
         strict.json(),
         json!({
             "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-            "message": "strict decoding error: unknown field \"metadata.colour\", unknown field \"datta\"",
+            "message": "ConfigMap in version \"v1\" cannot be handled as a ConfigMap: strict decoding error: unknown field \"metadata.colour\", unknown field \"datta\"",
             "reason": "BadRequest", "code": 400,
         })
     );

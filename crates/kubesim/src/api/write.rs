@@ -56,7 +56,8 @@ impl Cluster {
         options: &WriteOptions,
     ) -> Result<Written, ApiError> {
         let mut state = self.lock();
-        let written = create_locked(&mut state, def, namespace, body, options, Ownership::Update)?;
+        let written = create_locked(&mut state, def, namespace, body, options, Ownership::Update)
+            .map_err(|err| decode_context(def, err))?;
         let revision = state.store.revision();
         drop(state);
         if !options.dry_run {
@@ -77,6 +78,10 @@ impl Cluster {
     ) -> Result<Written, ApiError> {
         self.write_existing(def, namespace, name, subresource, options, |_, _| {
             Ok((body, Ownership::Update))
+        })
+        .map_err(|err| match subresource {
+            Subresource::Scale => err,
+            _ => decode_context(def, err),
         })
     }
 
@@ -232,6 +237,27 @@ impl Cluster {
 fn bad_request(message: String) -> ApiError {
     ApiError::BadRequest { message }
 }
+
+/// The API server decodes the body of a create or an update into the kind before anything
+/// else, and words a strict decoding failure with that kind (`transformDecodeError` in
+/// apiserver's `handlers/rest.go`): `ConfigMap in version "v1" cannot be handled as a
+/// ConfigMap: strict decoding error: unknown field "dataa"`. Patches report it bare.
+fn decode_context(def: &ResourceDef, err: ApiError) -> ApiError {
+    match err {
+        ApiError::BadRequest { message } if message.starts_with(STRICT_DECODING_ERROR) => {
+            bad_request(format!(
+                "{kind} in version \"{version}\" cannot be handled as a {kind}: {message}",
+                kind = def.kind,
+                version = def.version
+            ))
+        }
+        other => other,
+    }
+}
+
+/// How [`crate::semantics::crd_schema::StrictDecodingError`] (and the built-in kinds' strict
+/// errors, `semantics::unknown_fields`) begin.
+const STRICT_DECODING_ERROR: &str = "strict decoding error: ";
 
 /// How Go's JSON decoder names a value's type in "cannot unmarshal X" errors.
 fn go_json_kind(value: &Value) -> &'static str {

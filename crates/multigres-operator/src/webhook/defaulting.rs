@@ -36,8 +36,8 @@ pub struct Defaulted {
 /// Why an object could not be defaulted.
 #[derive(Debug, thiserror::Error)]
 pub enum DefaultingError {
-    /// The object does not read as a MultigresCluster (the API server validated it against the
-    /// schema first, so this only happens to requests not made by an API server).
+    /// The object does not read as a MultigresCluster: mutating webhooks run before the API
+    /// server validates the schema, so an object with a wrongly typed field arrives here.
     #[error("expected MultigresCluster: {detail}")]
     NotACluster { detail: String },
     /// Resolution failed: a referenced template is missing (Go's messages).

@@ -28,7 +28,7 @@ use super::Error;
 use super::args::WebhookConfig;
 use super::cert_rotation::{CertStrategy, RELOAD_INTERVAL};
 use super::cluster_reads::{cluster_facts, namespace_clusters, namespace_templates};
-use super::defaulting::default_cluster;
+use super::defaulting::{DefaultingError, default_cluster};
 use super::listener::{bind, serve_tls, tls_config};
 use super::registration::{MUTATING_WEBHOOKS, VALIDATING_WEBHOOKS};
 use super::review::{AdmissionRequest, Verdict, decode, respond};
@@ -250,6 +250,11 @@ pub async fn decide(state: &AdmissionState, route: Route, request: &AdmissionReq
                     warnings: Vec::new(),
                     patch: Some(defaulted.patch),
                 },
+                // Mutating webhooks run before the API server validates the schema, so an
+                // object of the wrong shape (`zone: 5`) reaches us. Go answers 400 with its
+                // JSON decoder's message; we leave the object alone, and the API server then
+                // refuses it with the field path and its own wording (issue 13).
+                Err(DefaultingError::NotACluster { .. }) => Verdict::allow(),
                 Err(err) => Verdict::forbidden(err.to_string()),
             }
         }
