@@ -553,3 +553,56 @@ async fn the_cluster_webhooks_are_counted_as_go_counts_them() {
     );
     kubesim.shutdown().await;
 }
+
+/// Mutating webhooks run before the API server validates the schema: a cluster of the wrong
+/// shape is left alone (the API server then names the field), and a cluster without `spec` is
+/// defaulted as the empty spec, as Go's webhook decodes it.
+#[tokio::test]
+async fn the_defaulter_leaves_malformed_clusters_to_the_api_server() {
+    let kubesim = bare_kubesim().await;
+    let app = app(&kubesim);
+    let path = "/mutate-multigres-com-v1alpha1-multigrescluster";
+    let cluster = |spec: Option<Value>| {
+        let mut cluster = json!({"apiVersion": "multigres.com/v1alpha1",
+            "kind": "MultigresCluster", "metadata": {"name": "orders", "namespace": "default"}});
+        if let Some(spec) = spec {
+            cluster["spec"] = spec;
+        }
+        review(
+            "MultigresCluster",
+            "CREATE",
+            "kubernetes-admin",
+            &[],
+            cluster,
+        )
+        .to_string()
+    };
+
+    let (_, malformed) = post(
+        &app,
+        path,
+        cluster(Some(json!({"cells": [{"name": "zone-a", "zone": 5}]}))),
+    )
+    .await;
+    assert_eq!(malformed["response"]["allowed"], json!(true));
+    assert_eq!(malformed["response"].get("patch"), None);
+
+    let (_, bare) = post(&app, path, cluster(None)).await;
+    assert_eq!(bare["response"]["allowed"], json!(true));
+    let patch = base64::engine::general_purpose::STANDARD
+        .decode(bare["response"]["patch"].as_str().expect("a patch"))
+        .expect("base64");
+    let patch: Value = serde_json::from_slice(&patch).expect("a JSON patch");
+    let added_spec = patch
+        .as_array()
+        .expect("a list of operations")
+        .iter()
+        .find(|operation| operation["path"] == "/spec")
+        .expect("the spec is added");
+    assert_eq!(added_spec["op"], json!("add"));
+    assert_eq!(
+        added_spec["value"]["databases"][0]["tablegroups"][0]["shards"][0]["name"],
+        json!("0-inf")
+    );
+    kubesim.shutdown().await;
+}
