@@ -103,6 +103,17 @@ fn rows() -> Vec<Row> {
             kubectl: bad_request("strict decoding error: unknown field \"spec.cells[0].zonee\""),
         },
         Row {
+            // Decoding comes before admission: the webhook's refusal (a missing template) is
+            // never reached.
+            kind: "unknown field before any webhook",
+            input: cluster(
+                "",
+                &format!("{CELLS}  templateDefaults:\n    cellTemplate: nowhere\n  replicas: 3\n"),
+            ),
+            render: vec!["strict decoding error: unknown field \"spec.replicas\"".to_owned()],
+            kubectl: bad_request("strict decoding error: unknown field \"spec.replicas\""),
+        },
+        Row {
             kind: "type error at depth",
             input: cluster("", &CELLS.replace("zone: us-east-1a", "zone: 5")),
             render: vec![CEL_SKIPPED.to_owned(), zone.to_owned()],

@@ -471,14 +471,14 @@ fn check_namespace(
     }
 }
 
-/// Prunes, defaults and validates a custom resource (CRD engine, §3.3 "CRD engine"); returns
-/// the warnings of `fieldValidation=Warn`. Built-ins only have their undeclared fields handled
-/// per `fieldValidation` (`semantics::unknown_fields`).
-fn check_custom_resource(
+/// Decoding the request's object, the first thing the API server does with it (before any
+/// admission): unknown fields are pruned and, per `fieldValidation`, returned as warnings or
+/// refused with the strict decoding error (400); a custom resource also gets its schema
+/// defaults (CRD engine, §3.3 "CRD engine"; built-ins: `semantics::unknown_fields`).
+fn decode_fields(
     state: &State,
     def: &ResourceDef,
     object: &mut Value,
-    old: Option<&Value>,
     options: &WriteOptions,
 ) -> Result<Vec<String>, ApiError> {
     let mode: FieldValidation = options
@@ -491,19 +491,41 @@ fn check_custom_resource(
                 bad_request(e.to_string())
             },
         )?;
+    prune_fields(state, def, object, mode)
+}
+
+fn prune_fields(
+    state: &State,
+    def: &ResourceDef,
+    object: &mut Value,
+    mode: FieldValidation,
+) -> Result<Vec<String>, ApiError> {
     let Some(crd) = state.compiled_crd(def) else {
         let unknown = unknown_fields::prune_unknown(&def.group, &def.version, &def.kind, object);
         return unknown_fields::outcome(mode, unknown).map_err(|e| bad_request(e.to_string()));
     };
-    let warnings = crd
-        .prune_and_default(&def.version, object, mode)
-        .map_err(|e| bad_request(e.to_string()))?;
+    crd.prune_and_default(&def.version, object, mode)
+        .map_err(|e| bad_request(e.to_string()))
+}
+
+/// What the API server does with a custom resource after mutating admission: fields a webhook
+/// added that the schema does not declare are pruned silently, defaults applied again, then the
+/// schema and CEL rules validated (`old` on update, for transition rules).
+fn check_custom_resource(
+    state: &State,
+    def: &ResourceDef,
+    object: &mut Value,
+    old: Option<&Value>,
+) -> Result<(), ApiError> {
+    prune_fields(state, def, object, FieldValidation::Ignore)?;
+    let Some(crd) = state.compiled_crd(def) else {
+        return Ok(());
+    };
     let name = str_at(object, &["metadata", "name"])
         .unwrap_or_default()
         .to_string();
     crd.validate(&def.version, object, old)
-        .map_err(|causes| invalid(def, &name, causes))?;
-    Ok(warnings)
+        .map_err(|causes| invalid(def, &name, causes))
 }
 
 /// Server-side apply of an object that does not exist yet: it is created.
@@ -560,6 +582,7 @@ fn create_locked(
     } else {
         metadata_mut(&mut object).remove("namespace");
     }
+    let warnings = decode_fields(state, def, &mut object, options)?;
     // Mutating admission sees the decoded object before names are generated and the object
     // is validated (apiserver `createHandler`: admit, then `BeforeCreate`).
     if let Some(hook) = &options.admission {
@@ -629,7 +652,7 @@ fn create_locked(
     if def.table == crds::CRD_TABLE {
         crds::prepare_write(&mut object, None, &timestamp)?;
     }
-    let warnings = check_custom_resource(state, def, &mut object, None, options)?;
+    check_custom_resource(state, def, &mut object, None)?;
     if ownership == Ownership::Update {
         let schema = state.merge_schema(def);
         let ctx = manager_context(def, options, Subresource::Main);
@@ -754,6 +777,7 @@ fn update_locked(
         }
     }
     object_meta::keep_system_fields(stored, &mut object);
+    let warnings = decode_fields(state, def, &mut object, options)?;
     // Mutating admission sees the patched (or replaced) object before it is validated.
     if let Some(hook) = &options.admission {
         hook.call(
@@ -795,7 +819,7 @@ fn update_locked(
     if def.table == crds::CRD_TABLE && subresource == Subresource::Main {
         crds::prepare_write(&mut object, stored.get("status"), &timestamp)?;
     }
-    let warnings = check_custom_resource(state, def, &mut object, Some(&served_old), options)?;
+    check_custom_resource(state, def, &mut object, Some(&served_old))?;
     if ownership == Ownership::Update {
         let schema = state.merge_schema(def);
         let ctx = manager_context(def, options, subresource);
