@@ -49,6 +49,12 @@ struct Cli {
     #[arg(long, default_value_t = 1.0, env = "MULTIGRES_KUBESIM_TIME_SCALE")]
     time_scale: f64,
 
+    /// Simulated seconds a pod's containers stay `ContainerCreating` before they run (scaled
+    /// by --time-scale).
+    #[arg(long, default_value_t = kubesim::kubelet::CONTAINER_START_SECONDS,
+          env = "MULTIGRES_KUBESIM_CONTAINER_START_SECONDS")]
+    container_start_seconds: f64,
+
     /// Run containers of `*etcd*` images as real etcd processes, and of multigres images as
     /// real multigres processes when their binaries are found, bound to their pod's address
     /// (docs/kubesim.md "Process runtimes"); their data lives under --state-dir.
@@ -120,7 +126,8 @@ async fn serve() -> anyhow::Result<()> {
         builder = builder.state_dir(dir);
     }
     if !cli.no_kubelet {
-        let mut kubelet = kubesim::kubelet::KubeletConfig::with_time_scale(cli.time_scale);
+        let mut kubelet = kubesim::kubelet::KubeletConfig::with_time_scale(cli.time_scale)
+            .with_container_start(cli.container_start_seconds);
         if cli.process_runtimes {
             let processes = kubesim::process_runtime::ProcessRuntimeConfig {
                 root: None,

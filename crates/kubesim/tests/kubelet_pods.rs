@@ -7,10 +7,12 @@ mod support;
 
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
+use std::time::Duration;
 
+use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::Api;
-use kube::api::{DeleteParams, PostParams};
+use kube::api::{DeleteParams, PostParams, WatchEvent, WatchParams};
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 
@@ -364,5 +366,125 @@ async fn the_kubelet_relists_after_its_watch_expires() {
         },
     )
     .await;
+    server.shutdown().await;
+}
+
+/// What a watcher of one pod can tell apart: phase, PodScheduled, each container's state
+/// (waiting reason or running) and readiness, and the Ready condition.
+fn lifecycle_view(pod: &Value) -> String {
+    let status = &pod["status"];
+    let condition_status = |condition_type: &str| {
+        condition(pod, condition_type)
+            .and_then(|c| c["status"].as_str())
+            .unwrap_or("-")
+            .to_string()
+    };
+    let scheduled = condition_status("PodScheduled");
+    let containers: Vec<String> = status["containerStatuses"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            let state = match c["state"]["waiting"]["reason"].as_str() {
+                Some(reason) => reason.to_string(),
+                None if c["state"]["running"].is_object() => "Running".to_string(),
+                None => "?".to_string(),
+            };
+            format!(
+                "{}={state}/ready={}",
+                c["name"].as_str().unwrap_or_default(),
+                c["ready"]
+            )
+        })
+        .collect();
+    format!(
+        "{} scheduled={scheduled} ready={} [{}]",
+        status["phase"].as_str().unwrap_or("-"),
+        condition_status("Ready"),
+        containers.join(" ")
+    )
+}
+
+#[tokio::test]
+async fn a_watcher_sees_scheduled_then_container_creating_then_running_then_ready() {
+    let scale = 0.05;
+    let server = support::start_with(
+        kubesim::Server::builder()
+            .zones(vec!["zone-a".into()])
+            .kubelet(
+                kubesim::kubelet::KubeletConfig::with_time_scale(scale).with_container_start(4.0),
+            ),
+    )
+    .await;
+    let pods: Api<Pod> = Api::namespaced(server.client(), "default");
+    let probed = pod(
+        "probed",
+        &["app", "log"],
+        json!({"containers": [
+            {"name": "app", "image": "nginx:1.27",
+             "readinessProbe": {"httpGet": {"path": "/", "port": 80}, "initialDelaySeconds": 4}},
+            {"name": "log", "image": "busybox"}]}),
+    );
+    let created = pods
+        .create(&PostParams::default(), &probed)
+        .await
+        .expect("created");
+    let version = created
+        .metadata
+        .resource_version
+        .clone()
+        .expect("a version");
+    let mut events = pods
+        .watch(
+            &WatchParams::default().fields("metadata.name=probed"),
+            &version,
+        )
+        .await
+        .expect("a watch")
+        .boxed();
+    let mut seen: Vec<String> = Vec::new();
+    let mut arrived = Vec::new();
+    let ready_view =
+        "Running scheduled=True ready=True [app=Running/ready=true log=Running/ready=true]";
+    let finished = tokio::time::timeout(kubelet_support::DEADLINE, async {
+        while seen.last().map(String::as_str) != Some(ready_view) {
+            let event = events
+                .try_next()
+                .await
+                .expect("the watch continues")
+                .expect("the watch does not end");
+            assert!(
+                matches!(event, WatchEvent::Modified(_)),
+                "unexpected event {event:?}"
+            );
+            if let WatchEvent::Modified(pod) = event {
+                let view = lifecycle_view(&serde_json::to_value(pod).expect("JSON"));
+                // Writes that change nothing a watcher sees here (the binding) repeat.
+                if seen.last() != Some(&view) {
+                    seen.push(view);
+                    arrived.push(tokio::time::Instant::now());
+                }
+            }
+        }
+    })
+    .await;
+    assert!(finished.is_ok(), "the pod did not become ready: {seen:#?}");
+    assert_eq!(
+        seen,
+        [
+            "Pending scheduled=- ready=- []",
+            "Pending scheduled=True ready=- []",
+            "Pending scheduled=True ready=False [app=ContainerCreating/ready=false \
+             log=ContainerCreating/ready=false]",
+            "Running scheduled=True ready=False [app=Running/ready=false log=Running/ready=true]",
+            ready_view,
+        ]
+    );
+    // The waits are simulated durations at the time scale: containers are created for 4 s,
+    // the probe first passes after its 4 s initial delay (200 ms each here). The timers never
+    // fire early; a quarter is left for the watch's delivery jitter between two events.
+    let at_least = Duration::from_secs_f64(0.75 * 4.0 * scale);
+    let gaps: Vec<Duration> = arrived.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(gaps[2] >= at_least && gaps[3] >= at_least, "{gaps:?}");
     server.shutdown().await;
 }

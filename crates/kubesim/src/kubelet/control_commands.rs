@@ -139,6 +139,7 @@ impl Runtime {
                 unready: self.unready.contains(&pod_uid),
                 now: &now,
                 processes: &std::collections::BTreeMap::new(),
+                probing: &std::collections::BTreeSet::new(),
             };
             let desired = running_status(&crashed, &facts);
             if self.write_status(Kind::Pod, &pod, desired, KUBELET)? {

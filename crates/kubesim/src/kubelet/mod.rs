@@ -67,14 +67,18 @@ pub struct KubeletConfig {
     /// Run containers whose image has a process runtime as real processes
     /// (crate::process_runtime); `None`: every container is simulated.
     pub processes: Option<crate::process_runtime::ProcessRuntimeConfig>,
+    /// Simulated seconds a pod's containers spend being created (`ContainerCreating`) before
+    /// they run; scaled by `time_scale` like every other duration.
+    pub container_start_seconds: f64,
 }
+
+/// The default of [`KubeletConfig::container_start_seconds`]: long enough for a watcher to
+/// see `ContainerCreating`, short next to a real image pull.
+pub const CONTAINER_START_SECONDS: f64 = 0.5;
 
 impl Default for KubeletConfig {
     fn default() -> Self {
-        KubeletConfig {
-            time_scale: 1.0,
-            processes: None,
-        }
+        KubeletConfig::with_time_scale(1.0)
     }
 }
 
@@ -84,7 +88,14 @@ impl KubeletConfig {
         KubeletConfig {
             time_scale,
             processes: None,
+            container_start_seconds: CONTAINER_START_SECONDS,
         }
+    }
+
+    /// The same configuration with containers created in `seconds` (simulated).
+    pub fn with_container_start(mut self, seconds: f64) -> KubeletConfig {
+        self.container_start_seconds = seconds;
+        self
     }
 
     /// The same configuration with process runtimes on.

@@ -6,10 +6,16 @@
 //! node lost (`Ready=False`), and stopped on deletion (terminal phase before the kubelet's final
 //! delete).
 //!
+//! A bound pod starts in three status writes, each its own watch event as a watcher of a real
+//! cluster sees them: scheduled (`Pending`, `PodScheduled=True`), containers being created
+//! (`Pending`, containers waiting with reason `ContainerCreating`, or `PodInitializing` behind
+//! init containers; [`creating_status`]), then running ([`running_status`]); a container with
+//! a readiness probe turns ready in a later write, once its probe would first pass.
+//!
 //! Pure: every function takes the pod and the time (`now`, RFC 3339) and returns the new
 //! `status`; the runtime decides when to call them and writes the result.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value, json};
 
@@ -37,6 +43,193 @@ pub struct RunFacts<'a> {
     /// The statuses of containers and native sidecars running as real processes (by name):
     /// used as they are (process_sync.rs), except that a pod held unready keeps them unready.
     pub processes: &'a BTreeMap<String, Value>,
+    /// Simulated containers (by name) whose readiness probe has not passed yet: running but
+    /// not ready.
+    pub probing: &'a BTreeSet<String>,
+}
+
+/// The waiting reasons of a container the kubelet has not started yet.
+const NOT_STARTED: [&str; 2] = ["ContainerCreating", "PodInitializing"];
+
+/// Where a pod bound to a Ready node is in its start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StartStep {
+    /// Bound, but `PodScheduled=True` is not recorded yet (the scheduler's write).
+    Schedule,
+    /// The kubelet has not reported the pod yet: its containers are to be created.
+    Create,
+    /// Containers are being created (waiting with a [`NOT_STARTED`] reason).
+    Creating,
+    /// The kubelet runs the pod.
+    Run,
+}
+
+fn has_condition(pod: &Value, condition_type: &str, status: &str) -> bool {
+    existing_conditions(pod).iter().any(|c| {
+        c.get("type").and_then(Value::as_str) == Some(condition_type)
+            && c.get("status").and_then(Value::as_str) == Some(status)
+    })
+}
+
+/// Whether a container status is one [`creating_status`] wrote.
+fn is_not_started(status: &Value) -> bool {
+    status
+        .pointer("/state/waiting/reason")
+        .and_then(Value::as_str)
+        .is_some_and(|reason| NOT_STARTED.contains(&reason))
+}
+
+/// The step a bound pod is at, from its status alone.
+pub fn start_step(pod: &Value) -> StartStep {
+    if !has_condition(pod, "PodScheduled", "True") {
+        return StartStep::Schedule;
+    }
+    let statuses = container_list(pod, "/status/containerStatuses");
+    if statuses.is_empty() && pod.pointer("/status/startTime").is_none() {
+        return StartStep::Create;
+    }
+    if !statuses.is_empty() && statuses.iter().all(is_not_started) {
+        return StartStep::Creating;
+    }
+    StartStep::Run
+}
+
+/// The names of the containers (and native sidecars) that would start in the next running
+/// write: those a readiness probe then holds unready for its initial delay.
+pub fn starting_containers(pod: &Value) -> Vec<(String, Option<f64>)> {
+    let current = container_list(pod, "/status/containerStatuses");
+    let current_init = container_list(pod, "/status/initContainerStatuses");
+    let starting = |spec: &Value, statuses: &[Value]| {
+        let name = str_at(spec, "/name");
+        find_status(statuses, name).is_none_or(is_not_started)
+    };
+    let initial_delay = |spec: &Value| {
+        spec.get("readinessProbe")
+            .filter(|p| p.is_object())
+            .map(|probe| {
+                probe
+                    .get("initialDelaySeconds")
+                    .and_then(Value::as_f64)
+                    .unwrap_or(0.0)
+            })
+    };
+    container_list(pod, "/spec/containers")
+        .iter()
+        .filter(|spec| starting(spec, current))
+        .chain(
+            container_list(pod, "/spec/initContainers")
+                .iter()
+                .filter(|spec| is_sidecar(spec) && starting(spec, current_init)),
+        )
+        .map(|spec| (str_at(spec, "/name").to_string(), initial_delay(spec)))
+        .collect()
+}
+
+/// A container the kubelet is about to create: waiting with `reason`, not started.
+fn waiting_status(spec: &Value, reason: &str) -> Value {
+    json!({
+        "name": str_at(spec, "/name"),
+        "state": {"waiting": {"reason": reason}},
+        "lastState": {},
+        "ready": false,
+        "restartCount": 0,
+        "image": str_at(spec, "/image"),
+        "imageID": "",
+        "started": false,
+    })
+}
+
+/// The status a scheduler's binding leaves: `Pending` with `PodScheduled=True`.
+pub fn scheduled_status(pod: &Value, now: &str) -> Value {
+    let mut conditions: Vec<Value> = existing_conditions(pod).to_vec();
+    super::object_fields::set_condition(
+        &mut conditions,
+        condition("PodScheduled", true, now, None, None),
+    );
+    status_object(
+        "Pending",
+        conditions,
+        None,
+        None,
+        vec![],
+        vec![],
+        &qos_class(pod),
+    )
+}
+
+/// The kubelet's first status of a pod on its node: `Pending`, the node's IP, `startTime`,
+/// and every container waiting to be created (`ContainerCreating`; `PodInitializing` for all
+/// of them when the pod has init containers, which run first).
+pub fn creating_status(pod: &Value, host_ip: &str, now: &str) -> Value {
+    let init_specs = container_list(pod, "/spec/initContainers");
+    let reason = if init_specs.is_empty() {
+        "ContainerCreating"
+    } else {
+        "PodInitializing"
+    };
+    let init_statuses: Vec<Value> = init_specs
+        .iter()
+        .map(|spec| waiting_status(spec, "PodInitializing"))
+        .collect();
+    let statuses: Vec<Value> = container_list(pod, "/spec/containers")
+        .iter()
+        .map(|spec| waiting_status(spec, reason))
+        .collect();
+    let names = |specs: &[Value]| {
+        specs
+            .iter()
+            .map(|s| str_at(s, "/name"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let unready = names(container_list(pod, "/spec/containers"));
+    let unready_message = format!("containers with unready status: [{unready}]");
+    let initialized = if init_specs.is_empty() {
+        condition(KUBELET_CONDITIONS[1], true, now, None, None)
+    } else {
+        condition(
+            KUBELET_CONDITIONS[1],
+            false,
+            now,
+            Some("ContainersNotInitialized"),
+            Some(&format!(
+                "containers with incomplete status: [{}]",
+                names(init_specs)
+            )),
+        )
+    };
+    let owned = vec![
+        condition(KUBELET_CONDITIONS[0], false, now, None, None),
+        initialized,
+        condition(
+            KUBELET_CONDITIONS[2],
+            false,
+            now,
+            Some("ContainersNotReady"),
+            Some(&unready_message),
+        ),
+        condition(
+            KUBELET_CONDITIONS[3],
+            false,
+            now,
+            Some("ContainersNotReady"),
+            Some(&unready_message),
+        ),
+        condition(KUBELET_CONDITIONS[4], true, now, None, None),
+    ];
+    status_object(
+        "Pending",
+        merge_conditions(pod, owned),
+        Some((host_ip, "")),
+        Some(
+            pod.pointer("/status/startTime")
+                .cloned()
+                .unwrap_or_else(|| json!(now)),
+        ),
+        init_statuses,
+        statuses,
+        &qos_class(pod),
+    )
 }
 
 /// Why a crash cannot be simulated.
@@ -254,14 +447,15 @@ pub fn running_status(pod: &Value, facts: &RunFacts<'_>) -> Value {
                 }
                 return real;
             }
-            let existing = find_status(current, container);
+            let existing = find_status(current, container).filter(|e| !is_not_started(e));
+            let ready = !facts.unready && !facts.probing.contains(container);
             match existing {
                 Some(e) if e.pointer("/state/running").is_none() && e.get("state").is_some() => {
                     let mut kept = e.clone();
                     kept["ready"] = json!(false);
                     kept
                 }
-                _ => container_status::running(spec, pod_uid, existing, !facts.unready, now),
+                _ => container_status::running(spec, pod_uid, existing, ready, now),
             }
         })
         .collect();
@@ -275,9 +469,11 @@ pub fn running_status(pod: &Value, facts: &RunFacts<'_>) -> Value {
                 }
                 return real;
             }
-            let existing = find_status(current_init, str_at(spec, "/name"));
+            let container = str_at(spec, "/name");
+            let existing = find_status(current_init, container).filter(|e| !is_not_started(e));
             if is_sidecar(spec) {
-                container_status::running(spec, pod_uid, existing, !facts.unready, now)
+                let ready = !facts.unready && !facts.probing.contains(container);
+                container_status::running(spec, pod_uid, existing, ready, now)
             } else {
                 container_status::completed(spec, pod_uid, existing, now)
             }
@@ -504,6 +700,7 @@ mod tests {
     }
 
     static NO_PROCESSES: BTreeMap<String, Value> = BTreeMap::new();
+    static NO_PROBING: BTreeSet<String> = BTreeSet::new();
 
     fn facts<'a>(now: &'a str) -> RunFacts<'a> {
         RunFacts {
@@ -512,6 +709,7 @@ mod tests {
             unready: false,
             now,
             processes: &NO_PROCESSES,
+            probing: &NO_PROBING,
         }
     }
 
@@ -545,6 +743,106 @@ mod tests {
                    "hostIP": "172.18.0.2", "hostIPs": [{"ip": "172.18.0.2"}],
                    "podIP": "127.0.0.2", "podIPs": [{"ip": "127.0.0.2"}],
                    "startTime": "t0", "containerStatuses": [app, log], "qosClass": "BestEffort"})
+        );
+    }
+
+    #[test]
+    fn a_bound_pod_is_scheduled_then_created_then_run_in_separate_steps() {
+        let mut p = pod();
+        assert_eq!(start_step(&p), StartStep::Schedule);
+        p["status"] = scheduled_status(&p, "t0");
+        assert_eq!(
+            p["status"],
+            json!({"phase": "Pending", "conditions": [cond("PodScheduled", "True", "t0")],
+                   "qosClass": "BestEffort"})
+        );
+        assert_eq!(start_step(&p), StartStep::Create);
+        p["status"] = creating_status(&p, "172.18.0.2", "t1");
+        let waiting = |name: &str, image: &str| {
+            json!({"name": name, "state": {"waiting": {"reason": "ContainerCreating"}},
+                   "lastState": {}, "ready": false, "restartCount": 0, "image": image,
+                   "imageID": "", "started": false})
+        };
+        let unready = "containers with unready status: [app log]";
+        let mut not_ready = cond("Ready", "False", "t1");
+        not_ready["reason"] = json!("ContainersNotReady");
+        not_ready["message"] = json!(unready);
+        let mut containers_not_ready = not_ready.clone();
+        containers_not_ready["type"] = json!("ContainersReady");
+        assert_eq!(
+            p["status"],
+            json!({"phase": "Pending",
+                   "conditions": [cond("PodReadyToStartContainers", "False", "t1"),
+                                  cond("Initialized", "True", "t1"), not_ready,
+                                  containers_not_ready, cond("PodScheduled", "True", "t0")],
+                   "hostIP": "172.18.0.2", "hostIPs": [{"ip": "172.18.0.2"}],
+                   "startTime": "t1",
+                   "containerStatuses": [waiting("app", "nginx:1.27"), waiting("log", "busybox")],
+                   "qosClass": "BestEffort"})
+        );
+        assert_eq!(start_step(&p), StartStep::Creating);
+        assert_eq!(
+            starting_containers(&p),
+            [("app".to_string(), None), ("log".to_string(), None)]
+        );
+        p["status"] = running_status(&p, &facts("t2"));
+        assert_eq!(start_step(&p), StartStep::Run);
+        assert_eq!(p["status"]["phase"], "Running");
+        assert_eq!(p["status"]["startTime"], "t1");
+        assert_eq!(
+            p["status"]["containerStatuses"][0]["state"],
+            json!({"running": {"startedAt": "t2"}})
+        );
+        assert!(starting_containers(&p).is_empty());
+    }
+
+    #[test]
+    fn a_probed_container_runs_unready_until_its_probe_passes() {
+        let mut p = pod();
+        p["spec"]["containers"][0]["readinessProbe"] =
+            json!({"httpGet": {"port": 80}, "initialDelaySeconds": 5});
+        p["status"] = creating_status(&p, "172.18.0.2", "t0");
+        assert_eq!(
+            starting_containers(&p),
+            [("app".to_string(), Some(5.0)), ("log".to_string(), None)]
+        );
+        let probing: BTreeSet<String> = ["app".to_string()].into();
+        p["status"] = running_status(
+            &p,
+            &RunFacts {
+                probing: &probing,
+                ..facts("t1")
+            },
+        );
+        assert_eq!(p["status"]["containerStatuses"][0]["ready"], false);
+        assert_eq!(p["status"]["containerStatuses"][0]["started"], true);
+        assert_eq!(p["status"]["containerStatuses"][1]["ready"], true);
+        assert_eq!(p["status"]["conditions"][2]["status"], "False");
+        p["status"] = running_status(&p, &facts("t2"));
+        assert_eq!(p["status"]["containerStatuses"][0]["ready"], true);
+        assert_eq!(p["status"]["conditions"][2]["status"], "True");
+        assert_eq!(
+            p["status"]["containerStatuses"][0]["state"],
+            json!({"running": {"startedAt": "t1"}})
+        );
+    }
+
+    #[test]
+    fn init_containers_hold_every_container_in_pod_initializing() {
+        let mut p = pod();
+        p["spec"]["initContainers"] = json!([{"name": "setup", "image": "busybox"}]);
+        let status = creating_status(&p, "172.18.0.2", "t0");
+        assert_eq!(
+            status["initContainerStatuses"][0]["state"],
+            json!({"waiting": {"reason": "PodInitializing"}})
+        );
+        assert_eq!(
+            status["containerStatuses"][1]["state"],
+            json!({"waiting": {"reason": "PodInitializing"}})
+        );
+        assert_eq!(
+            status["conditions"][1]["message"],
+            "containers with incomplete status: [setup]"
         );
     }
 

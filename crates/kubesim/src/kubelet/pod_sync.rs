@@ -6,6 +6,8 @@
 //! Decisions come from `scheduler`, `pod_lifecycle` and `node_lifecycle`; this file only
 //! gathers their inputs from the copies and performs the writes.
 
+use std::collections::BTreeSet;
+
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
@@ -15,8 +17,8 @@ use super::object_fields::{
     str_at, uid,
 };
 use super::pod_lifecycle::{
-    RunFacts, node_lost_status, restart_after_backoff, running_status, stopped_status,
-    unschedulable_status,
+    RunFacts, StartStep, creating_status, node_lost_status, restart_after_backoff, running_status,
+    scheduled_status, start_step, starting_containers, stopped_status, unschedulable_status,
 };
 use super::pvc_binder::{SELECTED_NODE_ANNOTATION, default_class};
 use super::runtime::{CONTROLLER_MANAGER, KUBELET, Kind, Runtime, SCHEDULER, SyncError, Work};
@@ -67,7 +69,84 @@ impl Runtime {
         if pod_is_terminal(&pod) {
             return Ok(());
         }
-        self.run_pod(&pod, &node, &clock)
+        self.start_or_run_pod(&pod, &node, &clock)
+    }
+
+    /// The start of a bound pod, one status write per step (pod_lifecycle.rs): scheduled,
+    /// containers being created for `container_start_seconds`, then running.
+    fn start_or_run_pod(
+        &mut self,
+        pod: &Value,
+        node: &Value,
+        clock: &SimClock,
+    ) -> Result<(), SyncError> {
+        let key = ObjectKey::of(pod);
+        let now = clock.timestamp();
+        match start_step(pod) {
+            StartStep::Schedule => {
+                self.write_status(Kind::Pod, pod, scheduled_status(pod, &now), SCHEDULER)?;
+                Ok(())
+            }
+            StartStep::Create => {
+                let creating = creating_status(pod, &host_ip(node), &now);
+                if self.write_status(Kind::Pod, pod, creating, KUBELET)? {
+                    let due = Instant::now() + clock.real(self.config.container_start_seconds);
+                    self.creating_until.insert(uid(pod).to_string(), due);
+                    self.schedule_at(due, Work::Pod(key));
+                }
+                Ok(())
+            }
+            StartStep::Creating => {
+                // After a restart of kubesim the wait starts again.
+                let due = *self
+                    .creating_until
+                    .entry(uid(pod).to_string())
+                    .or_insert_with(|| {
+                        Instant::now() + clock.real(self.config.container_start_seconds)
+                    });
+                if Instant::now() < due {
+                    self.schedule_at(due, Work::Pod(key));
+                    return Ok(());
+                }
+                self.creating_until.remove(uid(pod));
+                self.run_pod(pod, node, clock)
+            }
+            StartStep::Run => self.run_pod(pod, node, clock),
+        }
+    }
+
+    /// The simulated containers whose readiness probe has not passed: those starting in this
+    /// write (their first running status is never ready) and those still in their probe's
+    /// initial delay; the pod is synced again when the next one passes.
+    fn probing(&mut self, pod: &Value, clock: &SimClock) -> BTreeSet<String> {
+        let key = ObjectKey::of(pod);
+        let pod_uid = uid(pod).to_string();
+        let current = Instant::now();
+        let mut probing = BTreeSet::new();
+        for (container, initial_delay) in starting_containers(pod) {
+            if let Some(delay) = initial_delay {
+                let due = current + clock.real(delay);
+                self.probe_due
+                    .entry(pod_uid.clone())
+                    .or_default()
+                    .insert(container.clone(), due);
+                probing.insert(container);
+            }
+        }
+        if let Some(dues) = self.probe_due.get_mut(&pod_uid) {
+            dues.retain(|container, due| {
+                if probing.contains(container) || *due > current {
+                    probing.insert(container.clone());
+                    true
+                } else {
+                    false
+                }
+            });
+            if let Some(next) = dues.values().min().copied() {
+                self.schedule_at(next.max(current), Work::Pod(key));
+            }
+        }
+        probing
     }
 
     /// The status of a running pod, restarting containers whose back-off ended.
@@ -105,12 +184,14 @@ impl Runtime {
             }
         };
         let processes = self.process_statuses(&working, &pod_ip);
+        let probing = self.probing(&working, clock);
         let facts = RunFacts {
             host_ip: &host,
             pod_ip: &pod_ip,
             unready: self.unready.contains(&pod_uid),
             now: &now,
             processes: &processes,
+            probing: &probing,
         };
         let desired = running_status(&working, &facts);
         if pod.get("status") != Some(&desired) {

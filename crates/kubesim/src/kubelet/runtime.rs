@@ -124,6 +124,11 @@ pub(super) struct Runtime {
     pub(super) deletion_seen: HashMap<String, Instant>,
     /// Containers waiting in CrashLoopBackOff (pod uid → container → end of back-off).
     pub(super) backoffs: HashMap<String, BTreeMap<String, Instant>>,
+    /// Pods whose containers are being created (by uid): when they run.
+    pub(super) creating_until: HashMap<String, Instant>,
+    /// Started containers whose readiness probe has not passed yet (pod uid → container →
+    /// when it first passes).
+    pub(super) probe_due: HashMap<String, BTreeMap<String, Instant>>,
     // Indexes over the pod copies.
     pub(super) pods_by_node: HashMap<String, BTreeSet<ObjectKey>>,
     pub(super) pending_pods: BTreeSet<ObjectKey>,
@@ -176,6 +181,8 @@ impl Runtime {
             unready: HashSet::new(),
             deletion_seen: HashMap::new(),
             backoffs: HashMap::new(),
+            creating_until: HashMap::new(),
+            probe_due: HashMap::new(),
             pods_by_node: HashMap::new(),
             pending_pods: BTreeSet::new(),
             pods_by_owner: HashMap::new(),
@@ -427,6 +434,8 @@ impl Runtime {
                     self.unready.remove(pod_uid);
                     self.deletion_seen.remove(pod_uid);
                     self.backoffs.remove(pod_uid);
+                    self.creating_until.remove(pod_uid);
+                    self.probe_due.remove(pod_uid);
                     self.forget_processes(pod_uid);
                 }
             }
