@@ -85,6 +85,14 @@ fn rows() -> Vec<Row> {
             kubectl: invalid("Bad_Name", &[&name]),
         },
         Row {
+            // One 422 for the metadata and the schema, metadata first.
+            kind: "bad name and a type error",
+            input: cluster("", &CELLS.replace("zone: us-east-1a", "zone: 5"))
+                .replace("name: orders", "name: Bad_Name"),
+            render: vec![CEL_SKIPPED.to_owned(), name.clone(), zone.to_owned()],
+            kubectl: invalid("Bad_Name", &[&name, zone, CEL_SKIPPED]),
+        },
+        Row {
             kind: "bad namespace",
             input: cluster("  namespace: Bad_NS\n", CELLS),
             render: vec![namespace.clone()],

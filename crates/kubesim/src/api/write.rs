@@ -528,6 +528,24 @@ fn check_custom_resource(
         .map_err(|causes| invalid(def, &name, causes))
 }
 
+/// The 422 of a custom resource whose metadata is invalid lists the schema and CEL causes too:
+/// the API server checks object metadata and the schema in one pass
+/// (`customResourceValidator.Validate`), metadata first.
+fn with_schema_causes(
+    state: &State,
+    def: &ResourceDef,
+    mut causes: Vec<FieldCause>,
+    object: &Value,
+    old: Option<&Value>,
+) -> Vec<FieldCause> {
+    if let Some(crd) = state.compiled_crd(def)
+        && let Err(schema_causes) = crd.validate(&def.version, object, old)
+    {
+        causes.extend(schema_causes);
+    }
+    causes
+}
+
 /// Server-side apply of an object that does not exist yet: it is created.
 fn apply_create(
     state: &mut State,
@@ -611,7 +629,11 @@ fn create_locked(
     }
     let causes = object_meta::validate(&object, name_rule(def), def.namespaced);
     if !causes.is_empty() {
-        return Err(invalid(def, &name, causes));
+        return Err(invalid(
+            def,
+            &name,
+            with_schema_causes(state, def, causes, &object, None),
+        ));
     }
     check_namespace(state, def, &namespace, &name)?;
     if state
@@ -807,6 +829,7 @@ fn update_locked(
     }
     let causes = object_meta::validate(&object, name_rule(def), def.namespaced);
     if !causes.is_empty() {
+        let causes = with_schema_causes(state, def, causes, &object, Some(&served_old));
         return Err(invalid(def, &name, causes));
     }
     if def.group.is_empty()
