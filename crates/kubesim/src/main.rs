@@ -2,7 +2,7 @@
 //!
 //! `kubesim --kubeconfig FILE [--port N] [--http] [--zones a,b,c] [--state-dir DIR]
 //! [--no-kubelet] [--time-scale F] [--process-runtimes [--etcd-binary PATH] [--multigres-bin DIR]
-//! [--postgres-bin DIR] [--no-namespaces]]` serves
+//! [--postgres-bin DIR] [--no-namespaces] [--operator-bin PATH]]` serves
 //! until SIGINT/SIGTERM, writing FILE once the listener accepts. One debug log line per request
 //! (`RUST_LOG=kubesim=debug`).
 
@@ -92,6 +92,12 @@ struct Cli {
     /// machine allows them (container paths are then rewritten to host folders).
     #[arg(long, env = "MULTIGRES_KUBESIM_NO_NAMESPACES")]
     no_namespaces: bool,
+
+    /// The `multigres-operator` binary that runs the pods of the operator's own Deployment
+    /// (image `ghcr.io/multigres/multigres-operator-rs`, config/install/*.yaml); without it,
+    /// `multigres-operator` on PATH. Without one those pods stay simulated (an Event says why).
+    #[arg(long, env = "MULTIGRES_OPERATOR_BIN")]
+    operator_bin: Option<PathBuf>,
 }
 
 /// A failure prints `Error: ` and the error with its causes, then exits with status 1; not
@@ -136,6 +142,7 @@ async fn serve() -> anyhow::Result<()> {
                 postgres_bin: cli.postgres_bin.clone(),
                 namespaces: !cli.no_namespaces,
                 multigres: true,
+                operator_binary: cli.operator_bin.clone(),
             };
             // Host prerequisites up front, each with its fix (spec-local-data-plane.md §3).
             for missing in processes.detect_tools().missing_for_data_plane() {

@@ -244,6 +244,16 @@ impl ServerBuilder {
         let requests = RequestLog::default();
         let tokens = Tokens::default();
         let services = ServiceAddresses::default();
+        // How the pods the kubelet runs as processes reach this server (the operator runtime's
+        // ServiceAccount kubeconfig): its URL and, over HTTPS, the serving CA.
+        let api = crate::kubelet::ApiAccess {
+            server: format!(
+                "{}://{address}",
+                if self.plain_http { "http" } else { "https" }
+            ),
+            ca_pem: (!self.plain_http).then(|| serving.ca_pem.clone()),
+            tokens: tokens.clone(),
+        };
         let kubelet = self
             .kubelet
             .clone()
@@ -254,7 +264,7 @@ impl ServerBuilder {
                 {
                     processes.root = Some(dir.join("processes"));
                 }
-                Kubelet::start(cluster.clone(), config)
+                Kubelet::start_with_api(cluster.clone(), config, Some(api.clone()))
             })
             .transpose()
             .map_err(|source| StartError::Kubelet { source })?;

@@ -195,6 +195,7 @@ fn plan(
             config_map: &config_map,
         },
         can_mount_at: &|_| true,
+        operator: None,
     })
 }
 
@@ -733,6 +734,7 @@ fn under_user_namespaces_unmountable_volumes_fall_back_to_rewriting() {
             config_map: &config_map,
         },
         can_mount_at: &can_mount_at,
+        operator: None,
     })
     .expect("plans");
     let data =

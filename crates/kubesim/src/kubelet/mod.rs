@@ -53,6 +53,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 pub use controls::{ControlError, KubeletControls};
+pub use process_sync::ApiAccess;
 
 use crate::api::Cluster;
 use crate::error::ApiError;
@@ -138,6 +139,16 @@ pub struct Kubelet {
 impl Kubelet {
     /// Starts the runtime task on `cluster`. Needs a tokio runtime.
     pub fn start(cluster: Cluster, config: KubeletConfig) -> Result<Kubelet, KubeletError> {
+        Kubelet::start_with_api(cluster, config, None)
+    }
+
+    /// [`Kubelet::start`], with how the pods it runs as processes reach the API server (the
+    /// operator runtime's ServiceAccount kubeconfig); without it operator pods wait.
+    pub fn start_with_api(
+        cluster: Cluster,
+        config: KubeletConfig,
+        api: Option<ApiAccess>,
+    ) -> Result<Kubelet, KubeletError> {
         if !(config.time_scale.is_finite() && config.time_scale > 0.0) {
             return Err(KubeletError::TimeScale {
                 value: config.time_scale,
@@ -184,7 +195,8 @@ impl Kubelet {
             tracing::info!(isolation = ?tools.isolation, "process runtime isolation");
             tools
         });
-        let runtime = Runtime::new(cluster, config, defs, receiver, process_root, tools);
+        let mut runtime = Runtime::new(cluster, config, defs, receiver, process_root, tools);
+        runtime.processes.api = api;
         let task = tokio::spawn(runtime.run());
         Ok(Kubelet {
             controls: KubeletControls { commands },

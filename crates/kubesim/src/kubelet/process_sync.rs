@@ -17,6 +17,13 @@
 //! own `<hostname>.<subdomain>.<ns>.svc` name to its own address even before the status that
 //! publishes it is written.
 //!
+//! The operator's own pods (crate::process_runtime::operator) get the locally built operator
+//! binary, or stay simulated with a Warning Event when there is none, and a kubeconfig with a
+//! token the API server issues for the pod's ServiceAccount ([`ApiAccess`]), as the kubelet
+//! projects a token into a real pod. Secret and ConfigMap volumes of process-backed containers
+//! follow their objects while the pod runs, as a kubelet refreshes them: an optional Secret that
+//! is created after the start (the operator's webhook certificate) appears in the mount.
+//!
 //! [`KubeletConfig::processes`]: super::KubeletConfig::processes
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -25,25 +32,54 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::{FutureExt, StreamExt};
 use serde_json::{Value, json};
 
 use super::container_status::{container_id, image_id, normalize_image};
 use super::object_fields::{name, namespace, str_at, uid};
 use super::pod_lifecycle::pod_ref;
 use super::runtime::Runtime;
-use crate::api::{Cluster, Subresource, WriteOptions};
+use crate::api::{Cluster, Subresource, WatchOptions, WriteOptions};
+use crate::auth::tokens::{TokenSpec, Tokens};
 use crate::process_runtime::container_env::{EnvSources, config_map_data, secret_data};
 use crate::process_runtime::host::HostTools;
+use crate::process_runtime::isolation::RunAs;
+use crate::process_runtime::operator::PodCredentials;
 use crate::process_runtime::supervisor::{
     ContainerSetup, ContainerSupervisor, ContainerView, PrepareError, ProcessState, Terminated,
 };
 use crate::process_runtime::{
-    LaunchInputs, ProcessRuntimeConfig, RuntimeKind, container_probes, pod_dir, prepare_launch,
+    LaunchInputs, OperatorInputs, ProcessRuntimeConfig, RuntimeKind, container_mounts,
+    container_probes, mounted_files, pod_dir, pod_user, prepare_launch,
 };
 use crate::store::ObjectKey;
 
 /// The Event reason of a pod kept simulated because this machine lacks what it needs.
 pub const SIMULATED_REASON: &str = "ProcessRuntimeUnavailable";
+
+/// How the pods the process runtimes run reach the API server: its URL, its CA (over HTTPS)
+/// and the TokenRequest issuer, given by the server once it listens.
+#[derive(Clone, Debug)]
+pub struct ApiAccess {
+    pub server: String,
+    pub ca_pem: Option<String>,
+    pub tokens: Tokens,
+}
+
+/// How long the ServiceAccount tokens of operator pods last. A kubelet asks for about an hour
+/// and refreshes the projected file; kubesim writes the token once into the pod's kubeconfig,
+/// so it asks for a day (a test or a local session is shorter).
+const POD_TOKEN_SECONDS: i64 = 86_400;
+
+/// A task aborted when its owner drops it.
+#[derive(Debug)]
+pub(super) struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
 
 /// The supervised containers of the kubelet, by pod uid then container name.
 #[derive(Debug, Default)]
@@ -53,6 +89,12 @@ pub(super) struct ProcessHost {
     pub(super) tools: Option<Arc<HostTools>>,
     /// Pods (by uid) kept simulated, whose Event is written.
     pub(super) simulated: BTreeSet<String>,
+    /// How operator pods reach the API server (`None`: they wait).
+    pub(super) api: Option<ApiAccess>,
+    /// The operator binary, looked up on first need.
+    pub(super) operator_binary: Option<Option<PathBuf>>,
+    /// The tasks keeping each pod's Secret and ConfigMap volume files current, by pod uid.
+    pub(super) refreshers: BTreeMap<String, Vec<AbortOnDrop>>,
 }
 
 /// The containers of a pod that run as processes, in start order: native sidecars first.
@@ -117,6 +159,163 @@ fn simulated_event(pod: &Value, reasons: &[String], now: &str) -> Value {
         "lastTimestamp": now,
         "count": 1,
     })
+}
+
+/// The credentials of `pod`'s ServiceAccount (`default` when it names none): a token issued as
+/// TokenRequest issues one. Not yet while the ServiceAccount does not exist.
+fn pod_credentials(
+    cluster: &Cluster,
+    api: &ApiAccess,
+    pod: &Value,
+) -> Result<PodCredentials, PrepareError> {
+    let account = match str_at(pod, "/spec/serviceAccountName") {
+        "" => "default",
+        name => name,
+    };
+    let pod_namespace = namespace(pod);
+    let found = cluster
+        .resource("", "v1", "serviceaccounts")
+        .and_then(|def| cluster.get(&def, Some(pod_namespace), account, Subresource::Main))
+        .map_err(|_| {
+            PrepareError::NotYet(format!(
+                "serviceaccount \"{account}\" not found in namespace \"{pod_namespace}\""
+            ))
+        })?;
+    let spec = TokenSpec {
+        namespace: pod_namespace.to_string(),
+        service_account: account.to_string(),
+        service_account_uid: str_at(&found, "/metadata/uid").to_string(),
+        audiences: Vec::new(),
+        expiration_seconds: POD_TOKEN_SECONDS,
+    };
+    let (token, _) = api.tokens.issue(&spec, jiff::Timestamp::now());
+    Ok(PodCredentials {
+        server: api.server.clone(),
+        ca_pem: api.ca_pem.clone(),
+        token,
+    })
+}
+
+/// Whether a container mounts a volume made of Secrets or ConfigMaps.
+fn mounts_object_data(pod: &Value, container: &Value) -> bool {
+    let mounted: BTreeSet<&str> = container
+        .get("volumeMounts")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|m| str_at(m, "/name"))
+        .collect();
+    pod.pointer("/spec/volumes")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter(|v| mounted.contains(str_at(v, "/name")))
+        .any(|v| {
+            v.get("secret").is_some()
+                || v.get("configMap").is_some()
+                || v.get("projected").is_some()
+        })
+}
+
+/// Writes `text` to `path` when it differs, through a file renamed over it (a reader never sees
+/// half a file), with `mode` and `owner`.
+fn write_if_changed(
+    path: &Path,
+    text: &str,
+    mode: u32,
+    owner: Option<RunAs>,
+) -> std::io::Result<bool> {
+    use std::os::unix::fs::PermissionsExt;
+    if std::fs::read_to_string(path).is_ok_and(|current| current == text) {
+        return Ok(false);
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let temporary = tempfile::NamedTempFile::new_in(dir)?;
+    std::fs::write(temporary.path(), text)?;
+    std::fs::set_permissions(temporary.path(), std::fs::Permissions::from_mode(mode))?;
+    if let Some((uid, gid)) = owner {
+        std::os::unix::fs::chown(temporary.path(), Some(uid), Some(gid))?;
+    }
+    temporary.persist(path).map_err(|e| e.error)?;
+    Ok(true)
+}
+
+/// Brings the files of a container's Secret and ConfigMap volumes to what the objects hold now:
+/// changed files are rewritten, files of keys (or optional objects) that went away removed.
+/// `written` is what the previous pass wrote.
+fn refresh_volume_files(
+    cluster: &Cluster,
+    pod: &Value,
+    container: &Value,
+    mounts: &[(String, PathBuf)],
+    owner: Option<RunAs>,
+    written: &mut BTreeSet<PathBuf>,
+) {
+    let pod_namespace = namespace(pod);
+    let secret = |name: &str| read_data(cluster, "secrets", pod_namespace, name);
+    let config_map = |name: &str| read_data(cluster, "configmaps", pod_namespace, name);
+    let sources = EnvSources {
+        secret: &secret,
+        config_map: &config_map,
+    };
+    // A required object that is missing keeps the files as they are (the kubelet does too).
+    let Ok(files) = mounted_files(pod, container, &sources, mounts) else {
+        return;
+    };
+    let now: BTreeSet<PathBuf> = files.iter().map(|(path, _, _)| path.clone()).collect();
+    for (path, text, mode) in &files {
+        if let Err(error) = write_if_changed(path, text, *mode, owner) {
+            tracing::warn!(path = %path.display(), error = &error as &dyn std::error::Error, "failed to refresh a volume file");
+        }
+    }
+    for gone in written.difference(&now) {
+        let _ = std::fs::remove_file(gone);
+    }
+    *written = now;
+}
+
+/// Keeps a container's Secret and ConfigMap volume files current: every change to a Secret or a
+/// ConfigMap of the pod's namespace refreshes them (a watch, so a change lands at once).
+fn spawn_volume_refresher(
+    cluster: Cluster,
+    pod: Value,
+    container: Value,
+    mounts: Vec<(String, PathBuf)>,
+    owner: Option<RunAs>,
+) -> AbortOnDrop {
+    AbortOnDrop(tokio::spawn(async move {
+        let defs: Vec<_> = ["secrets", "configmaps"]
+            .iter()
+            .filter_map(|plural| cluster.resource("", "v1", plural).ok())
+            .collect();
+        let pod_namespace = namespace(&pod).to_string();
+        let mut written = BTreeSet::new();
+        loop {
+            let options = WatchOptions {
+                send_initial_events: true,
+                resource_version_match: Some("NotOlderThan".into()),
+                ..WatchOptions::default()
+            };
+            let streams: Vec<_> = defs
+                .iter()
+                .filter_map(|def| {
+                    cluster
+                        .watch(def.clone(), Some(&pod_namespace), &options)
+                        .ok()
+                })
+                .collect();
+            let mut events = futures::stream::select_all(streams);
+            while events.next().await.is_some() {
+                while let Some(Some(_)) = events.next().now_or_never() {}
+                refresh_volume_files(&cluster, &pod, &container, &mounts, owner, &mut written);
+            }
+            // The watches ended (expired history): watch again, after a breath.
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }))
 }
 
 /// Reads the Secret or ConfigMap `name` of `namespace` from the cluster, as string data.
@@ -235,12 +434,39 @@ impl Runtime {
         if !missing.is_empty() {
             self.keep_simulated(pod, &missing);
         }
+        let containers = process_containers(pod);
+        let operator_binary = if containers
+            .iter()
+            .any(|(_, kind, _)| *kind == RuntimeKind::Operator)
+        {
+            let binary = self
+                .processes
+                .operator_binary
+                .get_or_insert_with(|| config.find_operator_binary())
+                .clone();
+            if binary.is_none() {
+                self.keep_simulated(
+                    pod,
+                    &[
+                        "the multigres-operator binary was not found (set kubesim's \
+                       --operator-bin or MULTIGRES_OPERATOR_BIN, or put it on PATH)"
+                            .to_string(),
+                    ],
+                );
+            }
+            binary
+        } else {
+            None
+        };
         let mut statuses = BTreeMap::new();
         let mut sidecars_started = true;
-        for (container, kind, sidecar) in process_containers(pod) {
+        for (container, kind, sidecar) in containers {
             if (!config.multigres || !missing.is_empty())
                 && matches!(kind, RuntimeKind::Multigres(_))
             {
+                continue;
+            }
+            if kind == RuntimeKind::Operator && operator_binary.is_none() {
                 continue;
             }
             let container_name = str_at(&container, "/name").to_string();
@@ -265,12 +491,36 @@ impl Runtime {
                 continue;
             }
             if !known {
-                let setup = self.container_setup(kind, &config, &tools, pod, &container, ip);
+                let setup = self.container_setup(
+                    kind,
+                    &config,
+                    &tools,
+                    operator_binary.clone(),
+                    pod,
+                    &container,
+                    ip,
+                );
                 self.processes
                     .pods
                     .entry(pod_uid.clone())
                     .or_default()
                     .insert(container_name.clone(), ContainerSupervisor::start(setup));
+                if mounts_object_data(pod, &container) {
+                    let owner =
+                        (tools.uid == 0).then(|| pod_user(pod, &container, tools.default_user));
+                    let refresher = spawn_volume_refresher(
+                        self.cluster.clone(),
+                        pod.clone(),
+                        container.clone(),
+                        container_mounts(&self.process_root, pod, &container),
+                        owner,
+                    );
+                    self.processes
+                        .refreshers
+                        .entry(pod_uid.clone())
+                        .or_default()
+                        .push(refresher);
+                }
             }
             if let Some(supervisor) = self
                 .processes
@@ -318,11 +568,13 @@ impl Runtime {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn container_setup(
         &self,
         kind: RuntimeKind,
         config: &ProcessRuntimeConfig,
         tools: &Arc<HostTools>,
+        operator_binary: Option<PathBuf>,
         pod: &Value,
         container: &Value,
         ip: IpAddr,
@@ -348,10 +600,25 @@ impl Runtime {
         let own = own_names(pod);
         let (pod_json, container_json, config) = (pod.clone(), container.clone(), config.clone());
         let tools = tools.clone();
+        let api = self.processes.api.clone();
         let prepare = move || {
             if let Some(error) = &probe_error {
                 return Err(PrepareError::Config(error.clone()));
             }
+            // The operator's pod: a fresh ServiceAccount token at each start.
+            let credentials = match (kind, &api) {
+                (RuntimeKind::Operator, Some(api)) => {
+                    Some(pod_credentials(&cluster, api, &pod_json)?)
+                }
+                _ => None,
+            };
+            let operator = match (&operator_binary, &credentials) {
+                (Some(binary), Some(credentials)) => Some(OperatorInputs {
+                    binary,
+                    credentials,
+                }),
+                _ => None,
+            };
             let resolve = |host: &str| {
                 let host = host.trim_end_matches('.').to_ascii_lowercase();
                 if own.contains(&host) {
@@ -378,6 +645,7 @@ impl Runtime {
                     config_map: &config_map,
                 },
                 can_mount_at: &|target: &str| Path::new(target).exists(),
+                operator,
             })
         };
         ContainerSetup {
@@ -414,6 +682,7 @@ impl Runtime {
     /// A pod that is gone: its processes are killed (dropping a supervisor kills its group).
     pub(super) fn forget_processes(&mut self, pod_uid: &str) {
         self.processes.pods.remove(pod_uid);
+        self.processes.refreshers.remove(pod_uid);
         self.processes.simulated.remove(pod_uid);
     }
 }

@@ -16,6 +16,8 @@
 //!   (pure);
 //! - [`etcd`]: the etcd runtime's adaptations (pure);
 //! - [`multigres`]: the multigres runtime's adaptations (pure);
+//! - [`operator`](mod@operator): the operator runtime's adaptations and its pod's kubeconfig
+//!   (pure);
 //! - [`isolation`]: mount plan, namespaces and the pod's user (pure, plus one `unshare` probe);
 //! - [`host`]: the tools this machine has, with the fix for each one missing;
 //! - [`probe`]: probe specs, thresholds (pure) and execution;
@@ -34,6 +36,7 @@ pub mod etcd;
 pub mod host;
 pub mod isolation;
 pub mod multigres;
+pub mod operator;
 pub mod probe;
 pub mod process;
 pub mod supervisor;
@@ -52,6 +55,7 @@ use multigres::{
     MultigresContainer, MultigresImage, MultigresLaunchError, multigres_launch, named_hosts,
     program_of,
 };
+use operator::{OperatorContainer, PodCredentials, operator_launch, service_account_kubeconfig};
 use probe::{Probe, ProbeSpecError};
 use supervisor::PrepareError;
 
@@ -66,6 +70,9 @@ pub enum RuntimeKind {
     /// `ghcr.io/multigres/multigres:*` and `ghcr.io/multigres/pgctld:*`, run with binaries
     /// built from multigres' source ([`multigres`]).
     Multigres(MultigresImage),
+    /// `ghcr.io/multigres/multigres-operator-rs:*`, run with the locally built operator
+    /// ([`operator`](mod@operator)).
+    Operator,
 }
 
 impl RuntimeKind {
@@ -74,6 +81,9 @@ impl RuntimeKind {
         if let Some(image) = MultigresImage::for_image(image) {
             return Some(RuntimeKind::Multigres(image));
         }
+        if operator::is_operator_image(image) {
+            return Some(RuntimeKind::Operator);
+        }
         image.contains("etcd").then_some(RuntimeKind::Etcd)
     }
 
@@ -81,7 +91,7 @@ impl RuntimeKind {
     pub fn probe_path(self, path: &str) -> String {
         match self {
             RuntimeKind::Etcd => etcd::probe_path(path),
-            RuntimeKind::Multigres(_) => path.to_string(),
+            RuntimeKind::Multigres(_) | RuntimeKind::Operator => path.to_string(),
         }
     }
 
@@ -93,6 +103,7 @@ impl RuntimeKind {
                 let argv = container_argv(container, &[]);
                 program_of(image, &argv).ok().map(|(program, _)| program)
             }
+            RuntimeKind::Operator => Some(operator::OPERATOR_PROGRAM.to_string()),
         }
     }
 }
@@ -119,6 +130,10 @@ pub struct ProcessRuntimeConfig {
     /// Run containers of multigres images as processes at all; `false` keeps them simulated
     /// without an Event (local mode's `--data-plane simulated`).
     pub multigres: bool,
+    /// The `multigres-operator` binary that runs the operator's own pods (kubesim's
+    /// `--operator-bin`). `None`: `$MULTIGRES_OPERATOR_BIN`, else `multigres-operator` on
+    /// `PATH`; without one, operator pods stay simulated (an Event on the pod says why).
+    pub operator_binary: Option<PathBuf>,
 }
 
 impl Default for ProcessRuntimeConfig {
@@ -130,11 +145,33 @@ impl Default for ProcessRuntimeConfig {
             postgres_bin: None,
             namespaces: true,
             multigres: true,
+            operator_binary: None,
         }
     }
 }
 
 impl ProcessRuntimeConfig {
+    /// The operator binary operator pods run: [`Self::operator_binary`], else
+    /// `$MULTIGRES_OPERATOR_BIN`, else `multigres-operator` on `PATH`; `None` when none is an
+    /// executable file. Reads the environment and the disk.
+    pub fn find_operator_binary(&self) -> Option<PathBuf> {
+        use std::os::unix::fs::PermissionsExt;
+        let executable = |path: &Path| {
+            std::fs::metadata(path)
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        };
+        if let Some(path) = &self.operator_binary {
+            return executable(path).then(|| path.clone());
+        }
+        if let Some(path) = std::env::var_os(operator::OPERATOR_BIN_ENV).filter(|v| !v.is_empty()) {
+            let path = PathBuf::from(path);
+            return executable(&path).then_some(path);
+        }
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+            .map(|dir| dir.join(operator::OPERATOR_PROGRAM))
+            .find(|candidate| executable(candidate))
+    }
+
     /// Looks at this machine for the tools these settings name ([`HostTools::detect`]).
     pub fn detect_tools(&self) -> HostTools {
         HostTools::detect(
@@ -272,6 +309,18 @@ pub struct LaunchInputs<'a> {
     pub sources: EnvSources<'a>,
     /// Whether a mount point can exist at a container path (user namespaces only).
     pub can_mount_at: &'a dyn Fn(&str) -> bool,
+    /// For the operator runtime: its binary and the pod's credentials (`None` for the others;
+    /// an operator container without them waits).
+    pub operator: Option<OperatorInputs<'a>>,
+}
+
+/// What the operator runtime needs beyond a container's spec.
+#[derive(Clone, Copy)]
+pub struct OperatorInputs<'a> {
+    /// The `multigres-operator` binary ([`ProcessRuntimeConfig::find_operator_binary`]).
+    pub binary: &'a Path,
+    /// kubesim's URL, CA and a token of the pod's ServiceAccount.
+    pub credentials: &'a PodCredentials,
 }
 
 /// A start, and what must exist on disk before it.
@@ -310,20 +359,21 @@ fn str_of<'a>(value: &'a Value, pointer: &str) -> &'a str {
         .unwrap_or_default()
 }
 
-/// The volume files of the container's mounts, at their host paths.
-fn mounted_files(
-    inputs: &LaunchInputs<'_>,
+/// The volume files of the container's mounts, at their host paths (the kubelet rewrites them
+/// when their Secrets and ConfigMaps change).
+pub fn mounted_files(
+    pod: &Value,
+    container: &Value,
+    sources: &EnvSources<'_>,
     mounts: &[(String, PathBuf)],
 ) -> Result<Vec<(PathBuf, String, u32)>, PrepareError> {
-    let volumes = inputs
-        .pod
+    let volumes = pod
         .pointer("/spec/volumes")
         .and_then(Value::as_array)
         .map(Vec::as_slice)
         .unwrap_or_default();
     let mut files = Vec::new();
-    for mount in inputs
-        .container
+    for mount in container
         .get("volumeMounts")
         .and_then(Value::as_array)
         .map(Vec::as_slice)
@@ -340,7 +390,7 @@ fn mounted_files(
             continue;
         };
         let sub = str_of(mount, "/subPath");
-        for file in volume_files::volume_files(volume, &inputs.sources)
+        for file in volume_files::volume_files(volume, sources)
             .map_err(|e| PrepareError::Config(e.to_string()))?
         {
             let relative = match sub {
@@ -376,7 +426,7 @@ pub fn plan_launch(inputs: &LaunchInputs<'_>) -> Result<LaunchPlan, PrepareError
         .join(safe_name(container_name));
     let rootfs = container_dir.join("rootfs");
     let mounts = container_mounts(inputs.root, inputs.pod, inputs.container);
-    let mut files = mounted_files(inputs, &mounts)?;
+    let mut files = mounted_files(inputs.pod, inputs.container, &inputs.sources, &mounts)?;
     let mut dirs: Vec<PathBuf> = mounts.iter().map(|(_, host)| host.clone()).collect();
     let image = match inputs.kind {
         RuntimeKind::Etcd => {
@@ -401,6 +451,9 @@ pub fn plan_launch(inputs: &LaunchInputs<'_>) -> Result<LaunchPlan, PrepareError
             });
         }
         RuntimeKind::Multigres(image) => image,
+        RuntimeKind::Operator => {
+            return plan_operator(inputs, &env, &argv, &mounts, &container_dir, files, dirs);
+        }
     };
     let tools = inputs.tools;
     let plan = plan_mounts(&tools.isolation, &mounts, inputs.can_mount_at);
@@ -468,6 +521,65 @@ pub fn plan_launch(inputs: &LaunchInputs<'_>) -> Result<LaunchPlan, PrepareError
     if let Some((path, text)) = hosts {
         files.push((path, text, 0o644));
     }
+    Ok(LaunchPlan {
+        launch,
+        dirs,
+        files,
+        owner: run_as,
+    })
+}
+
+/// The start of the operator's own container ([`operator`](mod@operator)): its volumes bound at
+/// their container paths when the machine allows (the same plan as multigres processes), run as
+/// the pod's user when kubesim is root, with the ServiceAccount's kubeconfig beside it.
+fn plan_operator(
+    inputs: &LaunchInputs<'_>,
+    env: &[(String, String)],
+    argv: &[String],
+    mounts: &[(String, PathBuf)],
+    container_dir: &Path,
+    mut files: Vec<(PathBuf, String, u32)>,
+    mut dirs: Vec<PathBuf>,
+) -> Result<LaunchPlan, PrepareError> {
+    let Some(operator) = inputs.operator else {
+        return Err(PrepareError::NotYet(
+            "the operator binary or the pod's ServiceAccount credentials are not there yet"
+                .to_string(),
+        ));
+    };
+    let tools = inputs.tools;
+    let kubeconfig = container_dir.join("kubeconfig");
+    let home = container_dir.join("home");
+    let launch = operator_launch(&OperatorContainer {
+        binary: operator.binary,
+        env,
+        argv,
+        pod_ip: inputs.pod_ip,
+        kubeconfig: &kubeconfig,
+        home: &home,
+    });
+    let plan = plan_mounts(&tools.isolation, mounts, inputs.can_mount_at);
+    if let Some((target, _)) = plan.rewritten.first() {
+        // The operator reads its certificate folder by the path in its flags; nothing to
+        // rewrite it into, so say so instead of starting a process that cannot find it.
+        return Err(PrepareError::Config(format!(
+            "volume mount {target}: the operator runtime needs mount namespaces to put volumes \
+             at their container paths ({:?})",
+            tools.isolation
+        )));
+    }
+    let run_as =
+        (tools.uid == 0).then(|| pod_user(inputs.pod, inputs.container, tools.default_user));
+    let launch = isolate(launch, &tools.isolation, &plan, None, run_as);
+    files.push((
+        kubeconfig,
+        service_account_kubeconfig(
+            operator.credentials,
+            str_of(inputs.pod, "/metadata/namespace"),
+        ),
+        0o600,
+    ));
+    dirs.push(home);
     Ok(LaunchPlan {
         launch,
         dirs,

@@ -50,7 +50,7 @@ pub enum MultigresImage {
 }
 
 /// The repository part of an image reference (no registry port confusion, no tag or digest).
-fn repository(image: &str) -> &str {
+pub(crate) fn repository(image: &str) -> &str {
     let without_digest = image.split('@').next().unwrap_or_default();
     match without_digest.rfind(':') {
         Some(colon) if !without_digest[colon..].contains('/') => &without_digest[..colon],

@@ -5,7 +5,7 @@
 //! the webhook server is the first TLS server to need it (the metrics server reads the same
 //! field).
 
-use std::net::{Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 
 /// The Go default of `--webhook-service-account` when the environment gives none.
@@ -35,6 +35,16 @@ pub struct WebhookArgs {
         default_value_t = 9443
     )]
     pub port: u16,
+
+    /// Address the webhook server listens on; every address when unset (controller-runtime's
+    /// `webhook.Options.Host`). kubesim's operator runtime sets it to the pod's own address,
+    /// since every simulated pod shares this machine's ports (docs/kubesim.md).
+    #[arg(
+        id = "webhook_host",
+        long = "webhook-host",
+        env = "MULTIGRES_WEBHOOK_HOST"
+    )]
+    pub host: Option<IpAddr>,
 
     /// Directory holding `tls.crt` and `tls.key`. When both exist and no webhook configuration
     /// says `multigres.com/cert-strategy: self-signed`, the certificates are managed externally
@@ -94,6 +104,7 @@ impl Default for WebhookArgs {
         WebhookArgs {
             enable: true,
             port: 9443,
+            host: None,
             cert_dir: PathBuf::from("/var/run/secrets/webhook"),
             service_namespace: None,
             service_account: None,
@@ -116,7 +127,7 @@ pub enum ArgsError {
 /// What the webhook runs with, once the flags are resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebhookConfig {
-    /// Where the server listens: every address, `--webhook-port`.
+    /// Where the server listens: `--webhook-host` (every address by default), `--webhook-port`.
     pub bind: SocketAddr,
     /// `--webhook-cert-dir`.
     pub cert_dir: PathBuf,
@@ -151,7 +162,10 @@ impl WebhookArgs {
             .or_else(|| non_empty(pod_service_account))
             .unwrap_or_else(|| FALLBACK_SERVICE_ACCOUNT.to_owned());
         Ok(Some(WebhookConfig {
-            bind: SocketAddr::from((Ipv6Addr::UNSPECIFIED, self.port)),
+            bind: SocketAddr::new(
+                self.host.unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED)),
+                self.port,
+            ),
             cert_dir: self.cert_dir.clone(),
             namespace,
             service_name: self.service_name.clone(),
@@ -209,7 +223,12 @@ mod tests {
         assert_eq!(config.namespace, "ops");
         assert_eq!(config.service_account, FALLBACK_SERVICE_ACCOUNT);
         assert_eq!(config.service_name, "hooks");
-        assert_eq!(config.bind.port(), 10443);
+        assert_eq!(config.bind, "[::]:10443".parse().expect("an address"));
+        let pod = parse(&["--webhook-host=127.0.0.9"])
+            .config(Some("ops"), None)
+            .expect("resolves")
+            .expect("enabled");
+        assert_eq!(pod.bind, "127.0.0.9:9443".parse().expect("an address"));
         let explicit = parse(&[
             "--webhook-service-namespace=mine",
             "--webhook-service-account=sa",

@@ -126,6 +126,20 @@ async fn pass(guarded: &DeserializeGuard<Cell>, context: &Context) -> Result<Act
         &context.now(),
     );
     let healthy = status.phase == Some(Phase::Healthy);
+    // spec-controllers.md §12.1: the gateway gauge follows the Deployment counts the status
+    // just took (desired = status.replicas, ready = status.readyReplicas).
+    context.metrics.set_cell_gateway_replicas(
+        &namespace,
+        &cell.name_any(),
+        status.gateway_replicas,
+        status.gateway_ready_replicas,
+    );
+    context
+        .series
+        .track(crate::telemetry::deleted_series::Tracked::Cell {
+            namespace: namespace.clone(),
+            name: cell.name_any(),
+        });
     write_status(context, cell, &previous, status).await?;
     Ok(if healthy {
         Action::requeue(context.settings.resync)
