@@ -643,6 +643,104 @@ mod tests {
         assert_eq!(RuntimeKind::for_image("postgres:17"), None);
     }
 
+    fn operator_pod() -> (Value, Value) {
+        let container = json!({"name": "manager",
+            "image": "ghcr.io/multigres/multigres-operator-rs:0.1.0",
+            "command": ["multigres-operator", "run"],
+            "args": ["--metrics-bind-address=:8443"],
+            "volumeMounts": [{"name": "cert-dir", "mountPath": "/var/run/secrets/webhook",
+                              "readOnly": true}]});
+        let pod = json!({"metadata": {"name": "op-x", "namespace": "ops", "uid": "u-9"},
+            "spec": {"serviceAccountName": "op",
+                     "volumes": [{"name": "cert-dir",
+                                  "secret": {"secretName": "certs", "optional": true}}],
+                     "containers": [container.clone()]}});
+        (pod, container)
+    }
+
+    fn root_tools() -> HostTools {
+        HostTools {
+            binaries: Default::default(),
+            searched: String::new(),
+            locale: true,
+            etcd: true,
+            isolation: Isolation::Namespaces,
+            default_user: (101, 104),
+            uid: 0,
+        }
+    }
+
+    #[test]
+    fn the_operator_pod_gets_its_secret_at_its_path_and_its_kubeconfig() {
+        let (pod, container) = operator_pod();
+        let tools = root_tools();
+        let credentials = PodCredentials {
+            server: "https://127.0.0.1:6443".into(),
+            ca_pem: None,
+            token: "t".into(),
+        };
+        let certs = |name: &str| {
+            (name == "certs").then(|| {
+                [("tls.crt".to_string(), "CRT".to_string())]
+                    .into_iter()
+                    .collect()
+            })
+        };
+        let config = ProcessRuntimeConfig::default();
+        let inputs = |operator| LaunchInputs {
+            kind: RuntimeKind::Operator,
+            config: &config,
+            tools: &tools,
+            root: Path::new("/s"),
+            pod: &pod,
+            container: &container,
+            pod_ip: "127.0.0.9".parse().expect("an address"),
+            resolve: &|_| None,
+            sources: EnvSources {
+                secret: &certs,
+                config_map: &|_| None,
+            },
+            can_mount_at: &|_| true,
+            operator,
+        };
+        assert!(matches!(
+            plan_launch(&inputs(None)),
+            Err(PrepareError::NotYet(_))
+        ));
+        let plan = plan_launch(&inputs(Some(OperatorInputs {
+            binary: Path::new("/b/multigres-operator"),
+            credentials: &credentials,
+        })))
+        .expect("plans");
+        let volume = PathBuf::from("/s/pods/u-9/volumes/cert-dir");
+        let container_dir = PathBuf::from("/s/pods/u-9/containers/manager");
+        assert_eq!(plan.dirs, vec![volume.clone(), container_dir.join("home")]);
+        let files: Vec<(PathBuf, u32)> =
+            plan.files.iter().map(|(p, _, m)| (p.clone(), *m)).collect();
+        assert_eq!(
+            files,
+            vec![
+                (volume.join("tls.crt"), 0o644),
+                (container_dir.join("kubeconfig"), 0o600)
+            ]
+        );
+        assert_eq!(plan.owner, Some((101, 104)));
+        assert_eq!(plan.launch.program, PathBuf::from(isolation::UNSHARE));
+        let script = plan.launch.args.last().expect("the script");
+        assert!(
+            script.contains(
+                "mount --bind /s/pods/u-9/volumes/cert-dir /var/run/secrets/webhook\n\
+                 exec setpriv --reuid=101 --regid=104 --clear-groups --pdeathsig KILL -- \
+                 /b/multigres-operator run --metrics-bind-address=127.0.0.9:8443"
+            ),
+            "{script}"
+        );
+        assert!(plan.launch.env.contains(&(
+            "KUBECONFIG".to_string(),
+            container_dir.join("kubeconfig").display().to_string()
+        )));
+    }
+
     #[test]
     fn container_paths_map_onto_the_deepest_mount() {
         let mounts = vec![
