@@ -3,7 +3,11 @@
 //!
 //! Each kind is a [`Feed`]: a shared reflector whose [`Store`] the reconcilers read (so a pass
 //! compares desired objects with live ones without a GET) and whose subscriptions trigger the
-//! controllers. Secrets, StatefulSets, Services, Pods, PVCs, PDBs and Deployments are selected
+//! controllers. kube-runtime's shared reflectors dispatch only additions and changes to their
+//! subscribers, never deletions; a controller must also hear that a child it owns was deleted
+//! (a user's `kubectl delete pod` of a pool pod, a deleted Service) to put it back at once
+//! rather than at the next resync, so each feed also broadcasts the last state of every deleted
+//! object, after its store has dropped it, and [`Feed::subscribe`] merges the two. Secrets, StatefulSets, Services, Pods, PVCs, PDBs and Deployments are selected
 //! by `app.kubernetes.io/managed-by=multigres-operator` (every object the operator creates
 //! carries it); ConfigMaps and StorageClasses are read unfiltered (a postgres config ConfigMap
 //! belongs to the user). Custom resources are watched through [`DeserializeGuard`] so one
@@ -15,14 +19,14 @@ use std::fmt::Debug;
 use std::hash::Hash;
 use std::sync::Arc;
 
-use futures::{StreamExt, future};
+use futures::{Stream, StreamExt, future, stream};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Secret, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::core::DeserializeGuard;
 use kube::runtime::reflector::store::Writer;
-use kube::runtime::reflector::{ObjectRef, ReflectHandle, Store};
+use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, Resource};
 use multigres_api::labels::LABEL_APP_MANAGED_BY;
@@ -31,6 +35,7 @@ use multigres_api::v1alpha1::{
     TopoServer,
 };
 use serde::de::DeserializeOwned;
+use tokio::sync::broadcast;
 
 /// The value of `app.kubernetes.io/managed-by` on everything the operator creates.
 pub const MANAGED_BY: &str = "multigres-operator";
@@ -47,6 +52,8 @@ where
     api: Api<K>,
     config: watcher::Config,
     writer: Writer<K>,
+    /// The last state of each deleted object, sent once the store no longer holds it.
+    deleted: broadcast::Sender<Arc<K>>,
 }
 
 impl<K> Feed<K>
@@ -60,6 +67,7 @@ where
             api,
             config,
             writer: Writer::new_shared(SUBSCRIBER_BUFFER, ()),
+            deleted: broadcast::channel(SUBSCRIBER_BUFFER).0,
         }
     }
 
@@ -68,32 +76,59 @@ where
         self.writer.as_reader()
     }
 
-    /// A new stream of this kind's changes, for a controller's trigger.
-    pub fn subscribe(&self) -> ReflectHandle<K> {
-        self.writer
+    /// A new stream of this kind's changes and deletions, for a controller's trigger.
+    pub fn subscribe(&self) -> impl Stream<Item = Arc<K>> + Send + 'static {
+        let changes = self
+            .writer
             .subscribe()
-            .expect("a writer made with new_shared always hands out subscriptions")
+            .expect("a writer made with new_shared always hands out subscriptions");
+        stream::select(changes, deletions(self.deleted.subscribe()))
     }
 
     /// Runs the watch until the process stops; watch errors are retried with backoff.
     pub async fn run(self) {
         let kind = self.kind;
+        let deleted = self.deleted;
         watcher(self.api, self.config)
             .default_backoff()
             .modify(keep_own_managed_fields)
             .reflect_shared(self.writer)
             .for_each(|event| {
-                if let Err(error) = event {
-                    tracing::warn!(
+                match event {
+                    // After reflect_shared: the store has already dropped the object, so the
+                    // pass this wakes sees it gone. No subscriber yet is not an error.
+                    Ok(watcher::Event::Delete(object)) => {
+                        let _ = deleted.send(Arc::new(object));
+                    }
+                    Ok(_) => {}
+                    Err(error) => tracing::warn!(
                         kind,
                         error = &error as &dyn std::error::Error,
                         "watch failed; retrying"
-                    );
+                    ),
                 }
                 future::ready(())
             })
             .await;
     }
+}
+
+/// The deleted objects a subscriber receives. One that falls more than the buffer behind loses
+/// the oldest deletions (the periodic resync still puts their objects back) but keeps going.
+fn deletions<K: Clone + Send + Sync + 'static>(
+    receiver: broadcast::Receiver<Arc<K>>,
+) -> impl Stream<Item = Arc<K>> + Send + 'static {
+    stream::unfold(receiver, |mut receiver| async move {
+        loop {
+            match receiver.recv().await {
+                Ok(object) => return Some((object, receiver)),
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    tracing::warn!(missed, "deletion notices dropped by a slow controller");
+                }
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    })
 }
 
 /// The field managers whose `managedFields` entries `apply` reads (the operator's own, the Go

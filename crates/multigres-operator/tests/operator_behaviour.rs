@@ -223,6 +223,21 @@ async fn templates_scaling_and_deletion_behave_as_the_go_operator_with_our_fixes
     })
     .await;
     assert!(healthy(&client, "templated").await);
+
+    // The same cluster applied again under the same name is a new cluster (a new uid, its
+    // generation back at 1): it converges again without waiting for a resync (10 h here).
+    let clusters: Api<MultigresCluster> = Api::namespaced(client.clone(), NAMESPACE);
+    eventually("minimal to be gone", LONG, || async {
+        matches!(clusters.get_opt("minimal").await, Ok(None)).then_some(())
+    })
+    .await;
+    cluster
+        .apply_file(&cluster_support::sample("minimal.yaml"))
+        .await;
+    eventually("minimal applied again to be Healthy", LONG, || async {
+        healthy(&client, "minimal").await.then_some(())
+    })
+    .await;
     operator.stop().await;
     cluster.server.shutdown().await;
 }

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use etcd_client::Client as EtcdClient;
 use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Pod, Service};
 use kube::ResourceExt;
 use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
 use kube::core::{ApiResource, GroupVersionKind};
@@ -175,6 +176,58 @@ async fn cluster_phase(client: &kube::Client) -> Option<Phase> {
         .and_then(|s| s.phase)
 }
 
+/// The first object of kind `K` (by name) in the test namespace whose controller is a `owner`.
+async fn first_owned<K>(client: &kube::Client, owner: &str) -> K
+where
+    K: kube::Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+{
+    let api: Api<K> = Api::namespaced(client.clone(), NAMESPACE);
+    let mut owned: Vec<K> = api
+        .list(&ListParams::default())
+        .await
+        .expect("a list")
+        .items
+        .into_iter()
+        .filter(|object| {
+            object
+                .owner_references()
+                .iter()
+                .any(|owner_ref| owner_ref.controller == Some(true) && owner_ref.kind == owner)
+        })
+        .collect();
+    owned.sort_by_key(ResourceExt::name_any);
+    assert!(!owned.is_empty(), "no {} owned by a {owner}", K::kind(&()));
+    owned.swap_remove(0)
+}
+
+/// Deletes `object` as a user would and waits for the operator to create it again (a new uid).
+async fn recreated_after_delete<K>(client: &kube::Client, object: &K)
+where
+    K: kube::Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+{
+    let api: Api<K> = Api::namespaced(client.clone(), NAMESPACE);
+    let name = object.name_any();
+    let old_uid = object.uid();
+    api.delete(&name, &kube::api::DeleteParams::default())
+        .await
+        .expect("a user's delete");
+    eventually(
+        &format!("{} {name} to be created again", K::kind(&())),
+        Duration::from_secs(30),
+        || async {
+            let again = api.get_opt(&name).await.ok().flatten()?;
+            (again.uid() != old_uid && again.meta().deletion_timestamp.is_none()).then_some(())
+        },
+    )
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn minimal_converges_to_the_go_operators_objects_and_then_writes_nothing() {
     if !cluster_support::etcd_available("minimal_converges") {
@@ -286,6 +339,21 @@ async fn minimal_converges_to_the_go_operators_objects_and_then_writes_nothing()
         ),
         ("AT_LEAST_2", 3, 2)
     );
+
+    // Deleted children come back from the watch, not from a resync (this operator's is 10 h):
+    // a pool pod (owned by its Shard), a Cell's Service and a Cell (owned by the cluster).
+    let pool_pod = first_owned::<Pod>(&client, "Shard").await;
+    let cell_service = first_owned::<Service>(&client, "Cell").await;
+    let cell = first_owned::<Cell>(&client, "MultigresCluster").await;
+    recreated_after_delete(&client, &pool_pod).await;
+    recreated_after_delete(&client, &cell_service).await;
+    recreated_after_delete(&client, &cell).await;
+    eventually(
+        "minimal to be Healthy again after the deletions",
+        Duration::from_secs(120),
+        || async { (cluster_phase(&client).await == Some(Phase::Healthy)).then_some(()) },
+    )
+    .await;
 
     // A second operator with a 1 s resync re-reconciles everything; nobody writes.
     operator.stop().await;

@@ -14,7 +14,9 @@ use kube::runtime::reflector::ObjectRef;
 use multigres_api::labels::ANNOTATION_PROJECT_REF;
 
 /// Lets an object through when `key` of it differs from the last one let through (always the
-/// first time it is seen).
+/// first time it is seen). An object deleted and created again under the same name is a new
+/// object (a new uid): it is let through even though its generation starts at 1 again, as the
+/// one before it did.
 pub fn changed_by<K, T, F>(
     stream: impl Stream<Item = Arc<K>> + Send + 'static,
     key: F,
@@ -24,10 +26,10 @@ where
     T: PartialEq + Send + 'static,
     F: Fn(&K) -> T + Send + 'static,
 {
-    let mut seen: HashMap<ObjectRef<K>, T> = HashMap::new();
+    let mut seen: HashMap<ObjectRef<K>, (Option<String>, T)> = HashMap::new();
     stream.filter(move |object| {
         let reference = ObjectRef::from_obj(object.as_ref());
-        let value = key(object);
+        let value = (object.meta().uid.clone(), key(object));
         let changed = seen.get(&reference) != Some(&value);
         seen.insert(reference, value);
         future::ready(changed)
@@ -59,4 +61,52 @@ pub fn generation_or_annotations<K: Resource>(
         annotation(ANNOTATION_PROJECT_REF),
         annotation(multigres_api::labels::ANNOTATION_PENDING_DELETION),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use kube::api::ObjectMeta;
+
+    fn object(uid: &str, generation: i64) -> Arc<ConfigMap> {
+        Arc::new(ConfigMap {
+            metadata: ObjectMeta {
+                name: Some("cell".into()),
+                namespace: Some("default".into()),
+                uid: Some(uid.into()),
+                generation: Some(generation),
+                ..ObjectMeta::default()
+            },
+            ..ConfigMap::default()
+        })
+    }
+
+    #[tokio::test]
+    async fn a_recreated_object_passes_though_its_generation_is_the_same() {
+        let events = vec![
+            object("first", 1),
+            object("first", 1),  // a status change: filtered
+            object("first", 2),  // a spec change
+            object("second", 1), // deleted and created again under the same name
+            object("second", 1),
+        ];
+        let passed: Vec<(String, i64)> = changed_by(futures::stream::iter(events), generation)
+            .map(|o| {
+                (
+                    o.metadata.uid.clone().unwrap_or_default(),
+                    o.metadata.generation.unwrap_or_default(),
+                )
+            })
+            .collect()
+            .await;
+        assert_eq!(
+            passed,
+            vec![
+                ("first".into(), 1),
+                ("first".into(), 2),
+                ("second".into(), 1)
+            ]
+        );
+    }
 }
