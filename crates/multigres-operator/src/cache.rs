@@ -134,11 +134,9 @@ fn deletions<K: Clone + Send + Sync + 'static>(
 /// The field managers whose `managedFields` entries `apply` reads (the operator's own, the Go
 /// operator's names); every other manager's entry is dropped before an object enters the cache,
 /// which is most of the memory of a cached object.
-const OWN_MANAGERS: [&str; 5] = [
+const OWN_MANAGERS: [&str; 3] = [
     crate::apply::MANAGER,
     crate::apply::SHARD_STATUS_MANAGER,
-    crate::apply::SHARD_GUARD_MANAGER,
-    crate::apply::TOPO_SERVER_GUARD_MANAGER,
     "multigres-operator-cert",
 ];
 

@@ -9,7 +9,10 @@
 
 pub mod compare;
 
+use std::collections::HashMap;
 use std::fmt::Debug;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex};
 
 use kube::api::{DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
 use kube::core::ApiResource;
@@ -23,12 +26,10 @@ pub use compare::{Drift, Subresource};
 /// SSA field manager of children and of the status of MultigresCluster, TableGroup, Cell and
 /// TopoServer.
 pub const MANAGER: &str = "multigres-operator";
-/// SSA field manager of the Shard's main status write.
+/// SSA field manager of the Shard's status write. The guards' `StorageClassValid` goes out with
+/// the status (Go writes it with managers of its own, `multigres-resource-handler-guard` and
+/// `multigres-operator-guard`; their entries on objects Go wrote are left as they are).
 pub const SHARD_STATUS_MANAGER: &str = "multigres-resource-handler";
-/// SSA field manager of the Shard's `StorageClassValid` condition.
-pub const SHARD_GUARD_MANAGER: &str = "multigres-resource-handler-guard";
-/// SSA field manager of the TopoServer's `StorageClassValid` condition.
-pub const TOPO_SERVER_GUARD_MANAGER: &str = "multigres-operator-guard";
 
 /// What a write did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -140,6 +141,25 @@ fn is_already_exists(error: &kube::Error) -> bool {
 #[derive(Clone)]
 pub struct Apply {
     client: Client,
+    /// The status bodies this process last wrote, per object and manager, with the
+    /// resourceVersion the object had when it was written.
+    written_status: Arc<Mutex<HashMap<StatusKey, WrittenStatus>>>,
+}
+
+/// kind, namespace, name, field manager.
+type StatusKey = (String, String, String, String);
+
+/// A status write: the object's resourceVersion it was compared with, and a hash of the body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct WrittenStatus {
+    resource_version: Option<String>,
+    body: u64,
+}
+
+fn body_hash(body: &Value) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    body.to_string().hash(&mut hasher);
+    hasher.finish()
 }
 
 fn identity<K: Resource<DynamicType = ()>>(object: &K) -> Result<(String, String), ApplyError> {
@@ -163,11 +183,20 @@ fn to_value<K: Resource<DynamicType = ()> + Serialize>(object: &K) -> Result<Val
 
 impl Apply {
     pub fn new(client: Client) -> Self {
-        Apply { client }
+        Apply {
+            client,
+            written_status: Arc::default(),
+        }
     }
 
     pub fn client(&self) -> &Client {
         &self.client
+    }
+
+    fn written_status(&self) -> std::sync::MutexGuard<'_, HashMap<StatusKey, WrittenStatus>> {
+        self.written_status
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Server-side applies `desired` (forced, with `manager`) unless `live` already matches.
@@ -252,6 +281,23 @@ impl Apply {
                 tracing::debug!(kind = %K::kind(&()), %namespace, %name, ?drift, "applying status");
             }
         }
+        // A pass that starts before the watch has brought back this process's last status
+        // write compares with the object as it was before that write: the same body written on
+        // top of the same version is that write again, and is not sent twice.
+        let key: StatusKey = (
+            K::kind(&()).into_owned(),
+            namespace.clone(),
+            name.clone(),
+            manager.to_owned(),
+        );
+        let this_write = WrittenStatus {
+            resource_version: live.meta().resource_version.clone(),
+            body: body_hash(&body["status"]),
+        };
+        if self.written_status().get(&key) == Some(&this_write) {
+            tracing::debug!(kind = %K::kind(&()), %namespace, %name, "status already written");
+            return Ok(Outcome::Unchanged);
+        }
         let api: Api<K> = Api::namespaced(self.client.clone(), &namespace);
         api.patch_status(
             &name,
@@ -265,6 +311,7 @@ impl Apply {
             name: name.clone(),
             source: Box::new(source),
         })?;
+        self.written_status().insert(key, this_write);
         Ok(Outcome::Written)
     }
 
@@ -447,5 +494,71 @@ impl Apply {
             source: Box::new(source),
         })?;
         Ok(Outcome::Written)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::core::v1::{Service, ServicePort, ServiceSpec};
+    use kube::api::ObjectMeta;
+
+    fn status_writes(server: &kubesim::Handle) -> usize {
+        server.requests().count_matching(|entry| {
+            entry.is_mutating() && entry.subresource.as_deref() == Some("status")
+        })
+    }
+
+    #[tokio::test]
+    async fn a_status_write_is_not_repeated_on_the_version_it_was_written_on() {
+        let server = kubesim::Server::builder()
+            .start()
+            .await
+            .expect("kubesim starts");
+        let client = server.client();
+        let services: Api<Service> = Api::namespaced(client.clone(), "default");
+        let stale = services
+            .create(
+                &PostParams::default(),
+                &Service {
+                    metadata: ObjectMeta {
+                        name: Some("s".to_owned()),
+                        namespace: Some("default".to_owned()),
+                        ..ObjectMeta::default()
+                    },
+                    spec: Some(ServiceSpec {
+                        ports: Some(vec![ServicePort {
+                            port: 80,
+                            ..ServicePort::default()
+                        }]),
+                        ..ServiceSpec::default()
+                    }),
+                    ..Service::default()
+                },
+            )
+            .await
+            .expect("the Service is created");
+        let apply = Apply::new(client);
+        let ip = |ip: &str| json!({"loadBalancer": {"ingress": [{"ip": ip}]}});
+        let first = apply
+            .apply_status(&stale, ip("10.0.0.1"), MANAGER)
+            .await
+            .expect("the status is written");
+        assert_eq!(first, Outcome::Written);
+        // The same body on the same (stale) version: that write again, not sent.
+        let again = apply
+            .apply_status(&stale, ip("10.0.0.1"), MANAGER)
+            .await
+            .expect("nothing to write");
+        assert_eq!(again, Outcome::Unchanged);
+        assert_eq!(status_writes(&server), 1);
+        // Another body is written even on the stale version.
+        let other = apply
+            .apply_status(&stale, ip("10.0.0.2"), MANAGER)
+            .await
+            .expect("the status is written");
+        assert_eq!(other, Outcome::Written);
+        assert_eq!(status_writes(&server), 2);
+        server.shutdown().await;
     }
 }

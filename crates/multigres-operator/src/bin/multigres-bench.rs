@@ -430,14 +430,16 @@ async fn convergence(
 ) -> anyhow::Result<Vec<String>> {
     let bench = Bench::start(operator, true, args.explain).await?;
     let documents = read_documents(files)?;
+    let statuses = args.explain.then(|| StatusLog::start(&bench.client));
     bench.restart_count();
     apply_documents(&bench.client, &documents).await?;
     let took = bench
         .wait_healthy(1, Duration::from_secs(args.deadline_seconds))
         .await;
     let writes = bench.writes();
-    if args.explain {
+    if let Some(statuses) = statuses {
         explain(&bench, name).await?;
+        statuses.print(name);
     }
     let cluster = documents
         .iter()
@@ -468,6 +470,70 @@ async fn convergence(
     ])
 }
 
+/// Every status the custom resources went through, in order (`--explain`): what each status
+/// write changed.
+struct StatusLog {
+    seen: std::sync::Arc<std::sync::Mutex<Vec<(String, String, serde_json::Value)>>>,
+    watches: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl StatusLog {
+    fn start(client: &Client) -> StatusLog {
+        use futures::StreamExt as _;
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let watches = OWNED[..4]
+            .iter()
+            .copied()
+            .chain([(
+                "multigres.com",
+                "v1alpha1",
+                "MultigresCluster",
+                "multigresclusters",
+            )])
+            .map(|(group, version, kind, plural)| {
+                let resource = ApiResource::from_gvk_with_plural(
+                    &GroupVersionKind::gvk(group, version, kind),
+                    plural,
+                );
+                let api: Api<DynamicObject> =
+                    Api::namespaced_with(client.clone(), "default", &resource);
+                let seen = seen.clone();
+                tokio::spawn(async move {
+                    let mut last: std::collections::HashMap<String, serde_json::Value> =
+                        std::collections::HashMap::new();
+                    let mut stream = kube::runtime::watcher(api, Default::default()).boxed();
+                    while let Some(Ok(event)) = stream.next().await {
+                        let kube::runtime::watcher::Event::Apply(object) = event else {
+                            continue;
+                        };
+                        let status = object.data.get("status").cloned().unwrap_or_default();
+                        let name = object.name_any();
+                        if last.get(&name) != Some(&status) {
+                            last.insert(name.clone(), status.clone());
+                            if let Ok(mut seen) = seen.lock() {
+                                seen.push((kind.to_owned(), name, status));
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
+        StatusLog { seen, watches }
+    }
+
+    fn print(self, sample: &str) {
+        for watch in &self.watches {
+            watch.abort();
+        }
+        println!("{sample}: statuses as watched (kind name: status)");
+        if let Ok(seen) = self.seen.lock() {
+            for (kind, name, status) in seen.iter() {
+                println!("  {kind} {name}: {status}");
+            }
+        }
+    }
+}
+
 /// Prints every operator write of the request log and every Event of `default` (`--explain`).
 async fn explain(bench: &Bench, sample: &str) -> anyhow::Result<()> {
     println!("\n{sample}: operator writes in order");
@@ -492,7 +558,10 @@ async fn explain(bench: &Bench, sample: &str) -> anyhow::Result<()> {
     }
     let log = std::fs::read_to_string(bench.dir.path().join("operator.log")).unwrap_or_default();
     println!("{sample}: why the operator wrote (its drift log)");
-    for line in log.lines().filter(|l| l.contains("applying")) {
+    for line in log
+        .lines()
+        .filter(|l| l.contains("applying") || l.contains("already written"))
+    {
         println!("  {line}");
     }
     let events: Api<k8s_openapi::api::events::v1::Event> =

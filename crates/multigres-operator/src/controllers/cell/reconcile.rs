@@ -17,7 +17,8 @@ use crate::apply::MANAGER;
 use crate::cache;
 use crate::context::Context;
 use crate::controllers::apply_child::apply_child;
-use crate::controllers::reporting::{object_key, phase_change_note, run_pass};
+use crate::controllers::reporting::{object_key, run_pass};
+use crate::controllers::status_write;
 use crate::events::Source;
 
 /// Requeue while not Healthy, to notice crash loops (§10).
@@ -154,25 +155,11 @@ async fn write_status(
     previous: &CellStatus,
     status: CellStatus,
 ) -> Result<(), Error> {
-    let body = serde_json::to_value(&status).expect("status types always serialize to JSON");
-    let written = context
-        .apply
-        .apply_status(cell, body, MANAGER)
+    status_write::write_status(context, Source::Cell, cell, MANAGER, previous, &status)
         .await
         .map_err(|source| Error::Status {
             object: object_key(cell),
             source,
         })?;
-    if written.written() && previous.phase != status.phase {
-        context
-            .events
-            .normal(
-                Source::Cell,
-                &cell.object_ref(&()),
-                "PhaseChange",
-                phase_change_note(previous.phase, status.phase),
-            )
-            .await;
-    }
     Ok(())
 }

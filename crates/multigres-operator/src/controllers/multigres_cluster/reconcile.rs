@@ -13,7 +13,7 @@ use k8s_openapi::api::core::v1::{ObjectReference, Service};
 use kube::api::{DynamicObject, ListParams};
 use kube::core::DeserializeGuard;
 use kube::runtime::controller::Action;
-use kube::{Api, Resource, ResourceExt};
+use kube::{Api, ResourceExt};
 use multigres_api::conditions::{AVAILABLE, ConditionStatus, DesiredCondition, set_condition};
 use multigres_api::labels::{
     LABEL_CLUSTER, LABEL_USES_CELL_TEMPLATE, LABEL_USES_CORE_TEMPLATE, LABEL_USES_SHARD_TEMPLATE,
@@ -36,7 +36,8 @@ use crate::cache;
 use crate::context::Context;
 use crate::controllers::apply_child::{apply_child, apply_guarded_child};
 use crate::controllers::pending_deletion::{Removal, retire};
-use crate::controllers::reporting::{object_key, phase_change_note, run_pass};
+use crate::controllers::reporting::{object_key, run_pass};
+use crate::controllers::status_write;
 use crate::events::Source;
 
 /// Requeue while children are being removed (§2.2 step 15).
@@ -593,25 +594,18 @@ async fn write_status(
     context
         .series
         .track(crate::telemetry::deleted_series::Tracked::Cluster { namespace, name });
-    let body = serde_json::to_value(&status).expect("status types always serialize to JSON");
-    let written = context
-        .apply
-        .apply_status(cluster, body, MANAGER)
-        .await
-        .map_err(|source| Error::Status {
-            object: object_key(cluster),
-            source,
-        })?;
-    if written.written() && previous.phase != status.phase {
-        context
-            .events
-            .normal(
-                Source::MultigresCluster,
-                &cluster.object_ref(&()),
-                "PhaseChange",
-                phase_change_note(previous.phase, status.phase),
-            )
-            .await;
-    }
+    status_write::write_status(
+        context,
+        Source::MultigresCluster,
+        cluster,
+        MANAGER,
+        previous,
+        &status,
+    )
+    .await
+    .map_err(|source| Error::Status {
+        object: object_key(cluster),
+        source,
+    })?;
     Ok(())
 }

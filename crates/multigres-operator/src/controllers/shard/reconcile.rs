@@ -17,7 +17,8 @@ use kube::core::DeserializeGuard;
 use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
 use multigres_api::conditions::{
-    self, READY_FOR_DELETION, StorageClassSubject, is_condition_true, storage_class_valid,
+    self, DesiredCondition, READY_FOR_DELETION, StorageClassSubject, is_condition_true,
+    storage_class_valid,
 };
 use multigres_api::labels::{
     ANNOTATION_DRAIN_REQUESTED_AT, ANNOTATION_DRAIN_STATE, ANNOTATION_PENDING_DELETION, LABEL_CELL,
@@ -41,13 +42,13 @@ use super::fetch;
 use super::pgbackrest;
 use super::pool::{DrainReason, PoolAction, PoolCell, drained_count, plan_pool};
 use super::status::{OrchObservation, PoolObservation, compute_status};
-use crate::apply::{ApplyError, SHARD_GUARD_MANAGER, SHARD_STATUS_MANAGER};
+use crate::apply::{ApplyError, SHARD_STATUS_MANAGER};
 use crate::cache;
 use crate::context::Context;
 use crate::controllers::apply_child::apply_child;
-use crate::controllers::guard::guard_condition_status;
 use crate::controllers::pending_deletion::rfc3339;
-use crate::controllers::reporting::{object_key, phase_change_note, run_pass};
+use crate::controllers::reporting::{object_key, run_pass};
+use crate::controllers::status_write;
 use crate::events::Source;
 
 /// Requeue while a named StorageClass is missing (§10).
@@ -119,7 +120,16 @@ async fn pass(guarded: &DeserializeGuard<Shard>, context: &Context) -> Result<Ac
         .iter()
         .map(|cell| cell.as_str().to_owned())
         .collect();
-    write_shard_status(context, shard, &shard_context, &previous, &orch_cells).await?;
+    let guard = storage_guard(context, shard);
+    write_shard_status(
+        context,
+        shard,
+        &shard_context,
+        &previous,
+        &orch_cells,
+        &guard,
+    )
+    .await?;
 
     // Inputs the builders need: the postgres config hash and the pgBackRest material.
     let postgres_config_hash = match &shard.spec.postgres_config_ref {
@@ -214,7 +224,7 @@ async fn pass(guarded: &DeserializeGuard<Shard>, context: &Context) -> Result<Ac
                 .map_err(apply_error)?;
         }
     }
-    if !storage_guard(context, shard, &reference).await? {
+    if !storage_guard_passes(context, shard, &reference, &guard).await {
         return Ok(Action::requeue(MISSING_CLASS_REQUEUE));
     }
 
@@ -321,6 +331,7 @@ async fn write_shard_status(
     shard_context: &ShardContext<'_>,
     previous: &ShardStatus,
     orch_cells: &[String],
+    guard: &DesiredCondition,
 ) -> Result<(), Error> {
     let namespace = shard.namespace().unwrap_or_default();
     let reference = shard.object_ref(&());
@@ -363,8 +374,15 @@ async fn write_shard_status(
             OrchObservation { deployment, pods }
         })
         .collect();
-    let (status, counts) =
-        compute_status(shard, previous, &pools, &orch, orch_cells, &context.now());
+    let (status, counts) = compute_status(
+        shard,
+        previous,
+        &pools,
+        &orch,
+        orch_cells,
+        guard,
+        &context.now(),
+    );
     let uid = shard.uid().unwrap_or_default();
     let cluster = shard_context.cluster.to_string();
     context
@@ -415,26 +433,19 @@ async fn write_shard_status(
             context.events.resolved(&uid, "PoolEmpty");
         }
     }
-    let body = serde_json::to_value(&status).expect("status types always serialize to JSON");
-    let written = context
-        .apply
-        .apply_status(shard, body, SHARD_STATUS_MANAGER)
-        .await
-        .map_err(|source| Error::Status {
-            object: object_key(shard),
-            source,
-        })?;
-    if written.written() && previous.phase != status.phase {
-        context
-            .events
-            .normal(
-                Source::Shard,
-                &reference,
-                "PhaseChange",
-                phase_change_note(previous.phase, status.phase),
-            )
-            .await;
-    }
+    status_write::write_status(
+        context,
+        Source::Shard,
+        shard,
+        SHARD_STATUS_MANAGER,
+        previous,
+        &status,
+    )
+    .await
+    .map_err(|source| Error::Status {
+        object: object_key(shard),
+        source,
+    })?;
     Ok(())
 }
 
@@ -448,12 +459,8 @@ fn pool_selector(shard: &ShardContext<'_>, pool: &str, cell: &str) -> Vec<(Strin
 }
 
 /// One `StorageClassValid` condition from both guards (fix 12: Go writes it twice per pass with
-/// two messages); `false` when a named class is missing and the pass must wait.
-async fn storage_guard(
-    context: &Context,
-    shard: &Shard,
-    reference: &ObjectReference,
-) -> Result<bool, Error> {
+/// two messages, each in a status write of its own); it goes out with the pass's status write.
+fn storage_guard(context: &Context, shard: &Shard) -> DesiredCondition {
     let exists =
         |class: &str| cache::get_cluster_scoped(&context.cache.storage_classes, class).is_some();
     let backup_class = shard
@@ -482,24 +489,21 @@ async fn storage_guard(
         named.first().map(|(class, _)| *class),
         missing.is_none(),
     );
-    let condition = if backup.status == conditions::ConditionStatus::False {
+    if backup.status == conditions::ConditionStatus::False {
         backup
     } else {
         pools
-    };
-    let live = shard.status.clone().unwrap_or_default().conditions;
-    if let Some(body) =
-        guard_condition_status(&live, &condition, shard.metadata.generation, &context.now())
-    {
-        context
-            .apply
-            .apply_status(shard, body, SHARD_GUARD_MANAGER)
-            .await
-            .map_err(|source| Error::Status {
-                object: object_key(shard),
-                source,
-            })?;
     }
+}
+
+/// The guard's Warning while a named class is missing (once until it is back); `false` when
+/// the pass must wait.
+async fn storage_guard_passes(
+    context: &Context,
+    shard: &Shard,
+    reference: &ObjectReference,
+    condition: &DesiredCondition,
+) -> bool {
     if condition.status == conditions::ConditionStatus::False {
         context
             .events
@@ -510,12 +514,12 @@ async fn storage_guard(
                 condition.message.clone(),
             )
             .await;
-        return Ok(false);
+        return false;
     }
     context
         .events
         .resolved(&shard.uid().unwrap_or_default(), "StorageClassNotFound");
-    Ok(true)
+    true
 }
 
 /// Plans and carries out one pool in one cell; returns whether a drain is in progress.

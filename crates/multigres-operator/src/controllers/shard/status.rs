@@ -1,9 +1,10 @@
 //! The Shard status (spec-controllers.md §7.13): pools and multiorch readiness, phase,
 //! `Available`, from the pods and Deployments as last observed.
 //!
-//! Pure: the time is an argument. The status written keeps every condition other writers own
-//! except `StorageClassValid` (the guard's field manager), and the pod roles and backup fields
-//! as they are.
+//! Pure: the time is an argument. The status written keeps every condition other writers own,
+//! and the pod roles and backup fields as they are; it carries the StorageClass guard's
+//! `StorageClassValid`, so a pass writes its status once (Go applies the guard's condition in
+//! writes of its own, with the `multigres-resource-handler-guard` manager).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -12,7 +13,7 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use multigres_api::conditions::{
-    STORAGE_CLASS_VALID, ShardObservation, is_crash_looping, set_condition, shard_available,
+    DesiredCondition, ShardObservation, is_crash_looping, set_condition, shard_available,
     shard_phase,
 };
 use multigres_api::labels::{ANNOTATION_DRAIN_REQUESTED_AT, ANNOTATION_DRAIN_STATE};
@@ -60,6 +61,7 @@ pub fn compute_status(
     pools: &[PoolObservation<'_>],
     orch: &[OrchObservation],
     orch_cells: &[String],
+    guard: &DesiredCondition,
     now: &Time,
 ) -> (ShardStatus, Vec<PoolCount>) {
     let mut counts = Vec::new();
@@ -122,12 +124,8 @@ pub fn compute_status(
     };
     let phase = shard_phase(&observation);
     let generation = shard.metadata.generation;
-    let mut conditions: Vec<_> = previous
-        .conditions
-        .iter()
-        .filter(|c| c.type_ != STORAGE_CLASS_VALID)
-        .cloned()
-        .collect();
+    let mut conditions: Vec<_> = previous.conditions.clone();
+    set_condition(&mut conditions, guard, generation, now);
     set_condition(
         &mut conditions,
         &shard_available(&observation),

@@ -21,7 +21,8 @@ use crate::cache;
 use crate::context::Context;
 use crate::controllers::apply_child::apply_guarded_child;
 use crate::controllers::pending_deletion::{Removal, retire};
-use crate::controllers::reporting::{object_key, phase_change_note, run_pass};
+use crate::controllers::reporting::{object_key, run_pass};
+use crate::controllers::status_write;
 use crate::events::Source;
 
 /// Requeue while Shards are being removed (§10).
@@ -194,25 +195,18 @@ async fn write_status(
     previous: &TableGroupStatus,
     status: TableGroupStatus,
 ) -> Result<(), Error> {
-    let body = serde_json::to_value(&status).expect("status types always serialize to JSON");
-    let written = context
-        .apply
-        .apply_status(table_group, body, MANAGER)
-        .await
-        .map_err(|source| Error::Status {
-            object: object_key(table_group),
-            source,
-        })?;
-    if written.written() && previous.phase != status.phase {
-        context
-            .events
-            .normal(
-                Source::TableGroup,
-                &table_group.object_ref(&()),
-                "PhaseChange",
-                phase_change_note(previous.phase, status.phase),
-            )
-            .await;
-    }
+    status_write::write_status(
+        context,
+        Source::TableGroup,
+        table_group,
+        MANAGER,
+        previous,
+        &status,
+    )
+    .await
+    .map_err(|source| Error::Status {
+        object: object_key(table_group),
+        source,
+    })?;
     Ok(())
 }

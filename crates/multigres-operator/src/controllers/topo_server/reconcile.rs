@@ -15,12 +15,12 @@ use multigres_api::v1alpha1::{TopoServer, TopoServerStatus};
 use super::Error;
 use super::build::build_topo_server_objects;
 use super::status::{TopoServerObservation, compute_status};
-use crate::apply::{MANAGER, TOPO_SERVER_GUARD_MANAGER};
+use crate::apply::MANAGER;
 use crate::cache;
 use crate::context::Context;
 use crate::controllers::apply_child::apply_child;
-use crate::controllers::guard::guard_condition_status;
-use crate::controllers::reporting::{object_key, phase_change_note, run_pass};
+use crate::controllers::reporting::{object_key, run_pass};
+use crate::controllers::status_write;
 use crate::events::Source;
 
 /// Requeue while a named StorageClass is missing (§10).
@@ -54,7 +54,8 @@ async fn pass(guarded: &DeserializeGuard<TopoServer>, context: &Context) -> Resu
     let namespace = topo_server.namespace().unwrap_or_default();
     let name = topo_server.name_any();
 
-    // The etcd StorageClass guard (§5): nothing is applied while a named class is missing.
+    // The etcd StorageClass guard (§5): nothing is applied while a named class is missing. Its
+    // condition goes out with the status, in the pass's one status write.
     let class = topo_server
         .spec
         .etcd
@@ -65,27 +66,16 @@ async fn pass(guarded: &DeserializeGuard<TopoServer>, context: &Context) -> Resu
         cache::get_cluster_scoped(&context.cache.storage_classes, class).is_some()
     });
     let guard = conditions::storage_class_valid(StorageClassSubject::Etcd, class, found);
-    let conditions_now = topo_server
-        .status
-        .as_ref()
-        .map(|status| status.conditions.clone())
-        .unwrap_or_default();
-    if let Some(status) = guard_condition_status(
-        &conditions_now,
-        &guard,
-        topo_server.metadata.generation,
-        &context.now(),
-    ) {
-        context
-            .apply
-            .apply_status(topo_server, status, TOPO_SERVER_GUARD_MANAGER)
-            .await
-            .map_err(|source| Error::Apply {
-                object: object.clone(),
-                source,
-            })?;
-    }
+    let previous = topo_server.status.clone().unwrap_or_default();
     if class.is_some() && !found {
+        let mut status = previous.clone();
+        conditions::set_condition(
+            &mut status.conditions,
+            &guard,
+            topo_server.metadata.generation,
+            &context.now(),
+        );
+        write_status(context, topo_server, &previous, status).await?;
         context
             .events
             .warning(
@@ -124,12 +114,6 @@ async fn pass(guarded: &DeserializeGuard<TopoServer>, context: &Context) -> Resu
     .await
     .map_err(apply_error)?;
     let live_set = cache::get(&context.cache.stateful_sets, &namespace, &name);
-
-    // Status from the StatefulSet as last observed; none yet ⇒ no status write (its creation
-    // triggers the next pass).
-    let Some(live_set) = live_set else {
-        return Ok(Action::requeue(NOT_HEALTHY_REQUEUE));
-    };
     let selector = stateful_set
         .spec
         .as_ref()
@@ -139,27 +123,40 @@ async fn pass(guarded: &DeserializeGuard<TopoServer>, context: &Context) -> Resu
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    let pods = cache::select(&context.cache.pods, &namespace, &selector);
-    let observation = TopoServerObservation::new(&live_set, &pods);
-    let set_status = live_set.status.clone().unwrap_or_default();
-    context.metrics.set_toposerver_replicas(
-        &namespace,
-        &name,
-        set_status.replicas,
-        set_status.ready_replicas.unwrap_or_default(),
-    );
-    context
-        .series
-        .track(crate::telemetry::deleted_series::Tracked::TopoServer {
-            namespace: namespace.clone(),
-            name: name.clone(),
-        });
-    let previous = topo_server.status.clone().unwrap_or_default();
+    // The StatefulSet as last observed; just created and not seen yet, a status that says so
+    // (the same one its first sighting gives, so that sighting writes nothing).
+    let observation = match &live_set {
+        Some(live_set) => {
+            let pods = cache::select(&context.cache.pods, &namespace, &selector);
+            let set_status = live_set.status.clone().unwrap_or_default();
+            context.metrics.set_toposerver_replicas(
+                &namespace,
+                &name,
+                set_status.replicas,
+                set_status.ready_replicas.unwrap_or_default(),
+            );
+            context
+                .series
+                .track(crate::telemetry::deleted_series::Tracked::TopoServer {
+                    namespace: namespace.clone(),
+                    name: name.clone(),
+                });
+            TopoServerObservation::new(live_set, &pods)
+        }
+        None => TopoServerObservation::not_observed(
+            stateful_set
+                .spec
+                .as_ref()
+                .and_then(|spec| spec.replicas)
+                .unwrap_or(1),
+        ),
+    };
     let status = compute_status(
         topo_server,
         &previous,
         &observation,
         &services,
+        &guard,
         &context.now(),
     );
     let healthy = status.phase == Some(multigres_api::v1alpha1::Phase::Healthy);
@@ -178,23 +175,18 @@ async fn write_status(
     previous: &TopoServerStatus,
     status: TopoServerStatus,
 ) -> Result<(), Error> {
-    let object = object_key(topo_server);
-    let body = serde_json::to_value(&status).expect("status types always serialize to JSON");
-    let written = context
-        .apply
-        .apply_status(topo_server, body, MANAGER)
-        .await
-        .map_err(|source| Error::Apply { object, source })?;
-    if written.written() && previous.phase != status.phase {
-        context
-            .events
-            .normal(
-                Source::TopoServer,
-                &topo_server.object_ref(&()),
-                "PhaseChange",
-                phase_change_note(previous.phase, status.phase),
-            )
-            .await;
-    }
+    status_write::write_status(
+        context,
+        Source::TopoServer,
+        topo_server,
+        MANAGER,
+        previous,
+        &status,
+    )
+    .await
+    .map_err(|source| Error::Apply {
+        object: object_key(topo_server),
+        source,
+    })?;
     Ok(())
 }

@@ -1,8 +1,9 @@
 //! The TopoServer status (spec-controllers.md §5 "Status"), computed from the StatefulSet and
 //! its pods as last observed.
 //!
-//! Pure: the time is an argument. Only the `Ready` condition is part of this status; the
-//! `StorageClassValid` condition belongs to the guard's field manager.
+//! Pure: the time is an argument. The status carries the `Ready` condition and the etcd
+//! StorageClass guard's `StorageClassValid`, so a pass writes its status once (Go applies the
+//! guard's condition in a write of its own, with the `multigres-operator-guard` manager).
 
 use std::sync::Arc;
 
@@ -10,7 +11,8 @@ use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{Pod, Service};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use multigres_api::conditions::{
-    self, READY, WorkloadObservation, any_crash_looping, compute_workload_phase, set_condition,
+    self, DesiredCondition, READY, WorkloadObservation, any_crash_looping, compute_workload_phase,
+    set_condition,
 };
 use multigres_api::v1alpha1::{TopoServer, TopoServerStatus};
 
@@ -25,6 +27,18 @@ pub struct TopoServerObservation {
 }
 
 impl TopoServerObservation {
+    /// Before the StatefulSet is seen in the cache (just created): nothing observed, nothing
+    /// ready, as the StatefulSet reports itself until its controller has looked at it.
+    pub fn not_observed(spec_replicas: i32) -> Self {
+        TopoServerObservation {
+            generation: 1,
+            observed_generation: 0,
+            spec_replicas,
+            ready_replicas: 0,
+            pods_crash_looping: false,
+        }
+    }
+
     pub fn new(stateful_set: &StatefulSet, pods: &[Arc<Pod>]) -> Self {
         let status = stateful_set.status.clone().unwrap_or_default();
         let pods: Vec<Pod> = pods.iter().map(|pod| pod.as_ref().clone()).collect();
@@ -42,12 +56,14 @@ impl TopoServerObservation {
     }
 }
 
-/// The status to write: `previous` supplies the condition's `lastTransitionTime`.
+/// The status to write, with the guard's condition: `previous` supplies the conditions'
+/// `lastTransitionTime`.
 pub fn compute_status(
     topo_server: &TopoServer,
     previous: &TopoServerStatus,
     observed: &TopoServerObservation,
     services: &[Service],
+    guard: &DesiredCondition,
     now: &Time,
 ) -> TopoServerStatus {
     let generation = topo_server.metadata.generation;
@@ -60,9 +76,10 @@ pub fn compute_status(
     let mut conditions: Vec<_> = previous
         .conditions
         .iter()
-        .filter(|condition| condition.type_ == READY)
+        .filter(|condition| condition.type_ == READY || condition.type_ == guard.type_)
         .cloned()
         .collect();
+    set_condition(&mut conditions, guard, generation, now);
     set_condition(&mut conditions, &ready, generation, now);
     let phase = compute_workload_phase(&WorkloadObservation {
         ready: i64::from(observed.ready_replicas),
@@ -86,5 +103,61 @@ pub fn compute_status(
         // The builders return the headless (peer) Service first, then the client Service.
         client_service: service_name(1),
         peer_service: service_name(0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+    use k8s_openapi::jiff::Timestamp;
+    use multigres_api::conditions::{
+        STORAGE_CLASS_VALID, StorageClassSubject, storage_class_valid,
+    };
+    use multigres_api::v1alpha1::{Phase, TopoServerSpec};
+
+    fn topo_server() -> TopoServer {
+        TopoServer {
+            metadata: ObjectMeta {
+                name: Some("t".into()),
+                namespace: Some("default".into()),
+                generation: Some(1),
+                ..ObjectMeta::default()
+            },
+            spec: TopoServerSpec::default(),
+            status: None,
+        }
+    }
+
+    #[test]
+    fn the_first_status_carries_the_guard_and_says_nothing_is_observed_yet() {
+        let now = Time(Timestamp::from_second(1_700_000_000).expect("a valid time"));
+        let guard = storage_class_valid(StorageClassSubject::Etcd, None, false);
+        let status = compute_status(
+            &topo_server(),
+            &TopoServerStatus::default(),
+            &TopoServerObservation::not_observed(3),
+            &[],
+            &guard,
+            &now,
+        );
+        assert_eq!(status.phase, Some(Phase::Progressing));
+        let types: Vec<&str> = status.conditions.iter().map(|c| c.type_.as_str()).collect();
+        assert_eq!(types, vec![STORAGE_CLASS_VALID, READY]);
+        assert_eq!(
+            status.conditions[1].message,
+            "StatefulSet update in progress"
+        );
+        // The guard's transition time stays while its status does not flip.
+        let later = Time(Timestamp::from_second(1_700_000_100).expect("a valid time"));
+        let next = compute_status(
+            &topo_server(),
+            &status,
+            &TopoServerObservation::not_observed(3),
+            &[],
+            &guard,
+            &later,
+        );
+        assert_eq!(next, status);
     }
 }
