@@ -465,6 +465,17 @@ mod tests {
         }
     }
 
+    /// kubesim, a client of it and an `Events` writing there.
+    async fn start() -> (kubesim::Handle, Client, Events) {
+        let server = kubesim::Server::builder()
+            .start()
+            .await
+            .expect("kubesim starts");
+        let client = server.client();
+        let events = Events::new(&client, None);
+        (server, client, events)
+    }
+
     /// (reason, note, series count) of every Event in `default`, sorted.
     async fn stored(client: &Client) -> Vec<(String, String, i32)> {
         let api: Api<Event> = Api::namespaced(client.clone(), "default");
@@ -488,12 +499,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_pass_publishes_one_event_per_reason_and_a_new_note_is_a_new_event() {
-        let server = kubesim::Server::builder()
-            .start()
-            .await
-            .expect("kubesim starts");
-        let client = server.client();
-        let events = Events::new(&client, None);
+        let (server, client, events) = start().await;
         let object = shard();
         let uid = "uid-1";
         events.gather(uid, "Applied", "Applied ", "Service a".to_owned());
@@ -554,12 +560,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_note_once_per_version_is_published_again_only_for_a_new_version() {
-        let server = kubesim::Server::builder()
-            .start()
-            .await
-            .expect("kubesim starts");
-        let client = server.client();
-        let events = Events::new(&client, None);
+        let (server, client, events) = start().await;
         let object = shard();
         for version in ["1", "1", "2"] {
             events
