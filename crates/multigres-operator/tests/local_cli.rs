@@ -220,6 +220,33 @@ fn local_mode_converges_serves_kubectl_carries_out_an_edit_and_stops_cleanly() {
         std::thread::sleep(Duration::from_millis(200));
     }
 
+    // A direct edit of an operator-owned Cell is refused by the child webhook, as in a cluster
+    // (the operator's own writes above passed it: it authenticates as its ServiceAccount).
+    let cell = kubectl(
+        &kubeconfig,
+        home.path(),
+        &["get", "cells", "-o", "jsonpath={.items[0].metadata.name}"],
+    );
+    let refused = Command::new(KUBECTL)
+        .args([
+            "patch",
+            "cell",
+            cell.trim(),
+            "--type=merge",
+            "-p",
+            r#"{"spec":{"multigateway":{"replicas":5}}}"#,
+            "--request-timeout=30s",
+        ])
+        .env("KUBECONFIG", &kubeconfig)
+        .env("HOME", home.path())
+        .output()
+        .expect("kubectl runs");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success() && stderr.contains("direct modification"),
+        "a user's patch of Cell {cell} was not refused by the child webhook: {stderr}"
+    );
+
     // Ctrl-C: everything it started goes away.
     let pid = local.child.id();
     let started = descendants(pid);

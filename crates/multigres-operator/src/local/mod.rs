@@ -294,8 +294,15 @@ async fn serve(
         resync: Duration::from_secs(36_000),
         address_resolution: AddressResolution::ApiServer,
     };
+    // The operator authenticates as its ServiceAccount, as in its pod, so the child-resource
+    // validators tell its writes from the user's.
+    let mut operator_config = server.client_config();
+    operator_config.auth_info = kube::config::AuthInfo {
+        token: Some(webhook::operator_token(&client).await?.into()),
+        ..kube::config::AuthInfo::default()
+    };
     let operator = tokio::spawn(run_with(
-        operator_client(server.client_config(), None)?,
+        operator_client(operator_config, None)?,
         options,
         async move {
             let _ = stopped.await;

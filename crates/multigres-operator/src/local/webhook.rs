@@ -12,7 +12,8 @@ use anyhow::Context as _;
 use k8s_openapi::api::admissionregistration::v1::{
     MutatingWebhookConfiguration, ValidatingWebhookConfiguration,
 };
-use k8s_openapi::api::core::v1::{Namespace, Service};
+use k8s_openapi::api::authentication::v1::TokenRequest;
+use k8s_openapi::api::core::v1::{Namespace, Service, ServiceAccount};
 use kube::api::{Api, Patch, PatchParams};
 use kube::{Client, ResourceExt};
 use serde_json::json;
@@ -29,21 +30,6 @@ pub const NAMESPACE: &str = "multigres-operator";
 pub const SERVICE: &str = "multigres-operator-webhook-service";
 /// The operator's ServiceAccount of the install manifest.
 pub const SERVICE_ACCOUNT: &str = "multigres-operator-controller-manager";
-
-/// The kinds only the operator may write, whose validators need to know who writes.
-const CHILD_RESOURCES: [&str; 4] = ["cells", "shards", "tablegroups", "toposervers"];
-
-fn is_for(
-    webhook: &k8s_openapi::api::admissionregistration::v1::ValidatingWebhook,
-    resource: &str,
-) -> bool {
-    webhook.rules.iter().flatten().any(|rule| {
-        rule.resources
-            .iter()
-            .flatten()
-            .any(|r| r.as_str() == resource)
-    })
-}
 
 /// A free loopback port for the webhook server: `port` when it is free, any free one for 0.
 pub fn webhook_address(port: u16) -> anyhow::Result<SocketAddr> {
@@ -103,14 +89,7 @@ pub async fn register(
             .await
             .context("failed to register the mutating webhooks")?;
     }
-    let mut validating = validating_configuration(&target);
-    // kubesim authenticates every client as its one administrator, so the child validators
-    // (spec-api.md §12.6) could not tell the operator's writes from a user's and would refuse
-    // them all. They stay out of local mode; the defaulter and the cluster and template
-    // validators are registered as in a cluster.
-    if let Some(webhooks) = validating.webhooks.as_mut() {
-        webhooks.retain(|w| !CHILD_RESOURCES.iter().any(|r| is_for(w, r)));
-    }
+    let validating = validating_configuration(&target);
     let validating_api: Api<ValidatingWebhookConfiguration> = Api::all(client.clone());
     if validating_api
         .get_opt(&validating.name_any())
@@ -133,6 +112,40 @@ pub async fn register(
         service_account: SERVICE_ACCOUNT.to_owned(),
         enable_http2: false,
     })
+}
+
+/// How long the operator's token lasts: longer than any local session (a restart asks again).
+const TOKEN_SECONDS: i64 = 365 * 24 * 3600;
+
+/// The operator's credentials, as its pod gets them in a cluster: its ServiceAccount (created
+/// when missing) and a token for it from TokenRequest. The child-resource validators
+/// (spec-api.md §12.6) let only this identity write Cells, Shards, TableGroups and TopoServers,
+/// so in local mode too a user's `kubectl edit` of a child is refused while the operator's
+/// writes pass.
+pub async fn operator_token(client: &Client) -> anyhow::Result<String> {
+    let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), NAMESPACE);
+    accounts
+        .patch(
+            SERVICE_ACCOUNT,
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(json!({
+                "apiVersion": "v1", "kind": "ServiceAccount",
+                "metadata": {"name": SERVICE_ACCOUNT, "namespace": NAMESPACE},
+            })),
+        )
+        .await
+        .context("failed to create the operator's ServiceAccount")?;
+    let request: TokenRequest = serde_json::from_value(json!({
+        "spec": {"audiences": [], "expirationSeconds": TOKEN_SECONDS},
+    }))
+    .context("a TokenRequest")?;
+    accounts
+        .create_token_request(SERVICE_ACCOUNT, &Default::default(), &request)
+        .await
+        .context("failed to get a token for the operator's ServiceAccount")?
+        .status
+        .map(|status| status.token)
+        .context("the TokenRequest answer has no token")
 }
 
 /// Waits until every webhook has its caBundle and the server accepts connections, so the
