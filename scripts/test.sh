@@ -22,26 +22,7 @@ command -v kubectl >/dev/null 2>&1 || need_pkgs+=(kubernetes-client)
 command -v psql >/dev/null 2>&1 || need_pkgs+=(postgresql-client)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || command -v initdb >/dev/null 2>&1 \
   || need_pkgs+=(postgresql)
-if [ ${#need_pkgs[@]} -gt 0 ]; then
-  echo "installing ${need_pkgs[*]}"
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  # Debian would start etcd as a service on install, and the tests run their own. A policy-rc.d
-  # that refuses every start (exit 101, Debian's convention) keeps any service from starting, so
-  # there is nothing to stop afterwards; it is removed again if this script put it there.
-  policy=""
-  if [ ! -e /usr/sbin/policy-rc.d ]; then
-    policy=/usr/sbin/policy-rc.d
-    printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
-    $SUDO chmod +x "$policy"
-    trap '$SUDO rm -f "$policy"' EXIT
-  fi
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}"
-  if [ -n "$policy" ]; then
-    $SUDO rm -f "$policy"
-    trap - EXIT
-  fi
-fi
+scripts/apt-install.sh ${need_pkgs[@]+"${need_pkgs[@]}"}
 
 # Tests read ../shared (the specs and golden files) when it is there.
 export MULTIGRES_SHARED_DIR="${MULTIGRES_SHARED_DIR:-$(cd .. && pwd)/shared}"
