@@ -13,4 +13,4 @@ command -v etcd >/dev/null 2>&1 || [ -x /usr/bin/etcd ] || need_pkgs+=(etcd-serv
 command -v kubectl >/dev/null 2>&1 || need_pkgs+=(kubernetes-client)
 scripts/apt-install.sh ${need_pkgs[@]+"${need_pkgs[@]}"}
 
-exec cargo run --release -q -p multigres-operator -- local "$@"
+exec cargo run --release -q -p multigres-operator --bin multigres-operator -- local "$@"
