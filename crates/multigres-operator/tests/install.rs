@@ -1,14 +1,16 @@
 //! The install manifests and the Helm chart: the committed files under `config/install/` and
 //! `charts/multigres-operator/` are exactly what the code generates (so a change to the objects
 //! cannot ship without them), each object is a valid object of its kind, the variants differ
-//! only where their overlay says, and — when `helm` is installed — the chart renders the default
-//! manifest. Debian has no `helm` package, so that last comparison is skipped (with a note on
-//! standard error) on machines without it.
+//! only where their overlay says, and the chart renders the default manifest with the real helm
+//! (scripts/install-helm.sh installs it where missing; without it the comparison is skipped with
+//! a note on standard error, and fails under CI).
 //!
 //! `UPDATE_MANIFESTS=1 cargo test -p multigres-operator --test install` rewrites the files.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+
+mod support;
 
 use clap::Parser;
 use multigres_operator::cli::Cli;
@@ -16,6 +18,7 @@ use multigres_operator::install::helm::chart_files;
 use multigres_operator::install::{InstallSettings, Variant, install_objects, install_yaml};
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
+use support::helm::Helm;
 
 const UPDATE_HINT: &str = "run `UPDATE_MANIFESTS=1 cargo test -p multigres-operator --test \
                            install` to regenerate config/install and charts/multigres-operator";
@@ -452,24 +455,24 @@ fn each_overlay_changes_only_what_it_is_for() {
     }
 }
 
-/// `helm template` of the chart equals the default manifest without its Namespace. Runs only
-/// where `helm` is installed (Debian does not package it).
+/// `helm template` of the chart equals the default manifest without its Namespace.
 #[test]
 fn the_helm_chart_renders_the_default_manifest() -> Result<(), String> {
-    let helm = std::process::Command::new("helm")
-        .arg("template")
-        .arg("multigres-operator")
-        .arg(repo_root().join("charts/multigres-operator"))
-        .args(["--namespace", "multigres-operator", "--include-crds"])
-        .output();
-    let output = match helm {
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-            eprintln!("helm is not installed: the chart's rendering is not compared");
-            return Ok(());
-        }
-        Err(err) => return Err(err.to_string()),
-        Ok(output) => output,
+    let Some(helm) = Helm::new("the_helm_chart_renders_the_default_manifest", None) else {
+        return Ok(());
     };
+    let chart = repo_root().join("charts/multigres-operator");
+    let output = helm
+        .command(&[
+            "template",
+            "multigres-operator",
+            &chart.display().to_string(),
+            "--namespace",
+            "multigres-operator",
+            "--include-crds",
+        ])
+        .output()
+        .map_err(|err| err.to_string())?;
     assert!(
         output.status.success(),
         "helm template failed: {}",
