@@ -35,6 +35,11 @@ pub enum LoadError {
         #[source]
         source: rustls::Error,
     },
+    #[error(
+        "the serving key is not the key of the serving certificate (tls.key and tls.crt of \
+         different issuances, as when they are read while being replaced)"
+    )]
+    KeyMismatch,
     #[error("failed to read {path}")]
     Read {
         path: String,
@@ -104,7 +109,17 @@ fn certified_key(pair: &CertPair) -> Result<CertifiedKey, LoadError> {
     })?;
     let signing_key = rustls::crypto::ring::sign::any_supported_type(&key)
         .map_err(|source| LoadError::Key { source })?;
-    Ok(CertifiedKey::new(chain, signing_key))
+    let certified = CertifiedKey::new(chain, signing_key);
+    // The two files are read one after the other: a renewal between the reads (cert-manager
+    // rewriting its Secret, the kubelet projecting it) pairs the new certificate with the old
+    // key, and every handshake would fail until the next reload. Such a pair is refused, so
+    // the previous one stays served.
+    match certified.keys_match() {
+        Ok(()) | Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::Unknown)) => {
+            Ok(certified)
+        }
+        Err(_) => Err(LoadError::KeyMismatch),
+    }
 }
 
 /// Reads `tls.crt` and `tls.key` of `dir`.
@@ -141,11 +156,24 @@ mod tests {
         assert!(serving.install(&first).expect("loads"));
         assert!(!serving.install(&first).expect("loads"));
         assert!(serving.install(&second).expect("loads"));
-        assert_eq!(serving.current_pair(), Some(second));
+        assert_eq!(serving.current_pair(), Some(second.clone()));
         let broken = CertPair {
             cert_pem: first.cert_pem.clone(),
             key_pem: "-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n".into(),
         };
         assert!(serving.install(&broken).is_err());
+        let torn = CertPair {
+            cert_pem: first.cert_pem.clone(),
+            key_pem: second.key_pem.clone(),
+        };
+        assert!(matches!(
+            serving.install(&torn),
+            Err(LoadError::KeyMismatch)
+        ));
+        assert_eq!(
+            serving.current_pair(),
+            Some(second),
+            "the previous pair stays"
+        );
     }
 }
