@@ -440,6 +440,11 @@ fn each_overlay_changes_only_what_it_is_for() {
     )
     .expect("the Certificate");
     assert_eq!(certificate["spec"]["secretName"], "webhook-server-cert");
+    // The self-managed PKI's key type, and a new key at each renewal.
+    assert_eq!(
+        certificate["spec"]["privateKey"],
+        json!({"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"})
+    );
     for kind in [
         "MutatingWebhookConfiguration",
         "ValidatingWebhookConfiguration",

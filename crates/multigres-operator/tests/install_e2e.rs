@@ -13,8 +13,8 @@
 //! (granted, and every grant used or exempt with its reason), and `kubectl delete -f` removes
 //! everything, operator process included. The no-webhook and observability variants run the
 //! operator to a Healthy minimal cluster and are deleted the same way. The cert-manager variant
-//! needs cert-manager (its Certificate and Issuer kinds and a controller signing them), which
-//! kubesim does not have: not run here (install_kubesim.rs applies it without those objects).
+//! runs in install_cert_manager_e2e.rs, beside a cert-manager stand-in; the simulated cluster
+//! and the checks the variants share are in install_support.
 
 mod install_support;
 mod support;

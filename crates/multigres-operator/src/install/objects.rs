@@ -258,7 +258,9 @@ fn deployment(variant: Variant, settings: &InstallSettings) -> InstallObject {
     }))
 }
 
-/// cert-manager's self-signed Issuer and the webhook's serving Certificate.
+/// cert-manager's self-signed Issuer and the webhook's serving Certificate. The key is ECDSA
+/// P-256, as the self-managed PKI's (webhook/certs.rs), not cert-manager's RSA default, and a
+/// renewal draws a new one (`rotationPolicy: Always`, cert-manager's default only since 1.18).
 fn cert_manager_objects(settings: &InstallSettings) -> Vec<InstallObject> {
     let namespace = &settings.namespace;
     vec![
@@ -278,6 +280,7 @@ fn cert_manager_objects(settings: &InstallSettings) -> Vec<InstallObject> {
                     format!("{WEBHOOK_SERVICE}.{namespace}.svc.cluster.local"),
                 ],
                 "issuerRef": {"kind": "Issuer", "name": ISSUER},
+                "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
                 "secretName": CERT_MANAGER_SECRET,
             },
         })),

@@ -7,6 +7,8 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod cert_manager;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
