@@ -24,6 +24,7 @@ use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Secret, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::storage::v1::StorageClass;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::FieldsV1;
 use kube::core::DeserializeGuard;
 use kube::runtime::reflector::store::Writer;
 use kube::runtime::reflector::{ObjectRef, Store};
@@ -35,6 +36,7 @@ use multigres_api::v1alpha1::{
     TopoServer,
 };
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 use tokio::sync::broadcast;
 
 /// The value of `app.kubernetes.io/managed-by` on everything the operator creates.
@@ -54,6 +56,8 @@ where
     writer: Writer<K>,
     /// The last state of each deleted object, sent once the store no longer holds it.
     deleted: broadcast::Sender<Arc<K>>,
+    /// What is dropped from each object before it enters the store.
+    trim: fn(&mut K),
 }
 
 impl<K> Feed<K>
@@ -68,7 +72,15 @@ where
             config,
             writer: Writer::new_shared(SUBSCRIBER_BUFFER, ()),
             deleted: broadcast::channel(SUBSCRIBER_BUFFER).0,
+            trim: keep_own_managed_fields,
         }
+    }
+
+    /// Replaces what is dropped from each object before it is stored (by default: the
+    /// `managedFields` entries of other managers).
+    fn trimmed_with(mut self, trim: fn(&mut K)) -> Self {
+        self.trim = trim;
+        self
     }
 
     /// The store the reflector fills.
@@ -89,9 +101,10 @@ where
     pub async fn run(self) {
         let kind = self.kind;
         let deleted = self.deleted;
+        let trim = self.trim;
         watcher(self.api, self.config)
             .default_backoff()
-            .modify(keep_own_managed_fields)
+            .modify(trim)
             .reflect_shared(self.writer)
             .for_each(|event| {
                 match event {
@@ -148,7 +161,52 @@ fn keep_own_managed_fields<K: Resource>(object: &mut K) {
                 .as_deref()
                 .is_some_and(|manager| OWN_MANAGERS.contains(&manager))
         });
+        for entry in entries {
+            if let Some(fields) = entry.fields_v1.as_mut() {
+                compact_fields(fields);
+            }
+        }
     }
+}
+
+/// Stores a `fieldsV1` set as its JSON text (a [`Value::String`]). As a tree every field name is
+/// a map entry of its own, several times the size of the text; the sets are read only when an
+/// apply compares an object (`apply`), which expands them again with
+/// [`expand_managed_fields`]. Halves the cache of a hundred clusters.
+fn compact_fields(fields: &mut FieldsV1) {
+    if fields.0.is_object() {
+        fields.0 = Value::String(fields.0.to_string());
+    }
+}
+
+/// Undoes [`compact_fields`] in the JSON form of a cached object (`metadata.managedFields[*]`),
+/// for the apply comparison. Text that is not a JSON object is left as it is.
+pub fn expand_managed_fields(object: &mut Value) {
+    let Some(entries) = object
+        .pointer_mut("/metadata/managedFields")
+        .and_then(Value::as_array_mut)
+    else {
+        return;
+    };
+    for entry in entries {
+        if let Some(fields) = entry.get_mut("fieldsV1")
+            && let Some(text) = fields.as_str()
+            && let Ok(tree @ Value::Object(_)) = serde_json::from_str::<Value>(text)
+        {
+            *fields = tree;
+        }
+    }
+}
+
+/// What the operator reads of a live Pod: its metadata (name, labels, annotations such as the
+/// spec hash and drain state, owner references, deletion timestamp) and its status (phase,
+/// conditions, container restarts). Nothing it decides reads a live pod's spec (pool pod drift
+/// is the spec-hash annotation, spec-controllers.md §7.5), and it never server-side applies a
+/// pod (pool pods are created, then merge-patched), so neither the spec nor any
+/// `managedFields` entry is kept: with them a pod is most of the cache's memory.
+fn trim_pod(pod: &mut Pod) {
+    pod.metadata.managed_fields = None;
+    pod.spec = None;
 }
 
 /// Every feed, before the watches start.
@@ -192,7 +250,7 @@ impl Feeds {
             stateful_sets: Feed::new("StatefulSet", Api::all(client.clone()), managed()),
             secrets: Feed::new("Secret", Api::all(client.clone()), managed()),
             config_maps: Feed::new("ConfigMap", Api::all(client.clone()), all()),
-            pods: Feed::new("Pod", Api::all(client.clone()), managed()),
+            pods: Feed::new("Pod", Api::all(client.clone()), managed()).trimmed_with(trim_pod),
             pvcs: Feed::new("PersistentVolumeClaim", Api::all(client.clone()), managed()),
             pdbs: Feed::new("PodDisruptionBudget", Api::all(client.clone()), managed()),
             storage_classes: Feed::new("StorageClass", Api::all(client.clone()), all()),
@@ -356,4 +414,95 @@ where
 /// The valid object inside a guarded one.
 pub fn valid<K: Clone>(guarded: &DeserializeGuard<K>) -> Option<&K> {
     guarded.0.as_ref().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::api::core::v1::{PodCondition, PodSpec, PodStatus};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ManagedFieldsEntry, ObjectMeta, Time};
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_cached_pod_keeps_its_metadata_and_status_but_not_its_spec_or_managed_fields() {
+        let meta = ObjectMeta {
+            name: Some("minimal-default-0-inf-pool-main-zone-a-0".into()),
+            namespace: Some("default".into()),
+            labels: Some([("multigres.com/pool".to_owned(), "main".to_owned())].into()),
+            annotations: Some([("multigres.com/spec-hash".to_owned(), "abc".to_owned())].into()),
+            deletion_timestamp: Some(Time(k8s_openapi::jiff::Timestamp::UNIX_EPOCH)),
+            owner_references: Some(vec![Default::default()]),
+            managed_fields: Some(vec![ManagedFieldsEntry {
+                manager: Some(crate::apply::MANAGER.into()),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        };
+        let status = PodStatus {
+            phase: Some("Running".into()),
+            conditions: Some(vec![PodCondition {
+                type_: "Ready".into(),
+                status: "True".into(),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        };
+        let mut pod = Pod {
+            metadata: meta.clone(),
+            spec: Some(PodSpec {
+                hostname: Some("h".into()),
+                ..Default::default()
+            }),
+            status: Some(status.clone()),
+        };
+        trim_pod(&mut pod);
+        assert_eq!(
+            pod,
+            Pod {
+                metadata: ObjectMeta {
+                    managed_fields: None,
+                    ..meta
+                },
+                spec: None,
+                status: Some(status),
+            }
+        );
+        // Other kinds keep the operator's own managedFields entries (apply compares with them).
+        let mut service = Service {
+            metadata: serde_json::from_value(json!({"managedFields": [
+                {"manager": crate::apply::MANAGER}, {"manager": "kubectl"}
+            ]}))
+            .expect("valid metadata"),
+            ..Default::default()
+        };
+        keep_own_managed_fields(&mut service);
+        assert_eq!(
+            service.metadata.managed_fields.map(|entries| entries.len()),
+            Some(1)
+        );
+    }
+
+    #[test]
+    fn own_field_sets_are_cached_as_text_and_expand_to_the_same_tree() {
+        let fields = json!({"f:metadata": {"f:labels": {"f:app": {}}},
+            "f:spec": {"f:ports": {"k:{\"port\":5432,\"protocol\":\"TCP\"}": {".": {}, "f:port": {}}}}});
+        let object = json!({"metadata": {"name": "s", "managedFields": [
+            {"manager": crate::apply::MANAGER, "operation": "Apply", "fieldsV1": fields},
+            {"manager": "kubectl", "operation": "Update", "fieldsV1": {"f:x": {}}}
+        ]}});
+        let mut service: Service = serde_json::from_value(object).expect("a valid Service");
+        keep_own_managed_fields(&mut service);
+        let entries = service.metadata.managed_fields.clone().unwrap_or_default();
+        assert_eq!(entries.len(), 1);
+        assert!(
+            entries[0]
+                .fields_v1
+                .as_ref()
+                .is_some_and(|f| f.0.is_string())
+        );
+        let mut value = serde_json::to_value(&service).expect("serializes");
+        expand_managed_fields(&mut value);
+        assert_eq!(value["metadata"]["managedFields"][0]["fieldsV1"], fields);
+    }
 }

@@ -176,6 +176,40 @@ async fn cluster_phase(client: &kube::Client) -> Option<Phase> {
         .and_then(|s| s.phase)
 }
 
+/// Whether the cluster and every child resource report Healthy for their current generation.
+/// The cluster's phase alone is not enough after a child was deleted: a recreated Cell starts
+/// with no status while its cluster may still show the phase of before the deletion.
+async fn everything_healthy(client: &kube::Client) -> bool {
+    if cluster_phase(client).await != Some(Phase::Healthy) {
+        return false;
+    }
+    for (kind, plural) in [
+        ("Cell", "cells"),
+        ("TableGroup", "tablegroups"),
+        ("Shard", "shards"),
+        ("TopoServer", "toposervers"),
+    ] {
+        let gvk = GroupVersionKind::gvk("multigres.com", "v1alpha1", kind);
+        let resource = ApiResource::from_gvk_with_plural(&gvk, plural);
+        let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), NAMESPACE, &resource);
+        let Ok(list) = api.list(&ListParams::default()).await else {
+            return false;
+        };
+        if list.items.is_empty() {
+            return false;
+        }
+        for object in &list.items {
+            let status = &object.data["status"];
+            if status["phase"] != "Healthy"
+                || status["observedGeneration"].as_i64() != object.metadata.generation
+            {
+                return false;
+            }
+        }
+    }
+    true
+}
+
 /// The first object of kind `K` (by name) in the test namespace whose controller is a `owner`.
 async fn first_owned<K>(client: &kube::Client, owner: &str) -> K
 where
@@ -349,9 +383,9 @@ async fn minimal_converges_to_the_go_operators_objects_and_then_writes_nothing()
     recreated_after_delete(&client, &cell_service).await;
     recreated_after_delete(&client, &cell).await;
     eventually(
-        "minimal to be Healthy again after the deletions",
+        "minimal and all its children to be Healthy again after the deletions",
         Duration::from_secs(120),
-        || async { (cluster_phase(&client).await == Some(Phase::Healthy)).then_some(()) },
+        || async { everything_healthy(&client).await.then_some(()) },
     )
     .await;
 

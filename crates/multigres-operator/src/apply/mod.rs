@@ -223,7 +223,10 @@ impl Apply {
         if let Some(map) = body.as_object_mut() {
             map.remove("status");
         }
-        let live = live.map(to_value).transpose()?;
+        let mut live = live.map(to_value).transpose()?;
+        if let Some(live) = live.as_mut() {
+            crate::cache::expand_managed_fields(live);
+        }
         if let Some(drift) = compare::apply_drift(&body, live.as_ref(), manager, Subresource::Main)
         {
             tracing::debug!(kind = %K::kind(&()), %namespace, %name, ?drift, "applying");
@@ -269,7 +272,8 @@ impl Apply {
             "metadata": {"name": name, "namespace": namespace},
             "status": status,
         });
-        let live_value = to_value(live)?;
+        let mut live_value = to_value(live)?;
+        crate::cache::expand_managed_fields(&mut live_value);
         match compare::apply_drift(
             &json!({"status": body["status"]}),
             Some(&live_value),
