@@ -1,5 +1,7 @@
 //! The simulated Deployment and StatefulSet controllers over HTTP: a Deployment scales
-//! 0 → 3 → 1 with the real controller's status and rolls to a new template; a StatefulSet
+//! 0 → 3 → 1 with the real controller's status through a ReplicaSet per template (as
+//! `helm --wait` and `kubectl rollout` find them), rolls to a new template, and its deletion
+//! takes its sets and pods; a StatefulSet
 //! creates ordered pods with their claims, reports its status, and keeps claims on scale-down.
 
 mod kubelet_support;
@@ -7,10 +9,10 @@ mod support;
 
 use std::collections::BTreeSet;
 
-use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
 use kube::Api;
-use kube::api::{ListParams, PostParams};
+use kube::api::{DeleteParams, ListParams, PostParams};
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 
@@ -145,9 +147,57 @@ async fn a_deployment_scales_and_rolls_to_a_new_template() {
                 owner["name"].as_str(),
                 owner["controller"].as_bool()
             ),
-            (Some("Deployment"), Some("web"), Some(true))
+            (
+                Some("ReplicaSet"),
+                Some(format!("web-{hash}").as_str()),
+                Some(true)
+            )
         );
     }
+    let sets: Api<ReplicaSet> = Api::namespaced(server.client(), "default");
+    let set = serde_json::to_value(sets.get(&format!("web-{hash}")).await.expect("the set"))
+        .expect("json");
+    let mut template = serde_json::to_value(&three["spec"]["template"]).expect("json");
+    template["metadata"]["labels"]["pod-template-hash"] = json!(hash);
+    assert_eq!(
+        set["spec"]["template"], template,
+        "the Deployment's template"
+    );
+    assert_eq!(
+        set["spec"]["selector"],
+        json!({"matchLabels": {"app": "web", "pod-template-hash": hash}})
+    );
+    assert_eq!(set["spec"]["replicas"], 3);
+    assert_eq!(
+        set["metadata"]["annotations"]["deployment.kubernetes.io/revision"],
+        "1"
+    );
+    let owner = &set["metadata"]["ownerReferences"][0];
+    assert_eq!(
+        (
+            owner["kind"].as_str(),
+            owner["name"].as_str(),
+            owner["uid"].as_str(),
+            owner["controller"].as_bool()
+        ),
+        (
+            Some("Deployment"),
+            Some("web"),
+            three["metadata"]["uid"].as_str(),
+            Some(true)
+        )
+    );
+    let set_status = support::eventually("the set's status", DEADLINE, || async {
+        let set = sets.get(&format!("web-{hash}")).await.ok()?;
+        let status = serde_json::to_value(set.status?).ok()?;
+        (status["observedGeneration"] == json!(set.metadata.generation)).then_some(status)
+    })
+    .await;
+    assert_eq!(
+        set_status,
+        json!({"replicas": 3, "fullyLabeledReplicas": 3, "readyReplicas": 3,
+               "availableReplicas": 3, "observedGeneration": set["metadata"]["generation"]})
+    );
 
     let mut down = deployments.get("web").await.expect("deployment");
     down.spec.as_mut().expect("spec").replicas = Some(1);
@@ -189,6 +239,51 @@ async fn a_deployment_scales_and_rolls_to_a_new_template() {
             "ReplicaSet \"web-{new_hash}\" has successfully progressed."
         ))
     );
+    // The old set stays, scaled to 0, for a rollback; the new one is revision 2.
+    let sizes = support::eventually("both sets sized", DEADLINE, || async {
+        let mut sizes: Vec<(String, i32, String)> = sets
+            .list(&ListParams::default())
+            .await
+            .ok()?
+            .items
+            .into_iter()
+            .map(|set| {
+                let revision = set
+                    .metadata
+                    .annotations
+                    .as_ref()
+                    .and_then(|a| a.get("deployment.kubernetes.io/revision").cloned())
+                    .unwrap_or_default();
+                let name = set.metadata.name.unwrap_or_default();
+                (
+                    name,
+                    set.spec.and_then(|s| s.replicas).unwrap_or(-1),
+                    revision,
+                )
+            })
+            .collect();
+        sizes.sort_by(|a, b| a.2.cmp(&b.2));
+        (sizes.iter().map(|s| s.1).collect::<Vec<_>>() == [0, 1]).then_some(sizes)
+    })
+    .await;
+    assert_eq!(
+        sizes,
+        vec![
+            (format!("web-{hash}"), 0, "1".to_owned()),
+            (format!("web-{new_hash}"), 1, "2".to_owned())
+        ]
+    );
+    // Deleting the Deployment takes its sets and, through them, its pods.
+    deployments
+        .delete("web", &DeleteParams::default())
+        .await
+        .expect("deleted");
+    support::eventually("the sets and pods to go", DEADLINE, || async {
+        let left = sets.list(&ListParams::default()).await.ok()?.items.len()
+            + pods_json(&pods, "app=web").await.len();
+        (left == 0).then_some(())
+    })
+    .await;
     server.shutdown().await;
 }
 

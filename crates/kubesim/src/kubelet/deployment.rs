@@ -1,9 +1,8 @@
-//! The Deployment controller (apps/v1), without ReplicaSet objects: pods are created straight
-//! from the template as `<deployment>-<pod-template-hash>-<5 random>` with the
-//! `pod-template-hash` label and a controller reference to the Deployment, and the status is
-//! what the real controller reports (replicas, updated/ready/available/unavailable counts,
-//! `observedGeneration`, conditions `Available` and `Progressing`, naming the ReplicaSet the
-//! real controller would have created, `<deployment>-<hash>`).
+//! The Deployment controller (apps/v1): one ReplicaSet per pod template (replica_set.rs), whose
+//! pods are `<deployment>-<pod-template-hash>-<5 random>` with the `pod-template-hash` label and
+//! a controller reference to their ReplicaSet, and the status the real controller reports
+//! (replicas, updated/ready/available/unavailable counts, `observedGeneration`, conditions
+//! `Available` and `Progressing`, naming the current ReplicaSet `<deployment>-<hash>`).
 //!
 //! Rolling updates follow upstream `rolloutRolling`: scale the new template up within
 //! `maxSurge` (default 25 %, rounded up), delete unavailable old pods, then old pods down to
@@ -120,8 +119,8 @@ fn ranked(mut pods: Vec<&Value>) -> Vec<&Value> {
     pods
 }
 
-/// The pod the Deployment's (virtual) ReplicaSet `<deploy>-<hash>` creates.
-fn new_pod(deploy: &Value, hash: &str) -> Value {
+/// The pod the Deployment's current ReplicaSet `set` (`<deploy>-<hash>`) creates.
+fn new_pod(deploy: &Value, set: &Value, hash: &str) -> Value {
     let template = deploy
         .pointer("/spec/template")
         .cloned()
@@ -143,7 +142,7 @@ fn new_pod(deploy: &Value, hash: &str) -> Value {
     }
     metadata.insert(
         "ownerReferences".into(),
-        json!([controller_reference(deploy, "apps/v1", "Deployment")]),
+        json!([controller_reference(set, "apps/v1", "ReplicaSet")]),
     );
     json!({"apiVersion": "v1", "kind": "Pod", "metadata": metadata,
            "spec": template.get("spec").cloned().unwrap_or_else(|| json!({}))})
@@ -179,19 +178,33 @@ fn insert_nonzero(map: &mut Map<String, Value>, key: &str, value: usize) {
     }
 }
 
-/// Decides the next writes for `deploy`, given the pods whose controller it is.
-pub fn plan(deploy: &Value, pods: &[&Value], clock: &SimClock) -> DeploymentPlan {
-    let replicas = desired_replicas(deploy);
-    let collisions = deploy
+fn collision_count(deploy: &Value) -> u32 {
+    deploy
         .pointer("/status/collisionCount")
         .and_then(Value::as_u64)
         .and_then(|c| u32::try_from(c).ok())
-        .unwrap_or(0);
+        .unwrap_or(0)
+}
+
+/// The `pod-template-hash` of the Deployment's current template.
+pub fn current_hash(deploy: &Value) -> String {
     let template = deploy
         .pointer("/spec/template")
         .cloned()
         .unwrap_or_else(|| json!({}));
-    let hash = template_hash(&template, collisions);
+    template_hash(&template, collision_count(deploy))
+}
+
+/// Decides the next writes for `deploy`, given the pods of its ReplicaSets and its current
+/// set `new_set` (`<deploy>-<hash>`; no pods are created without it).
+pub fn plan(
+    deploy: &Value,
+    new_set: Option<&Value>,
+    pods: &[&Value],
+    clock: &SimClock,
+) -> DeploymentPlan {
+    let replicas = desired_replicas(deploy);
+    let hash = current_hash(deploy);
     let replica_set = format!("{}-{hash}", name(deploy));
     let min_ready = min_ready_seconds(deploy);
     let mut recheck_after: Option<f64> = None;
@@ -215,7 +228,7 @@ pub fn plan(deploy: &Value, pods: &[&Value], clock: &SimClock) -> DeploymentPlan
     let mut creates = 0usize;
     let mut deletes: Vec<&Value> = Vec::new();
     let paused = deploy.pointer("/spec/paused").and_then(Value::as_bool) == Some(true);
-    if !paused {
+    if !paused && new_set.is_some() {
         if old.is_empty() {
             let old_terminating = pods.iter().any(|p| is_deleting(p) && !is_new(p));
             let recreate = str_at(deploy, "/spec/strategy/type") == "Recreate";
@@ -347,12 +360,15 @@ pub fn plan(deploy: &Value, pods: &[&Value], clock: &SimClock) -> DeploymentPlan
         "conditions".into(),
         json!([available_condition, progressing_condition]),
     );
+    let collisions = collision_count(deploy);
     if collisions > 0 {
         status.insert("collisionCount".into(), json!(collisions));
     }
 
     DeploymentPlan {
-        create: (0..creates).map(|_| new_pod(deploy, &hash)).collect(),
+        create: new_set
+            .map(|set| (0..creates).map(|_| new_pod(deploy, set, &hash)).collect())
+            .unwrap_or_default(),
         delete: deletes.iter().map(|p| name(p).to_string()).collect(),
         status: Value::Object(status),
         recheck_after,
@@ -385,6 +401,13 @@ mod tests {
         template_hash(&d["spec"]["template"], 0)
     }
 
+    /// The Deployment's current ReplicaSet, as stored.
+    fn set_of(d: &Value) -> Value {
+        let mut set = super::super::replica_set::build_replica_set(d, &hash_of(d), &[]);
+        set["metadata"]["uid"] = json!("rs-1");
+        set
+    }
+
     fn pod(name: &str, hash: &str, ready: bool) -> Value {
         json!({"metadata": {"name": name, "labels": {"app": "web", POD_TEMPLATE_HASH: hash},
                             "creationTimestamp": "2026-03-01T09:00:00Z"},
@@ -398,15 +421,21 @@ mod tests {
     fn a_new_deployment_creates_its_pods_and_reports_progress() {
         let d = deploy(3, "nginx:1");
         let hash = hash_of(&d);
-        let plan = plan(&d, &[], &clock());
+        assert_eq!(
+            plan(&d, None, &[], &clock()).create.len(),
+            0,
+            "no pods before their ReplicaSet"
+        );
+        let plan = plan(&d, Some(&set_of(&d)), &[], &clock());
         assert_eq!(plan.create.len(), 3);
         assert_eq!(
             plan.create[0],
             json!({"apiVersion": "v1", "kind": "Pod",
                    "metadata": {"generateName": format!("web-{hash}-"), "namespace": "shop",
                                 "labels": {"app": "web", POD_TEMPLATE_HASH: hash},
-                                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web",
-                                                     "uid": "d-1", "controller": true, "blockOwnerDeletion": true}]},
+                                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                                                     "name": format!("web-{hash}"), "uid": "rs-1",
+                                                     "controller": true, "blockOwnerDeletion": true}]},
                    "spec": {"containers": [{"name": "web", "image": "nginx:1"}]}})
         );
         assert_eq!(
@@ -425,7 +454,7 @@ mod tests {
         let hash = hash_of(&d);
         let pods = [pod("web-a", &hash, true), pod("web-b", &hash, true)];
         let refs: Vec<&Value> = pods.iter().collect();
-        let first = plan(&d, &refs, &clock());
+        let first = plan(&d, Some(&set_of(&d)), &refs, &clock());
         assert_eq!((first.create.len(), first.delete.len()), (0, 0));
         assert_eq!(first.status["replicas"], 2);
         assert_eq!(first.status["updatedReplicas"], 2);
@@ -446,7 +475,7 @@ mod tests {
             time_scale: 1.0,
         };
         assert_eq!(
-            plan(&d, &refs, &later).status,
+            plan(&d, Some(&set_of(&d)), &refs, &later).status,
             first.status,
             "no new times when nothing changed"
         );
@@ -465,7 +494,7 @@ mod tests {
         ];
         let refs: Vec<&Value> = pods.iter().collect();
         assert_eq!(
-            plan(&d, &refs, &clock()).delete,
+            plan(&d, Some(&set_of(&d)), &refs, &clock()).delete,
             vec!["web-unready", "web-new"]
         );
     }
@@ -481,7 +510,7 @@ mod tests {
             .collect();
         let refs: Vec<&Value> = old.iter().collect();
         // 25 %: surge 1, unavailable 1 → one new pod and one old pod deleted.
-        let step = plan(&after, &refs, &clock());
+        let step = plan(&after, Some(&set_of(&after)), &refs, &clock());
         assert_eq!(step.create.len(), 1);
         assert_eq!(step.delete.len(), 1);
         assert_eq!(step.status["updatedReplicas"], json!(null));
@@ -492,7 +521,7 @@ mod tests {
         pods.push(pod("web-n0", &new_hash, true));
         pods.push(pod("web-n1", &new_hash, false));
         let refs: Vec<&Value> = pods.iter().collect();
-        let step = plan(&after, &refs, &clock());
+        let step = plan(&after, Some(&set_of(&after)), &refs, &clock());
         assert_eq!(step.create.len(), 0, "5 pods already, surge allows 5");
         assert_eq!(step.delete, vec!["web-o2"], "available 4, min available 3");
         // Done: the last old pod goes once the new ones are available.
@@ -501,7 +530,10 @@ mod tests {
             .collect();
         pods.push(pod("web-o0", &old_hash, true));
         let refs: Vec<&Value> = pods.iter().collect();
-        assert_eq!(plan(&after, &refs, &clock()).delete, vec!["web-o0"]);
+        assert_eq!(
+            plan(&after, Some(&set_of(&after)), &refs, &clock()).delete,
+            vec!["web-o0"]
+        );
     }
 
     #[test]
@@ -514,13 +546,18 @@ mod tests {
             pod("web-o1", &old_hash, true),
         ];
         let refs: Vec<&Value> = pods.iter().collect();
-        let step = plan(&after, &refs, &clock());
+        let step = plan(&after, Some(&set_of(&after)), &refs, &clock());
         assert_eq!((step.create.len(), step.delete.len()), (0, 2));
         let mut terminating = pod("web-o0", &old_hash, true);
         terminating["metadata"]["deletionTimestamp"] = json!(NOW);
-        let step = plan(&after, &[&terminating], &clock());
+        let step = plan(&after, Some(&set_of(&after)), &[&terminating], &clock());
         assert_eq!(step.create.len(), 0, "waits for old pods to be gone");
-        assert_eq!(plan(&after, &[], &clock()).create.len(), 2);
+        assert_eq!(
+            plan(&after, Some(&set_of(&after)), &[], &clock())
+                .create
+                .len(),
+            2
+        );
     }
 
     #[test]
@@ -530,7 +567,7 @@ mod tests {
         let hash = hash_of(&d);
         let mut p = pod("web-a", &hash, true);
         p["status"]["conditions"][0]["lastTransitionTime"] = json!("2026-03-01T09:59:58Z");
-        let step = plan(&d, &[&p], &clock());
+        let step = plan(&d, Some(&set_of(&d)), &[&p], &clock());
         assert_eq!(step.status.get("availableReplicas"), None);
         assert_eq!(step.recheck_after, Some(3.0));
     }

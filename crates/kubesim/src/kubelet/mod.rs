@@ -39,6 +39,7 @@ pub mod pod_lifecycle;
 mod pod_sync;
 mod process_sync;
 pub mod pvc_binder;
+pub mod replica_set;
 mod runtime;
 pub mod scheduler;
 pub mod sim_time;
@@ -162,6 +163,7 @@ impl Kubelet {
             Kind::Claim,
             Kind::Pod,
             Kind::Deployment,
+            Kind::ReplicaSet,
             Kind::StatefulSet,
         ] {
             let (group, version, plural) = kind.resource();

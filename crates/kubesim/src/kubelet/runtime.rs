@@ -52,17 +52,19 @@ pub(super) enum Kind {
     Claim,
     Pod,
     Deployment,
+    ReplicaSet,
     StatefulSet,
 }
 
 impl Kind {
-    const ALL: [Kind; 7] = [
+    const ALL: [Kind; 8] = [
         Kind::Node,
         Kind::StorageClass,
         Kind::Volume,
         Kind::Claim,
         Kind::Pod,
         Kind::Deployment,
+        Kind::ReplicaSet,
         Kind::StatefulSet,
     ];
 
@@ -75,6 +77,7 @@ impl Kind {
             Kind::Claim => ("", "v1", "persistentvolumeclaims"),
             Kind::Pod => ("", "v1", "pods"),
             Kind::Deployment => ("apps", "v1", "deployments"),
+            Kind::ReplicaSet => ("apps", "v1", "replicasets"),
             Kind::StatefulSet => ("apps", "v1", "statefulsets"),
         }
     }
@@ -134,6 +137,9 @@ pub(super) struct Runtime {
     pub(super) pending_pods: BTreeSet<ObjectKey>,
     pub(super) pods_by_owner: HashMap<String, BTreeSet<ObjectKey>>,
     workloads_by_uid: HashMap<String, Work>,
+    /// A Deployment's ReplicaSets (set uid → Deployment uid): their pods' changes are the
+    /// Deployment's work.
+    set_owners: HashMap<String, String>,
     // Process runtimes (process_sync.rs).
     pub(super) processes: ProcessHost,
     pub(super) process_root: std::path::PathBuf,
@@ -187,6 +193,7 @@ impl Runtime {
             pending_pods: BTreeSet::new(),
             pods_by_owner: HashMap::new(),
             workloads_by_uid: HashMap::new(),
+            set_owners: HashMap::new(),
         }
     }
 
@@ -372,6 +379,26 @@ impl Runtime {
                 }
             }
             Kind::Pod => self.observe_pod(&key, old.as_ref(), new.as_ref()),
+            Kind::ReplicaSet => {
+                if let Some(old) = &old {
+                    self.set_owners.remove(uid(old));
+                }
+                if let Some(new) = &new
+                    && let Some(owner) = controller_uid(new)
+                {
+                    self.set_owners
+                        .insert(uid(new).to_string(), owner.to_string());
+                }
+                for owner in old
+                    .iter()
+                    .chain(new.iter())
+                    .filter_map(|s| controller_uid(s))
+                {
+                    if let Some(work) = self.workloads_by_uid.get(owner).cloned() {
+                        self.mark(work);
+                    }
+                }
+            }
             Kind::Deployment | Kind::StatefulSet => {
                 let work = if kind == Kind::Deployment {
                     Work::Deployment(key.clone())
@@ -446,6 +473,8 @@ impl Runtime {
             .chain(new.iter())
             .filter_map(|p| controller_uid(p))
         {
+            // A Deployment's pod is controlled by one of its ReplicaSets.
+            let owner = self.set_owners.get(owner).map_or(owner, String::as_str);
             if let Some(work) = self.workloads_by_uid.get(owner).cloned() {
                 self.mark(work);
             }
@@ -521,7 +550,7 @@ impl Runtime {
             Kind::Volume => Some(Work::Volume(key.name.clone())),
             Kind::Deployment => Some(Work::Deployment(key.clone())),
             Kind::StatefulSet => Some(Work::StatefulSet(key.clone())),
-            Kind::Node | Kind::StorageClass => None,
+            Kind::Node | Kind::StorageClass | Kind::ReplicaSet => None,
         }
     }
 

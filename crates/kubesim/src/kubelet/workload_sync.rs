@@ -1,17 +1,19 @@
 //! The runtime's workload work: run the Deployment and StatefulSet plans against the pods (and
-//! claims) they control, write what the plan says, and come back when a ready pod is due to
-//! become available.
+//! claims) they control, write what the plan says (for a Deployment: its current ReplicaSet
+//! first, then the pods, each set's size and status, and the sets past the history limit), and
+//! come back when a ready pod is due to become available.
 
 use std::collections::BTreeSet;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use super::deployment;
-use super::object_fields::{is_deleting, name, namespace, uid};
+use super::object_fields::{controller_uid, is_deleting, name, namespace, uid};
+use super::replica_set;
 use super::runtime::{CONTROLLER_MANAGER, Kind, Runtime, SyncError, Work};
 use super::statefulset;
-use crate::api::DeleteOptions;
+use crate::api::{DeleteOptions, Subresource};
 use crate::store::ObjectKey;
 
 impl Runtime {
@@ -20,13 +22,39 @@ impl Runtime {
             return Ok(());
         };
         if is_deleting(&deploy) {
-            // The garbage collector takes the pods; nothing to manage any more.
+            // The garbage collector takes the ReplicaSets and their pods.
             return Ok(());
         }
-        let pods = self.pods_of(uid(&deploy));
-        let refs: Vec<&Value> = pods.iter().collect();
+        let hash = deployment::current_hash(&deploy);
+        let new_name = format!("{}-{hash}", name(&deploy));
+        let paused = deploy.pointer("/spec/paused").and_then(Value::as_bool) == Some(true);
+        let mut sets = self.replica_sets_of(&deploy);
+        if !paused && !sets.iter().any(|s| name(s) == new_name) {
+            let existing: Vec<&Value> = sets.iter().collect();
+            let set = replica_set::build_replica_set(&deploy, &hash, &existing);
+            self.create(
+                Kind::ReplicaSet,
+                namespace(&deploy),
+                set,
+                CONTROLLER_MANAGER,
+            )?;
+            sets = self.replica_sets_of(&deploy);
+        }
+        let pods: Vec<Value> = sets.iter().flat_map(|s| self.pods_of(uid(s))).collect();
+        let pod_refs: Vec<&Value> = pods.iter().collect();
+        let set_refs: Vec<&Value> = sets.iter().collect();
+        let new_set = sets.iter().find(|s| name(s) == new_name);
         let clock = self.clock();
-        let plan = deployment::plan(&deploy, &refs, &clock);
+        let plan = deployment::plan(&deploy, new_set, &pod_refs, &clock);
+        let writes = replica_set::set_writes(
+            &set_refs,
+            &pod_refs,
+            &new_name,
+            plan.create.len(),
+            &plan.delete,
+            &clock,
+        );
+        let prune = replica_set::sets_to_prune(&deploy, &set_refs, &writes, &new_name);
         for pod in plan.create {
             self.create(Kind::Pod, namespace(&deploy), pod, CONTROLLER_MANAGER)?;
         }
@@ -34,6 +62,16 @@ impl Runtime {
             self.delete(
                 Kind::Pod,
                 &ObjectKey::new(namespace(&deploy), pod),
+                &DeleteOptions::default(),
+            )?;
+        }
+        for write in writes {
+            self.write_replica_set(namespace(&deploy), write)?;
+        }
+        for set in &prune {
+            self.delete(
+                Kind::ReplicaSet,
+                &ObjectKey::new(namespace(&deploy), set),
                 &DeleteOptions::default(),
             )?;
         }
@@ -45,6 +83,51 @@ impl Runtime {
                 Instant::now() + clock.real(seconds),
                 Work::Deployment(key.clone()),
             );
+        }
+        Ok(())
+    }
+
+    /// The ReplicaSets `deploy` controls.
+    fn replica_sets_of(&self, deploy: &Value) -> Vec<Value> {
+        self.informer(Kind::ReplicaSet)
+            .in_namespace(namespace(deploy))
+            .filter(|set| controller_uid(set) == Some(uid(deploy)))
+            .cloned()
+            .collect()
+    }
+
+    /// Sizes one set (an update of `spec.replicas`, which moves its generation) and then writes
+    /// its status for that generation.
+    fn write_replica_set(
+        &mut self,
+        namespace: &str,
+        write: replica_set::SetWrite,
+    ) -> Result<(), SyncError> {
+        let key = ObjectKey::new(namespace, &write.name);
+        let Some(mut set) = self.cached(Kind::ReplicaSet, &key) else {
+            return Ok(());
+        };
+        if is_deleting(&set) {
+            return Ok(());
+        }
+        if set.pointer("/spec/replicas").and_then(Value::as_u64) != Some(write.replicas as u64) {
+            set["spec"]["replicas"] = json!(write.replicas);
+            if !self.update(Kind::ReplicaSet, set, Subresource::Main, CONTROLLER_MANAGER)? {
+                return Ok(());
+            }
+            let Some(written) = self.cached(Kind::ReplicaSet, &key) else {
+                return Ok(());
+            };
+            set = written;
+        }
+        let mut status = write.status;
+        if let (Some(generation), Value::Object(map)) =
+            (set.pointer("/metadata/generation").cloned(), &mut status)
+        {
+            map.insert("observedGeneration".into(), generation);
+        }
+        if set.get("status") != Some(&status) {
+            self.write_status(Kind::ReplicaSet, &set, status, CONTROLLER_MANAGER)?;
         }
         Ok(())
     }
