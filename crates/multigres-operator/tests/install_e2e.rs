@@ -26,10 +26,7 @@ use std::time::Duration;
 
 use install_support::{
     CLUSTER, DEADLINE, NAMESPACE, OPERATOR_NAMESPACE, Simulated, assert_defaulted_by_the_webhook,
-    dynamic, manifest, names_of, operator_user,
-};
-use k8s_openapi::api::admissionregistration::v1::{
-    MutatingWebhookConfiguration, ValidatingWebhookConfiguration,
+    dynamic, manifest, names_of, operator_user, wait_for_ca_bundles,
 };
 use k8s_openapi::api::authorization::v1::{
     ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec,
@@ -739,35 +736,7 @@ async fn the_default_manifest_runs_a_working_operator_with_just_enough_rbac() {
         .expect("the pod has its address");
 
     // The operator issued its certificate and injected the caBundle into both configurations.
-    eventually("the caBundle in every webhook", DEADLINE, || async {
-        let mutating = Api::<MutatingWebhookConfiguration>::all(client.clone())
-            .get("multigres-operator-mutating-webhook-configuration")
-            .await
-            .ok()?;
-        let validating = Api::<ValidatingWebhookConfiguration>::all(client.clone())
-            .get("multigres-operator-validating-webhook-configuration")
-            .await
-            .ok()?;
-        let bundles: Vec<bool> = mutating
-            .webhooks
-            .unwrap_or_default()
-            .iter()
-            .map(|w| {
-                w.client_config
-                    .ca_bundle
-                    .as_ref()
-                    .is_some_and(|b| !b.0.is_empty())
-            })
-            .chain(validating.webhooks.unwrap_or_default().iter().map(|w| {
-                w.client_config
-                    .ca_bundle
-                    .as_ref()
-                    .is_some_and(|b| !b.0.is_empty())
-            }))
-            .collect();
-        (!bundles.is_empty() && bundles.iter().all(|b| *b)).then_some(())
-    })
-    .await;
+    wait_for_ca_bundles(&client).await;
 
     // minimal through the webhooks, to Healthy.
     let sample = repo_root()
@@ -942,24 +911,7 @@ async fn the_no_webhook_and_observability_manifests_run_the_operator_too() {
         simulated.ready_operator_pod().await;
         if variant == "observability" {
             // Webhooks are on: the certificate must be in place before a cluster is admitted.
-            let client = simulated.client.clone();
-            eventually("the caBundle", DEADLINE, || async {
-                let validating = Api::<ValidatingWebhookConfiguration>::all(client.clone())
-                    .get("multigres-operator-validating-webhook-configuration")
-                    .await
-                    .ok()?;
-                validating
-                    .webhooks?
-                    .iter()
-                    .all(|w| {
-                        w.client_config
-                            .ca_bundle
-                            .as_ref()
-                            .is_some_and(|b| !b.0.is_empty())
-                    })
-                    .then_some(())
-            })
-            .await;
+            wait_for_ca_bundles(&simulated.client).await;
         }
         let sample = repo_root()
             .join("config/samples/minimal.yaml")

@@ -264,3 +264,38 @@ pub async fn assert_defaulted_by_the_webhook(client: &kube::Client) {
         .expect("the cluster is stored");
     assert_eq!(stored.data["spec"], expected);
 }
+
+/// Waits until the operator has injected its CA into every webhook of both configurations
+/// (self-managed certificates): only then are clusters admitted.
+pub async fn wait_for_ca_bundles(client: &kube::Client) {
+    use k8s_openapi::api::admissionregistration::v1::{
+        MutatingWebhookConfiguration, ValidatingWebhookConfiguration,
+    };
+    let injected =
+        |bundle: Option<&k8s_openapi::ByteString>| bundle.is_some_and(|b| !b.0.is_empty());
+    eventually("the caBundle in every webhook", DEADLINE, || async {
+        let mutating = Api::<MutatingWebhookConfiguration>::all(client.clone())
+            .get("multigres-operator-mutating-webhook-configuration")
+            .await
+            .ok()?;
+        let validating = Api::<ValidatingWebhookConfiguration>::all(client.clone())
+            .get("multigres-operator-validating-webhook-configuration")
+            .await
+            .ok()?;
+        let bundles: Vec<bool> = mutating
+            .webhooks
+            .unwrap_or_default()
+            .iter()
+            .map(|w| injected(w.client_config.ca_bundle.as_ref()))
+            .chain(
+                validating
+                    .webhooks
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|w| injected(w.client_config.ca_bundle.as_ref())),
+            )
+            .collect();
+        (!bundles.is_empty() && bundles.iter().all(|b| *b)).then_some(())
+    })
+    .await;
+}
