@@ -2,8 +2,8 @@
 //! runtimes, whose operator runtime runs the manifest's Deployment pod as the locally built
 //! operator binary, kubectl pointed at it, and the checks every install variant shares (the
 //! operator pod Ready, the webhooks' defaulting, `minimal` Healthy, `kubectl delete -f` leaving
-//! nothing behind). Used by install_e2e.rs and install_cert_manager_e2e.rs; needs the test
-//! binary to declare `mod support;` and `mod webhook_support;` too.
+//! nothing behind). Used by install_e2e.rs, install_cert_manager_e2e.rs and install_helm_e2e.rs;
+//! needs the test binary to declare `mod support;` and `mod webhook_support;` too.
 
 #![allow(dead_code)] // each test binary uses a different subset
 
