@@ -69,7 +69,10 @@ fn every_metric_has_the_go_operators_name_type_and_labels() {
         Duration::from_millis(120),
         None,
     );
-    metrics.set_workqueue_depth("shard", 4);
+    let queue = metrics.work_queue("shard");
+    for shard in ["a", "b", "c", "d", "d"] {
+        queue.triggered((Some(NS.to_owned()), shard.to_owned()));
+    }
     let scraped = scrape(&metrics);
 
     let types: BTreeMap<&str, &str> = scraped

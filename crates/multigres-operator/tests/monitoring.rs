@@ -59,7 +59,6 @@ fn exported_names() -> BTreeSet<String> {
         Duration::from_millis(1),
         None,
     );
-    metrics.set_workqueue_depth("shard", 0);
     let text = metrics
         .encode()
         .expect("encoding into a String cannot fail");

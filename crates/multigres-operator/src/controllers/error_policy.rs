@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use kube::runtime::controller::Action;
+use crate::controllers::action::Action;
 
 /// How a failure is handled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

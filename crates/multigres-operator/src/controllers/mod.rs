@@ -5,12 +5,14 @@
 //! pure value constructors named for what they build; this file only declares modules and must
 //! hold no logic.
 
+pub mod action;
 pub mod apply_child;
 pub mod cell;
 pub mod cell_topology;
 pub mod cluster_label;
 pub mod container_image;
 pub mod container_probes;
+pub mod counted_controller;
 pub mod erased;
 pub mod error_policy;
 pub mod image_pull;

@@ -3,12 +3,12 @@
 //! object's warnings and its backoff.
 
 use kube::Resource;
-use kube::runtime::controller::Action;
 use multigres_api::v1alpha1::Phase;
 
 use tracing::Instrument;
 
 use crate::context::Context;
+use crate::controllers::action::Action;
 use crate::controllers::error_policy::{ReconcileError, chain_text};
 use crate::events::Source;
 use crate::telemetry::metrics::ReconcileResult;

@@ -12,7 +12,7 @@
 use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::hash::Hash;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
@@ -22,6 +22,8 @@ use prometheus_client::metrics::family::{Family, MetricConstructor};
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Metric, Registry};
+
+use super::work_queue::{WorkQueue, WorkQueues};
 
 /// The buckets of controller-runtime's `controller_runtime_reconcile_time_seconds` (v0.22), so
 /// that quantiles computed from our histogram line up with the Go operator's.
@@ -201,11 +203,6 @@ struct ControllerLabels {
     controller: String,
 }
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct QueueLabels {
-    name: String,
-}
-
 /// The exemplar attached to a reconcile duration: the trace that reconcile ran in, so a slow
 /// bucket links to its trace (as kube-rs/controller-rs does).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -340,7 +337,7 @@ pub struct Metrics {
     reconcile_errors_total: TrackedFamily<ControllerLabels, Counter>,
     reconcile_time_seconds:
         TrackedFamily<ControllerLabels, ReconcileHistogram, fn() -> ReconcileHistogram>,
-    workqueue_depth: TrackedFamily<QueueLabels, Gauge>,
+    work_queues: Arc<WorkQueues>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -452,11 +449,12 @@ impl Metrics {
                 "Length of time per reconciliation per controller",
                 Family::new_with_constructor(new_reconcile_histogram as fn() -> ReconcileHistogram),
             ),
-            workqueue_depth: TrackedFamily::register(
-                r,
-                "workqueue_depth",
-                "Current depth of the workqueue",
-            ),
+            work_queues: {
+                // `workqueue_depth` is computed at scrape time (see `work_queue`).
+                let queues = Arc::new(WorkQueues::default());
+                r.register_collector(Box::new(queues.clone()));
+                queues
+            },
             registry,
         }
     }
@@ -495,6 +493,7 @@ impl Metrics {
         };
         self.reconcile_errors_total.with(labels.clone(), |_| {});
         self.reconcile_time_seconds.with(labels, |_| {});
+        self.work_queues.queue(controller);
     }
 
     /// Records one finished reconcile of `controller` (the lowercased kind: `multigrescluster`,
@@ -532,16 +531,9 @@ impl Metrics {
         });
     }
 
-    /// Sets the depth of the work queue `name` (the controller name).
-    pub fn set_workqueue_depth(&self, name: &str, depth: usize) {
-        self.workqueue_depth.with(
-            QueueLabels {
-                name: name.to_owned(),
-            },
-            |gauge| {
-                gauge.set(gauge_value(depth));
-            },
-        );
+    /// The work queue of controller `name`, whose depth is `workqueue_depth{name}`.
+    pub fn work_queue(&self, name: &str) -> Arc<WorkQueue> {
+        self.work_queues.queue(name)
     }
 
     /// Sets `multigres_operator_cluster_info` for a cluster in `phase`, first removing the

@@ -13,9 +13,14 @@
 //!   until exit so spans are flushed.
 //! - [`trace_context`]: pure parsing of the `multigres.com/traceparent` annotations the mutating
 //!   webhook writes, to make a reconcile's span a child of (or linked to) the admission's.
+//! - [`work_queue`]: `workqueue_depth`, one queue per controller (`metrics.work_queue(name)`),
+//!   fed by `controllers::counted_controller`, computed at scrape time from the pure
+//!   [`queue_depth`] bookkeeping.
 
 pub mod deleted_series;
 pub mod metrics;
 pub mod metrics_server;
+pub mod queue_depth;
 pub mod trace_context;
 pub mod tracing;
+pub mod work_queue;

@@ -4,7 +4,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kube::core::DeserializeGuard;
-use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
 use multigres_api::conditions::{self, READY_FOR_DELETION, is_condition_true};
 use multigres_api::labels::ANNOTATION_PENDING_DELETION;
@@ -16,6 +15,7 @@ use super::status::compute_status;
 use crate::apply::MANAGER;
 use crate::cache;
 use crate::context::Context;
+use crate::controllers::action::Action;
 use crate::controllers::apply_child::apply_child;
 use crate::controllers::reporting::{object_key, run_pass};
 use crate::controllers::status_write;

@@ -15,8 +15,7 @@ use std::sync::Arc;
 
 use futures::{Future, Stream, StreamExt};
 use kube::core::DeserializeGuard;
-use kube::runtime::Controller;
-use kube::runtime::controller::{self, Action};
+use kube::runtime::controller;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Resource, ResourceExt};
 use multigres_api::resolver::ResolveError;
@@ -25,9 +24,12 @@ use multigres_api::v1alpha1::{MultigresCluster, ResolvedTemplates, TemplateRef};
 use crate::apply::ApplyError;
 use crate::cache::{Feeds, valid};
 use crate::context::Context;
+use crate::controllers::action::Action;
+use crate::controllers::counted_controller::CountedController;
 use crate::controllers::error_policy::{ErrorClass, ReconcileError, action_after};
 use crate::controllers::predicates;
 use crate::controllers::reporting::object_key;
+use crate::events::Source;
 use crate::topology::TopoError;
 use crate::topology::records::RecordError;
 
@@ -151,7 +153,10 @@ where
     );
     let clusters = context.cache.clusters.clone();
     let (core, cell, shard) = (clusters.clone(), clusters.clone(), clusters.clone());
-    Controller::for_shared_stream(trigger, clusters)
+    let queue = context
+        .metrics
+        .work_queue(Source::MultigresCluster.metric_label());
+    CountedController::new(queue, trigger, clusters)
         .owns_shared_stream(feeds.cells.subscribe())
         .owns_shared_stream(feeds.table_groups.subscribe())
         .owns_shared_stream(feeds.topo_servers.subscribe())

@@ -12,7 +12,6 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ObjectReference, Service};
 use kube::api::{DynamicObject, ListParams};
 use kube::core::DeserializeGuard;
-use kube::runtime::controller::Action;
 use kube::{Api, ResourceExt};
 use multigres_api::conditions::{AVAILABLE, ConditionStatus, DesiredCondition, set_condition};
 use multigres_api::labels::{
@@ -34,6 +33,7 @@ use super::{Error, reference};
 use crate::apply::{ApplyError, MANAGER, is_not_found};
 use crate::cache;
 use crate::context::Context;
+use crate::controllers::action::Action;
 use crate::controllers::apply_child::{apply_child, apply_guarded_child};
 use crate::controllers::pending_deletion::{Removal, retire};
 use crate::controllers::reporting::{object_key, run_pass};

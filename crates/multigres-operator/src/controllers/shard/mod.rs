@@ -21,16 +21,18 @@ use std::sync::Arc;
 use futures::{Future, Stream, StreamExt};
 use kube::ResourceExt;
 use kube::core::DeserializeGuard;
-use kube::runtime::Controller;
-use kube::runtime::controller::{self, Action};
+use kube::runtime::controller;
 use kube::runtime::reflector::ObjectRef;
 use multigres_api::v1alpha1::Shard;
 
 use crate::apply::ApplyError;
 use crate::cache::{Feeds, valid};
 use crate::context::Context;
+use crate::controllers::action::Action;
+use crate::controllers::counted_controller::CountedController;
 use crate::controllers::error_policy::{ErrorClass, ReconcileError, action_after};
 use crate::controllers::reporting::object_key;
+use crate::events::Source;
 use crate::topology::TopoError;
 
 /// Why a Shard pass failed.
@@ -108,7 +110,9 @@ where
     S: Future<Output = ()> + Send + Sync + 'static,
 {
     let shards = context.cache.shards.clone();
-    Controller::for_shared_stream(feeds.shards.subscribe(), context.cache.shards.clone())
+    let queue = context.metrics.work_queue(Source::Shard.metric_label());
+    let trigger = feeds.shards.subscribe();
+    CountedController::new(queue, trigger, context.cache.shards.clone())
         .owns_shared_stream(feeds.deployments.subscribe())
         .owns_shared_stream(feeds.pods.subscribe())
         .owns_shared_stream(feeds.services.subscribe())

@@ -14,7 +14,6 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ObjectReference, PersistentVolumeClaim, Pod, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::core::DeserializeGuard;
-use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
 use multigres_api::conditions::{
     self, DesiredCondition, READY_FOR_DELETION, StorageClassSubject, is_condition_true,
@@ -45,6 +44,7 @@ use super::status::{OrchObservation, PoolObservation, compute_status};
 use crate::apply::{ApplyError, SHARD_STATUS_MANAGER};
 use crate::cache;
 use crate::context::Context;
+use crate::controllers::action::Action;
 use crate::controllers::apply_child::apply_child;
 use crate::controllers::pending_deletion::rfc3339;
 use crate::controllers::reporting::{object_key, run_pass};

@@ -12,16 +12,18 @@ use std::sync::Arc;
 
 use futures::{Future, Stream, StreamExt};
 use kube::core::DeserializeGuard;
-use kube::runtime::Controller;
-use kube::runtime::controller::{self, Action};
+use kube::runtime::controller;
 use multigres_api::v1alpha1::TableGroup;
 
 use crate::apply::ApplyError;
 use crate::cache::Feeds;
 use crate::context::Context;
+use crate::controllers::action::Action;
+use crate::controllers::counted_controller::CountedController;
 use crate::controllers::error_policy::{ErrorClass, ReconcileError, action_after};
 use crate::controllers::predicates;
 use crate::controllers::reporting::object_key;
+use crate::events::Source;
 
 /// Why a TableGroup pass failed.
 #[derive(Debug, thiserror::Error)]
@@ -94,7 +96,10 @@ where
         feeds.table_groups.subscribe(),
         predicates::generation_or_annotations,
     );
-    Controller::for_shared_stream(trigger, context.cache.table_groups.clone())
+    let queue = context
+        .metrics
+        .work_queue(Source::TableGroup.metric_label());
+    CountedController::new(queue, trigger, context.cache.table_groups.clone())
         .owns_shared_stream(feeds.shards.subscribe())
         .with_config(controller::Config::default().concurrency(20))
         .graceful_shutdown_on(shutdown)

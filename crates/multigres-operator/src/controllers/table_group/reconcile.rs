@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kube::core::DeserializeGuard;
-use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
 use multigres_api::conditions::{self, READY_FOR_DELETION, is_condition_true};
 use multigres_api::labels::{
@@ -19,6 +18,7 @@ use super::status::compute_status;
 use crate::apply::MANAGER;
 use crate::cache;
 use crate::context::Context;
+use crate::controllers::action::Action;
 use crate::controllers::apply_child::apply_guarded_child;
 use crate::controllers::pending_deletion::{Removal, retire};
 use crate::controllers::reporting::{object_key, run_pass};

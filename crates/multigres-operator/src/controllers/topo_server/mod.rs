@@ -12,15 +12,17 @@ use std::sync::Arc;
 
 use futures::{Future, Stream, StreamExt};
 use kube::core::DeserializeGuard;
-use kube::runtime::Controller;
-use kube::runtime::controller::{self, Action};
+use kube::runtime::controller;
 use multigres_api::v1alpha1::TopoServer;
 
 use crate::apply::ApplyError;
 use crate::cache::Feeds;
 use crate::context::Context;
+use crate::controllers::action::Action;
+use crate::controllers::counted_controller::CountedController;
 use crate::controllers::error_policy::{ErrorClass, ReconcileError, action_after};
 use crate::controllers::predicates;
+use crate::events::Source;
 
 /// Why a TopoServer pass failed.
 #[derive(Debug, thiserror::Error)]
@@ -68,7 +70,10 @@ where
     S: Future<Output = ()> + Send + Sync + 'static,
 {
     let trigger = predicates::changed_by(feeds.topo_servers.subscribe(), predicates::generation);
-    Controller::for_shared_stream(trigger, context.cache.topo_servers.clone())
+    let queue = context
+        .metrics
+        .work_queue(Source::TopoServer.metric_label());
+    CountedController::new(queue, trigger, context.cache.topo_servers.clone())
         .owns_shared_stream(feeds.stateful_sets.subscribe())
         .owns_shared_stream(feeds.services.subscribe())
         .with_config(controller::Config::default().concurrency(20))

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kube::core::DeserializeGuard;
-use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
 use multigres_api::conditions::{self, StorageClassSubject};
 use multigres_api::v1alpha1::{TopoServer, TopoServerStatus};
@@ -18,6 +17,7 @@ use super::status::{TopoServerObservation, compute_status};
 use crate::apply::MANAGER;
 use crate::cache;
 use crate::context::Context;
+use crate::controllers::action::Action;
 use crate::controllers::apply_child::apply_child;
 use crate::controllers::reporting::{object_key, run_pass};
 use crate::controllers::status_write;
