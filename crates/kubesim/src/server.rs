@@ -276,6 +276,7 @@ impl ServerBuilder {
             server_address: address.to_string(),
             tokens: tokens.clone(),
             authorization: self.authorization,
+            openapi: Default::default(),
         });
         if let Some(kubelet) = &kubelet {
             app = app.merge(crate::kubelet::control_http::routes(

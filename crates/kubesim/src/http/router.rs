@@ -47,6 +47,8 @@ pub struct AppState {
     /// Service-account tokens issued by TokenRequest.
     pub tokens: Tokens,
     pub authorization: Authorization,
+    /// The OpenAPI documents of custom resources, kept while their CRDs are unchanged.
+    pub openapi: openapi::Documents,
 }
 
 /// The router of one kubesim instance.
@@ -122,12 +124,12 @@ async fn handle(app: &AppState, request: Request) -> Response {
         {
             ApiError::NotAcceptable.into_response()
         }
-        Route::OpenApiIndex => json_ok(&openapi::index(
-            &app.cluster.registry(),
-            &stored_crds(&app.cluster),
-        )),
+        Route::OpenApiIndex => json_ok(
+            &app.openapi
+                .index(&app.cluster.registry(), &stored_crds(&app.cluster)),
+        ),
         Route::OpenApi { group, version } => {
-            match openapi::document(
+            match app.openapi.document(
                 &app.cluster.registry(),
                 &stored_crds(&app.cluster),
                 &group,
