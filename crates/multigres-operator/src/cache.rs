@@ -37,6 +37,8 @@ use multigres_api::v1alpha1::{
 };
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+
+use crate::apply::InFlight;
 use tokio::sync::broadcast;
 
 /// The value of `app.kubernetes.io/managed-by` on everything the operator creates.
@@ -58,6 +60,8 @@ where
     deleted: broadcast::Sender<Arc<K>>,
     /// What is dropped from each object before it enters the store.
     trim: fn(&mut K),
+    /// Told of every object the watch delivers, so waits for this process's applies end.
+    in_flight: InFlight,
 }
 
 impl<K> Feed<K>
@@ -65,7 +69,8 @@ where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
     K::DynamicType: Eq + Hash + Clone,
 {
-    fn new(kind: &'static str, api: Api<K>, config: watcher::Config) -> Self {
+    fn new(kind: &'static str, api: Api<K>, config: watcher::Config, in_flight: &InFlight) -> Self {
+        in_flight.watch(kind);
         Feed {
             kind,
             api,
@@ -73,6 +78,7 @@ where
             writer: Writer::new_shared(SUBSCRIBER_BUFFER, ()),
             deleted: broadcast::channel(SUBSCRIBER_BUFFER).0,
             trim: keep_own_managed_fields,
+            in_flight: in_flight.clone(),
         }
     }
 
@@ -102,18 +108,36 @@ where
         let kind = self.kind;
         let deleted = self.deleted;
         let trim = self.trim;
+        let in_flight = self.in_flight;
+        let meta = |object: &K| {
+            let meta = object.meta();
+            (
+                meta.namespace.clone().unwrap_or_default(),
+                meta.name.clone().unwrap_or_default(),
+            )
+        };
         watcher(self.api, self.config)
             .default_backoff()
             .modify(trim)
             .reflect_shared(self.writer)
             .for_each(|event| {
+                // After reflect_shared: the store already holds what the event says, so a
+                // pass that no longer waits for an apply compares with the written object.
                 match event {
-                    // After reflect_shared: the store has already dropped the object, so the
-                    // pass this wakes sees it gone. No subscriber yet is not an error.
+                    // The store has already dropped the object, so the pass this wakes sees it
+                    // gone. No subscriber yet is not an error.
                     Ok(watcher::Event::Delete(object)) => {
+                        let (namespace, name) = meta(&object);
+                        in_flight.deleted(kind, &namespace, &name);
                         let _ = deleted.send(Arc::new(object));
                     }
-                    Ok(_) => {}
+                    Ok(watcher::Event::Apply(object) | watcher::Event::InitApply(object)) => {
+                        let (namespace, name) = meta(&object);
+                        let version = object.meta().resource_version.as_deref();
+                        in_flight.seen(kind, &namespace, &name, version);
+                    }
+                    Ok(watcher::Event::Init) => in_flight.relisted(kind),
+                    Ok(watcher::Event::InitDone) => {}
                     Err(error) => tracing::warn!(
                         kind,
                         error = &error as &dyn std::error::Error,
@@ -232,28 +256,49 @@ pub struct Feeds {
 
 impl Feeds {
     /// Feeds over every namespace.
-    pub fn new(client: &Client) -> Self {
+    pub fn new(client: &Client, in_flight: &InFlight) -> Self {
         let managed =
             || watcher::Config::default().labels(&format!("{LABEL_APP_MANAGED_BY}={MANAGED_BY}"));
         let all = watcher::Config::default;
         Feeds {
-            clusters: Feed::new("MultigresCluster", Api::all(client.clone()), all()),
-            cells: Feed::new("Cell", Api::all(client.clone()), all()),
-            table_groups: Feed::new("TableGroup", Api::all(client.clone()), all()),
-            shards: Feed::new("Shard", Api::all(client.clone()), all()),
-            topo_servers: Feed::new("TopoServer", Api::all(client.clone()), all()),
-            core_templates: Feed::new("CoreTemplate", Api::all(client.clone()), all()),
-            cell_templates: Feed::new("CellTemplate", Api::all(client.clone()), all()),
-            shard_templates: Feed::new("ShardTemplate", Api::all(client.clone()), all()),
-            deployments: Feed::new("Deployment", Api::all(client.clone()), managed()),
-            services: Feed::new("Service", Api::all(client.clone()), managed()),
-            stateful_sets: Feed::new("StatefulSet", Api::all(client.clone()), managed()),
-            secrets: Feed::new("Secret", Api::all(client.clone()), managed()),
-            config_maps: Feed::new("ConfigMap", Api::all(client.clone()), all()),
-            pods: Feed::new("Pod", Api::all(client.clone()), managed()).trimmed_with(trim_pod),
-            pvcs: Feed::new("PersistentVolumeClaim", Api::all(client.clone()), managed()),
-            pdbs: Feed::new("PodDisruptionBudget", Api::all(client.clone()), managed()),
-            storage_classes: Feed::new("StorageClass", Api::all(client.clone()), all()),
+            clusters: Feed::new(
+                "MultigresCluster",
+                Api::all(client.clone()),
+                all(),
+                in_flight,
+            ),
+            cells: Feed::new("Cell", Api::all(client.clone()), all(), in_flight),
+            table_groups: Feed::new("TableGroup", Api::all(client.clone()), all(), in_flight),
+            shards: Feed::new("Shard", Api::all(client.clone()), all(), in_flight),
+            topo_servers: Feed::new("TopoServer", Api::all(client.clone()), all(), in_flight),
+            core_templates: Feed::new("CoreTemplate", Api::all(client.clone()), all(), in_flight),
+            cell_templates: Feed::new("CellTemplate", Api::all(client.clone()), all(), in_flight),
+            shard_templates: Feed::new("ShardTemplate", Api::all(client.clone()), all(), in_flight),
+            deployments: Feed::new("Deployment", Api::all(client.clone()), managed(), in_flight),
+            services: Feed::new("Service", Api::all(client.clone()), managed(), in_flight),
+            stateful_sets: Feed::new(
+                "StatefulSet",
+                Api::all(client.clone()),
+                managed(),
+                in_flight,
+            ),
+            secrets: Feed::new("Secret", Api::all(client.clone()), managed(), in_flight),
+            config_maps: Feed::new("ConfigMap", Api::all(client.clone()), all(), in_flight),
+            pods: Feed::new("Pod", Api::all(client.clone()), managed(), in_flight)
+                .trimmed_with(trim_pod),
+            pvcs: Feed::new(
+                "PersistentVolumeClaim",
+                Api::all(client.clone()),
+                managed(),
+                in_flight,
+            ),
+            pdbs: Feed::new(
+                "PodDisruptionBudget",
+                Api::all(client.clone()),
+                managed(),
+                in_flight,
+            ),
+            storage_classes: Feed::new("StorageClass", Api::all(client.clone()), all(), in_flight),
         }
     }
 

@@ -8,6 +8,7 @@
 //! pass over an unchanged world write nothing (fix 12).
 
 pub mod compare;
+pub mod in_flight;
 
 use std::collections::HashMap;
 use std::fmt::Debug;
@@ -22,6 +23,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 pub use compare::{Drift, Subresource};
+use in_flight::Applied;
+pub use in_flight::InFlight;
 
 /// SSA field manager of children and of the status of MultigresCluster, TableGroup, Cell and
 /// TopoServer.
@@ -144,6 +147,8 @@ pub struct Apply {
     /// The status bodies this process last wrote, per object and manager, with the
     /// resourceVersion the object had when it was written.
     written_status: Arc<Mutex<HashMap<StatusKey, WrittenStatus>>>,
+    /// The applies the watches have not delivered yet (shared with the cache feeds).
+    in_flight: InFlight,
 }
 
 /// kind, namespace, name, field manager.
@@ -186,7 +191,13 @@ impl Apply {
         Apply {
             client,
             written_status: Arc::default(),
+            in_flight: InFlight::default(),
         }
+    }
+
+    /// The record of applies in flight, for the cache feeds to end their waits.
+    pub fn in_flight(&self) -> &InFlight {
+        &self.in_flight
     }
 
     pub fn client(&self) -> &Client {
@@ -233,19 +244,38 @@ impl Apply {
         } else {
             return Ok(Outcome::Unchanged);
         }
+        let kind = K::kind(&());
+        let applied = Applied {
+            kind: &kind,
+            namespace: &namespace,
+            name: &name,
+            manager,
+            base: live
+                .as_ref()
+                .and_then(|live| live.pointer("/metadata/resourceVersion"))
+                .and_then(Value::as_str),
+            body: body_hash(&body),
+        };
+        if self.in_flight.is_repeat(&applied) {
+            tracing::debug!(%kind, %namespace, %name, "apply already sent; its watch event is due");
+            return Ok(Outcome::Unchanged);
+        }
         let api: Api<K> = Api::namespaced(self.client.clone(), &namespace);
-        api.patch(
-            &name,
-            &PatchParams::apply(manager).force(),
-            &Patch::Apply(&body),
-        )
-        .await
-        .map_err(|source| ApplyError::Apply {
-            kind: K::kind(&()).into_owned(),
-            namespace: namespace.clone(),
-            name: name.clone(),
-            source: Box::new(source),
-        })?;
+        let written = api
+            .patch(
+                &name,
+                &PatchParams::apply(manager).force(),
+                &Patch::Apply(&body),
+            )
+            .await
+            .map_err(|source| ApplyError::Apply {
+                kind: kind.clone().into_owned(),
+                namespace: namespace.clone(),
+                name: name.clone(),
+                source: Box::new(source),
+            })?;
+        self.in_flight
+            .record(&applied, written.meta().resource_version.as_deref());
         Ok(Outcome::Written)
     }
 
