@@ -89,12 +89,16 @@ pub fn operator_client(mut config: kube::Config, identity: Option<&str>) -> anyh
 
 /// Runs the manager until SIGTERM/SIGINT (or until leadership is lost).
 pub async fn run(options: RunOptions) -> anyhow::Result<()> {
+    // Before anything slow: a SIGTERM that arrives while the process still starts (a pod
+    // deleted right after it was created) must be a clean stop, not the signal's default
+    // action.
+    let shutdown = shutdown_signals()?;
     let config = kube::Config::infer().await.context(
         "cannot find a Kubernetes API server: set KUBECONFIG (or ~/.kube/config) outside a \
          cluster, or run inside a pod with a service account",
     )?;
     let client = operator_client(config, options.identity.as_deref())?;
-    run_with(client, options, wait_for_signal()).await
+    run_with(client, options, shutdown).await
 }
 
 /// Runs the manager on `client` until `shutdown` resolves (or leadership is lost): what `run`
@@ -210,10 +214,11 @@ pub async fn run_with(
         AddressResolution::Auto if in_cluster() => Arc::new(ClusterDns),
         AddressResolution::Auto => Arc::new(ApiServerResolver::new(client.clone())),
     };
-    let feeds = Feeds::new(&client);
+    let apply = Apply::new(client.clone());
+    let feeds = Feeds::new(&client, apply.in_flight());
     let context = Arc::new(Context {
         cache: feeds.cache(),
-        apply: Apply::new(client.clone()),
+        apply,
         events: Events::new(&client, Some(identity.clone())),
         settings: Settings {
             operator_otel_env: OperatorOtelEnv::from_vars(std::env::vars()),
@@ -325,19 +330,18 @@ fn hostname() -> String {
         .unwrap_or_else(|| "multigres-operator".to_owned())
 }
 
-async fn wait_for_signal() {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => futures::future::pending::<()>().await,
+/// Takes over SIGTERM and SIGINT now (from then on neither ends the process by itself) and
+/// returns the future that resolves at the first of them.
+pub(crate) fn shutdown_signals() -> anyhow::Result<impl std::future::Future<Output = ()> + Send> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    Ok(async move {
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = interrupt.recv() => {}
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = terminate => {}
-    }
+    })
 }
 
 /// `/healthz` (alive) and `/readyz` (caches synced) on `address` (Go's `:8081` form accepted);
