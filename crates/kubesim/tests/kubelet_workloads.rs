@@ -1,9 +1,11 @@
 //! The simulated Deployment and StatefulSet controllers over HTTP: a Deployment scales
 //! 0 → 3 → 1 with the real controller's status through a ReplicaSet per template (as
 //! `helm --wait` and `kubectl rollout` find them), rolls to a new template, and its deletion
-//! takes its sets and pods; a StatefulSet
+//! takes its sets and pods; kubectl rolls one out and back twice by revision; a StatefulSet
 //! creates ordered pods with their claims, reports its status, and keeps claims on scale-down.
 
+#[path = "support/kubectl.rs"]
+mod kubectl;
 mod kubelet_support;
 mod support;
 
@@ -297,6 +299,118 @@ fn statefulset(replicas: i32) -> StatefulSet {
                  "volumeClaimTemplates": [{"metadata": {"name": "data"},
                      "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}]}}))
     .expect("valid StatefulSet")
+}
+
+/// Runs kubectl, which must succeed; its stdout.
+async fn kubectl_ok(kubectl: &kubectl::Kubectl, args: &[&str]) -> String {
+    let output = kubectl.run(args).await;
+    assert_eq!(output.code, 0, "kubectl {args:?}: {}", output.stderr);
+    output.stdout
+}
+
+/// (image, revision, revision history) of every ReplicaSet of `web`, by image.
+async fn set_revisions(sets: &Api<ReplicaSet>) -> Vec<(String, String, String)> {
+    let mut revisions: Vec<(String, String, String)> = sets
+        .list(&ListParams::default().labels("app=web"))
+        .await
+        .expect("list")
+        .items
+        .into_iter()
+        .map(|set| {
+            let set = serde_json::to_value(set).expect("json");
+            let annotation = |key: &str| {
+                set["metadata"]["annotations"][key]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            (
+                set["spec"]["template"]["spec"]["containers"][0]["image"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                annotation("deployment.kubernetes.io/revision"),
+                annotation("deployment.kubernetes.io/revision-history"),
+            )
+        })
+        .collect();
+    revisions.sort();
+    revisions
+}
+
+/// `kubectl rollout status`, `set image`, `rollout undo` twice and `rollout history`: each undo
+/// goes back to the template before, because the ReplicaSet made current again takes the next
+/// revision (its old one kept in the revision history), as upstream numbers them.
+#[tokio::test]
+async fn kubectl_rolls_a_deployment_back_and_forth_by_revision() {
+    let server = start(&["zone-a"], 0.01).await;
+    let Some(kubectl) = kubectl::Kubectl::new(&server) else {
+        server.shutdown().await;
+        return;
+    };
+    let deployments: Api<Deployment> = Api::namespaced(server.client(), "default");
+    let sets: Api<ReplicaSet> = Api::namespaced(server.client(), "default");
+    deployments
+        .create(&PostParams::default(), &deployment(2, "nginx:1"))
+        .await
+        .expect("created");
+    let status = ["rollout", "status", "deployment/web", "--timeout=20s"];
+    assert!(
+        kubectl_ok(&kubectl, &status)
+            .await
+            .contains("deployment \"web\" successfully rolled out")
+    );
+    kubectl_ok(&kubectl, &["set", "image", "deployment/web", "web=nginx:2"]).await;
+    kubectl_ok(&kubectl, &status).await;
+    let image = || async {
+        let d =
+            serde_json::to_value(deployments.get("web").await.expect("deployment")).expect("json");
+        d["spec"]["template"]["spec"]["containers"][0]["image"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let triple = |image: &str, revision: &str, history: &str| {
+        (image.to_owned(), revision.to_owned(), history.to_owned())
+    };
+    assert_eq!(
+        set_revisions(&sets).await,
+        vec![triple("nginx:1", "1", ""), triple("nginx:2", "2", "")]
+    );
+
+    kubectl_ok(&kubectl, &["rollout", "undo", "deployment/web"]).await;
+    kubectl_ok(&kubectl, &status).await;
+    assert_eq!(image().await, "nginx:1");
+    let revived = support::eventually("the revived set's revision", DEADLINE, || async {
+        let revisions = set_revisions(&sets).await;
+        (revisions[0].1 == "3").then_some(revisions)
+    })
+    .await;
+    assert_eq!(
+        revived,
+        vec![triple("nginx:1", "3", "1"), triple("nginx:2", "2", "")]
+    );
+
+    let undo = kubectl_ok(&kubectl, &["rollout", "undo", "deployment/web"]).await;
+    assert!(undo.contains("rolled back"), "{undo}");
+    kubectl_ok(&kubectl, &status).await;
+    assert_eq!(image().await, "nginx:2", "back to the template before");
+    let history = support::eventually("the second undo's revision", DEADLINE, || async {
+        let history = kubectl_ok(&kubectl, &["rollout", "history", "deployment/web"]).await;
+        history.contains("\n4 ").then_some(history)
+    })
+    .await;
+    let revisions: Vec<&str> = history
+        .lines()
+        .skip(2)
+        .filter_map(|line| line.split_whitespace().next())
+        .collect();
+    assert_eq!(revisions, vec!["3", "4"], "{history}");
+    assert_eq!(
+        set_revisions(&sets).await,
+        vec![triple("nginx:1", "3", "1"), triple("nginx:2", "4", "2")]
+    );
+    server.shutdown().await;
 }
 
 #[tokio::test]

@@ -26,6 +26,11 @@ use super::sim_time::SimClock;
 /// The annotation numbering a Deployment's templates in the order they were rolled out.
 pub const REVISION: &str = "deployment.kubernetes.io/revision";
 
+/// The revisions a set had before a rollback made it current again, oldest first.
+pub const REVISION_HISTORY: &str = "deployment.kubernetes.io/revision-history";
+/// The longest [`REVISION_HISTORY`] upstream keeps (the controller's default), in characters.
+const REVISION_HISTORY_LIMIT: usize = 2000;
+
 /// The revision of a set (0 when it has none).
 pub fn revision(set: &Value) -> u64 {
     set.pointer("/metadata/annotations")
@@ -89,6 +94,41 @@ pub fn build_replica_set(deploy: &Value, hash: &str, existing: &[&Value]) -> Val
                         "annotations": {REVISION: next_revision.to_string()},
                         "ownerReferences": [controller_reference(deploy, "apps/v1", "Deployment")]},
            "spec": Value::Object(spec)})
+}
+
+/// The annotations of `set`, the Deployment's current set, when its template is rolled out
+/// again (`kubectl rollout undo`, or a template changed back): its revision becomes one above
+/// every `other` set's and the one it had joins [`REVISION_HISTORY`], the oldest entries
+/// dropped past 2000 characters (upstream `SetNewReplicaSetAnnotations`). `None` when its
+/// revision is already the highest.
+pub fn revived_annotations(set: &Value, others: &[&Value]) -> Option<Map<String, Value>> {
+    let next = others.iter().map(|s| revision(s)).max().unwrap_or(0) + 1;
+    let current = revision(set);
+    if current >= next {
+        return None;
+    }
+    let mut annotations = set
+        .pointer("/metadata/annotations")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    if annotations.contains_key(REVISION) {
+        let old = current.to_string();
+        let kept = annotations
+            .get(REVISION_HISTORY)
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let mut history: Vec<&str> = kept.split(',').filter(|r| !r.is_empty()).collect();
+        let length =
+            |history: &[&str]| history.iter().map(|r| r.len() + 1).sum::<usize>() + old.len();
+        while !history.is_empty() && length(&history) > REVISION_HISTORY_LIMIT {
+            history.remove(0);
+        }
+        history.push(&old);
+        annotations.insert(REVISION_HISTORY.into(), json!(history.join(",")));
+    }
+    annotations.insert(REVISION.into(), json!(next.to_string()));
+    Some(annotations)
 }
 
 /// What to write for one set.
@@ -303,5 +343,39 @@ mod tests {
             sets_to_prune(&d, &refs, &writes, "web-r3"),
             vec!["web-r1", "web-r2"]
         );
+    }
+
+    #[test]
+    fn a_set_rolled_out_again_gets_the_next_revision_and_keeps_its_old_ones() {
+        let set = |revision: &str, history: Option<&str>| {
+            let mut annotations = json!({REVISION: revision, "note": "x"});
+            if let Some(history) = history {
+                annotations[REVISION_HISTORY] = json!(history);
+            }
+            json!({"metadata": {"annotations": annotations}})
+        };
+        let (one, two) = (set("1", None), set("2", None));
+        assert_eq!(
+            revived_annotations(&one, &[&two]).map(Value::Object),
+            Some(json!({REVISION: "3", REVISION_HISTORY: "1", "note": "x"}))
+        );
+        assert_eq!(
+            revived_annotations(&two, &[&one]),
+            None,
+            "already the latest"
+        );
+        let again = set("3", Some("1"));
+        assert_eq!(
+            revived_annotations(&again, &[&set("4", None)]).map(Value::Object),
+            Some(json!({REVISION: "5", REVISION_HISTORY: "1,3", "note": "x"}))
+        );
+        let long: Vec<String> = (1000..1400).map(|r| r.to_string()).collect();
+        let revived =
+            revived_annotations(&set("1400", Some(&long.join(","))), &[&set("1401", None)])
+                .expect("revived");
+        let history = revived[REVISION_HISTORY].as_str().expect("a string");
+        assert!(history.len() <= 2000, "{}", history.len());
+        assert!(history.ends_with(",1399,1400"), "{history}");
+        assert!(!history.starts_with("1000,"), "the oldest go first");
     }
 }

@@ -25,12 +25,32 @@ fn fnv1a(hash: u32, bytes: &[u8]) -> u32 {
         .fold(hash, |h, b| (h ^ u32::from(*b)).wrapping_mul(FNV_PRIME))
 }
 
-/// Writes `value` as JSON with every object's keys sorted, so that two templates that differ
-/// only in key order hash alike.
+/// Whether a field is what Go's typed template cannot tell from an absent one: null, an empty
+/// list or map (dropped by `omitempty` when the API server stores it), or an empty object (the
+/// zero value of a struct field such as `resources`, which Go clients always write). Go hashes
+/// the decoded template, so `kubectl rollout undo`, which writes a ReplicaSet's template back
+/// as Go serializes it (`creationTimestamp: null`, `resources: {}`), finds that same
+/// ReplicaSet. (A pointer to an empty struct, `emptyDir: {}`, does count in Go; a template
+/// differing from another only by one is not a valid template.)
+fn is_zero(field: &Value) -> bool {
+    match field {
+        Value::Null => true,
+        Value::Object(map) => map.values().all(is_zero),
+        Value::Array(items) => items.is_empty(),
+        _ => false,
+    }
+}
+
+/// Writes `value` as JSON with every object's keys sorted and its [`is_zero`] fields left out,
+/// so that two templates that differ only in key order or in such fields hash alike.
 fn write_canonical(value: &Value, out: &mut String) {
     match value {
         Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
+            let mut keys: Vec<&String> = map
+                .iter()
+                .filter(|(_, field)| !is_zero(field))
+                .map(|(key, _)| key)
+                .collect();
             keys.sort();
             out.push('{');
             for (i, key) in keys.into_iter().enumerate() {
@@ -98,13 +118,21 @@ mod tests {
         assert_eq!(template_hash(&a, 0), template_hash(&b, 0));
         assert_ne!(template_hash(&a, 0), template_hash(&c, 0));
         assert_ne!(template_hash(&a, 0), template_hash(&a, 1));
+        let as_go_writes_it = json!({"metadata": {"labels": {"app": "web"}, "creationTimestamp": null},
+                                     "spec": {"containers": [{"name": "c", "image": "nginx",
+                                                              "resources": {}, "ports": []}]}});
+        assert_eq!(
+            template_hash(&a, 0),
+            template_hash(&as_go_writes_it, 0),
+            "null, {{}} and [] are absent"
+        );
     }
 
     #[test]
     fn digits_map_onto_the_safe_alphabet_like_go() {
         assert_eq!(safe_encode(1_234_567_890), "56789bcdf4");
         assert_eq!(safe_encode(0), "4");
-        let hash = template_hash(&json!({"spec": {}}), 0);
-        assert_eq!(hash, safe_encode(fnv1a(FNV_OFFSET, b"{\"spec\":{}}")));
+        let hash = template_hash(&json!({"spec": {"x": 1}}), 0);
+        assert_eq!(hash, safe_encode(fnv1a(FNV_OFFSET, b"{\"spec\":{\"x\":1}}")));
     }
 }

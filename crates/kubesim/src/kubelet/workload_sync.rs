@@ -40,6 +40,20 @@ impl Runtime {
             )?;
             sets = self.replica_sets_of(&deploy);
         }
+        if let Some(current) = sets.iter().find(|s| name(s) == new_name) {
+            let others: Vec<&Value> = sets.iter().filter(|s| name(s) != new_name).collect();
+            if let Some(annotations) = replica_set::revived_annotations(current, &others) {
+                let mut revived = current.clone();
+                revived["metadata"]["annotations"] = Value::Object(annotations);
+                self.update(
+                    Kind::ReplicaSet,
+                    revived,
+                    Subresource::Main,
+                    CONTROLLER_MANAGER,
+                )?;
+                sets = self.replica_sets_of(&deploy);
+            }
+        }
         let pods: Vec<Value> = sets.iter().flat_map(|s| self.pods_of(uid(s))).collect();
         let pod_refs: Vec<&Value> = pods.iter().collect();
         let set_refs: Vec<&Value> = sets.iter().collect();
