@@ -219,8 +219,24 @@ impl Events {
         reason: &str,
         note: String,
     ) {
+        self.warning_about(source, object, reason, reason, note)
+            .await;
+    }
+
+    /// [`Events::warning`] for one of several subjects of the same reason (each pool cell of a
+    /// Shard for `PoolEmpty`): `subject` is remembered instead of the reason, so two subjects
+    /// in the same state do not take turns publishing, and [`Events::resolved`] with it
+    /// forgets only that one.
+    pub async fn warning_about(
+        &self,
+        source: Source,
+        object: &ObjectReference,
+        reason: &str,
+        subject: &str,
+        note: String,
+    ) {
         let note = cut(note);
-        let key = (object.uid.clone().unwrap_or_default(), reason.to_owned());
+        let key = (object.uid.clone().unwrap_or_default(), subject.to_owned());
         {
             let mut warned = self.warned();
             if warned.get(&key) == Some(&note) {
@@ -495,6 +511,48 @@ mod tests {
             .collect();
         found.sort();
         found
+    }
+
+    #[tokio::test]
+    async fn two_empty_pool_cells_warn_once_each_until_one_recovers() {
+        let (server, client, events) = start().await;
+        let object = shard();
+        let warn = |cell: &'static str| {
+            let events = &events;
+            let object = &object;
+            async move {
+                events
+                    .warning_about(
+                        Source::Shard,
+                        object,
+                        "PoolEmpty",
+                        &format!("PoolEmpty/main/{cell}"),
+                        format!("Pool main in cell {cell} has 0 ready replicas"),
+                    )
+                    .await;
+            }
+        };
+        // Three passes over the same two empty cells: one event each, not one per pass.
+        for _ in 0..3 {
+            warn("a").await;
+            warn("b").await;
+        }
+        let once = |cell: &str| {
+            (
+                "PoolEmpty".to_owned(),
+                format!("Pool main in cell {cell} has 0 ready replicas"),
+                1,
+            )
+        };
+        assert_eq!(stored(&client).await, vec![once("a"), once("b")]);
+        // Cell a recovers and empties again: warned again (the series counts it); b is not.
+        events.resolved("uid-1", "PoolEmpty/main/a");
+        warn("a").await;
+        warn("b").await;
+        let mut again = once("a");
+        again.2 = 2;
+        assert_eq!(stored(&client).await, vec![again, once("b")]);
+        server.shutdown().await;
     }
 
     #[tokio::test]

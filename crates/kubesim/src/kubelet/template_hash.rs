@@ -133,6 +133,9 @@ mod tests {
         assert_eq!(safe_encode(1_234_567_890), "56789bcdf4");
         assert_eq!(safe_encode(0), "4");
         let hash = template_hash(&json!({"spec": {"x": 1}}), 0);
-        assert_eq!(hash, safe_encode(fnv1a(FNV_OFFSET, b"{\"spec\":{\"x\":1}}")));
+        assert_eq!(
+            hash,
+            safe_encode(fnv1a(FNV_OFFSET, b"{\"spec\":{\"x\":1}}"))
+        );
     }
 }

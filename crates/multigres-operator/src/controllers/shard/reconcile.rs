@@ -414,14 +414,17 @@ async fn write_shard_status(
                 pool: key.pool,
                 cell: key.cell,
             });
-        let reason = format!("PoolEmpty/{}/{}", count.pool, count.cell);
+        // One memory per pool cell: with two empty cells the warning must not alternate
+        // between their notes (a new publication on every pass).
+        let subject = format!("PoolEmpty/{}/{}", count.pool, count.cell);
         if count.desired > 0 && count.ready == 0 {
             context
                 .events
-                .warning(
+                .warning_about(
                     Source::Shard,
                     &reference,
                     "PoolEmpty",
+                    &subject,
                     format!(
                         "Pool {} in cell {} has 0 ready replicas",
                         count.pool, count.cell
@@ -429,8 +432,7 @@ async fn write_shard_status(
                 )
                 .await;
         } else {
-            context.events.resolved(&uid, &reason);
-            context.events.resolved(&uid, "PoolEmpty");
+            context.events.resolved(&uid, &subject);
         }
     }
     status_write::write_status(
