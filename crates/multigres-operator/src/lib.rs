@@ -14,6 +14,7 @@ pub mod install;
 #[cfg(feature = "local")]
 pub mod local;
 pub mod operator;
+pub mod pooler;
 pub mod render;
 pub mod status_command;
 pub mod status_tree;

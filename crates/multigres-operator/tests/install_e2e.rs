@@ -250,8 +250,10 @@ fn label_sets(scraped: &Exposition, name: &str) -> BTreeSet<Vec<String>> {
 
 /// The families of spec-controllers.md §12.1 a converged cluster has series in.
 // Families without a series are not written (prometheus-client): the drain counter is
-// checked after a drain; `multigres_operator_last_backup_age_seconds` needs a backup, which
-// a simulated data plane never takes, so neither is checked here.
+// checked after a drain; `multigres_operator_last_backup_age_seconds` is set when the shard's
+// primary pooler (from its topology record) lists a complete backup, and a simulated data plane
+// registers no pooler (tests/operator_backup_health.rs covers it with a stand-in multipooler),
+// so neither is checked here.
 const CONVERGED_FAMILIES: &[(&str, &str)] = &[
     ("controller_runtime_reconcile", "counter"),
     ("controller_runtime_reconcile_errors", "counter"),

@@ -398,13 +398,13 @@ impl Apply {
         Ok(Outcome::Written)
     }
 
-    /// A JSON merge patch of the status subresource.
+    /// A JSON merge patch of the status subresource; the object as the patch left it.
     pub async fn merge_patch_status<K>(
         &self,
         namespace: &str,
         name: &str,
         patch: &Value,
-    ) -> Result<Outcome, ApplyError>
+    ) -> Result<K, ApplyError>
     where
         K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
             + Clone
@@ -419,8 +419,7 @@ impl Apply {
                 namespace: namespace.to_owned(),
                 name: name.to_owned(),
                 source: Box::new(source),
-            })?;
-        Ok(Outcome::Written)
+            })
     }
 
     /// Deletes an object in the background (GC removes its dependents); already gone is fine.

@@ -659,6 +659,24 @@ pub fn pooler_in_shard(
         && pooler.shard == shard
 }
 
+/// The shard's primary among `poolers` (deliberate fix 13, spec README): the first record of
+/// type PRIMARY whose pod is one of `ready_pods` (matched as [`pod_matches_pooler`] does). A
+/// dead pooler's record keeps PRIMARY until its pod comes back (spec-local-data-plane.md §2), so
+/// after a failover two records say PRIMARY; Go's `FindPrimaryPooler` takes the first in key
+/// order, possibly the dead one. Here a PRIMARY claim whose pod is gone or not Ready is stale and
+/// never chosen, and a lone stale claim means no known primary. The pinned record carries no
+/// term, so when several Ready pods claim PRIMARY (a moment during a switchover) the first in
+/// listing order is taken.
+pub fn ready_primary<'a>(
+    poolers: impl IntoIterator<Item = &'a MultiPooler>,
+    ready_pods: &[&str],
+) -> Option<&'a MultiPooler> {
+    poolers.into_iter().find(|pooler| {
+        pooler_role(pooler) == PoolerRole::Primary
+            && ready_pods.iter().any(|pod| pod_matches_pooler(pod, pooler))
+    })
+}
+
 /// Decodes a MultiPooler value.
 pub fn decode_pooler(bytes: &[u8]) -> Result<MultiPooler, DecodeError> {
     <MultiPooler as prost::Message>::decode(bytes)
@@ -1265,6 +1283,59 @@ mod tests {
         assert_eq!(pooler_role(&with_type(3)).as_str(), "DRAINED");
         assert_eq!(pooler_role(&with_type(2)).as_str(), "REPLICA");
         assert_eq!(pooler_role(&with_type(0)).as_str(), "REPLICA");
+    }
+
+    #[test]
+    fn the_primary_is_the_first_primary_claim_of_a_ready_pod() {
+        let pooler = |name: &str, hostname: &str, t: PoolerType| MultiPooler {
+            id: Some(Id {
+                component: ComponentType::Multipooler as i32,
+                cell: "zone-a".into(),
+                name: name.into(),
+            }),
+            hostname: hostname.into(),
+            r#type: t as i32,
+            ..MultiPooler::default()
+        };
+        // After a failover: pod-0's dead pooler still says PRIMARY, pod-1 was promoted.
+        let stale = pooler(
+            "p-aaaa",
+            "pod-0.h.ns.svc.cluster.local",
+            PoolerType::Primary,
+        );
+        let replica = pooler(
+            "p-bbbb",
+            "pod-2.h.ns.svc.cluster.local",
+            PoolerType::Replica,
+        );
+        let promoted = pooler(
+            "p-cccc",
+            "pod-1.h.ns.svc.cluster.local",
+            PoolerType::Primary,
+        );
+        let records = [stale.clone(), replica.clone(), promoted.clone()];
+        assert_eq!(
+            ready_primary(&records, &["pod-1", "pod-2"]),
+            Some(&promoted)
+        );
+        // Both Ready: the first in listing order.
+        assert_eq!(
+            ready_primary(&records, &["pod-0", "pod-1", "pod-2"]),
+            Some(&stale)
+        );
+        // A lone PRIMARY claim whose pod is not Ready (or gone) is no primary; nor is a replica.
+        assert_eq!(ready_primary(&records[..2], &["pod-2"]), None);
+        assert_eq!(ready_primary(&records, &[]), None);
+        // The service-ID rule finds a pod whose pooler registered another hostname.
+        let by_service_id = pooler(
+            &multipooler_service_id("pod-3"),
+            "127.0.0.9",
+            PoolerType::Primary,
+        );
+        assert_eq!(
+            ready_primary([&by_service_id], &["pod-3"]),
+            Some(&by_service_id)
+        );
     }
 
     #[test]

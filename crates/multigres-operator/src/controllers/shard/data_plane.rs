@@ -1,8 +1,10 @@
 //! The Shard's data-plane step (spec-controllers.md §7.12): pod roles from the topology, stale
-//! pooler records pruned, and the drain state machine of every draining pod.
+//! pooler records pruned, the drain state machine of every draining pod, and the backup health
+//! check against the primary pooler (§8).
 //!
-//! The etcd work is `crate::topology`'s; the decisions are `drain.rs`'s; this step reads and
-//! writes through them and returns when to look again.
+//! The etcd work is `crate::topology`'s, the gRPC call `crate::pooler`'s; the decisions are
+//! `drain.rs`'s and `backup_health.rs`'s; this step reads and writes through them, reports what
+//! the pass's status write must carry ([`Observed`]) and returns when to look again.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -15,11 +17,17 @@ use multigres_api::v1alpha1::{Shard, ShardStatus};
 use serde_json::{Map, Value, json};
 
 use super::Error;
+use super::backup_health::{BackupHealth, GET_BACKUPS_LIMIT, evaluate};
 use super::drain::{DrainStep, Poolers, drain_start, next_step};
+use super::pool::pod_ready;
 use crate::apply::ApplyError;
 use crate::context::Context;
+use crate::controllers::error_policy::chain_text;
 use crate::events::Source;
-use crate::topology::records::{MultiPooler, PoolerRole, pod_matches_pooler, pooler_role};
+use crate::pooler::PoolerClient;
+use crate::topology::records::{
+    MultiPooler, PoolerRole, pod_matches_pooler, pooler_id_string, pooler_role, ready_primary,
+};
 use crate::topology::{TopoError, TopoStore, list_shard_poolers, unregister_pooler};
 
 /// Requeue while the topology server cannot be reached (§10).
@@ -28,12 +36,36 @@ pub const TOPOLOGY_REQUEUE: Duration = Duration::from_secs(5);
 pub const DRAIN_REQUEUE: Duration = Duration::from_secs(2);
 /// The whole step's deadline (§7.2 step 17).
 const DEADLINE: Duration = Duration::from_secs(30);
+/// How often the backups of a shard with a primary are checked at the latest. Go checks on
+/// every Shard reconcile, and its Shards never go quiet; ours do, so without this a backup
+/// growing stale would be seen at the next resync (10 h). Five minutes keeps the age metric
+/// behind `MultigresBackupStale` (24 h, for 30 m) and the 25 h condition current to a few
+/// minutes, for one `pgbackrest info` on the primary per shard and period.
+pub const BACKUP_CHECK_INTERVAL: Duration = Duration::from_secs(300);
+/// The event of a failed backup check.
+const BACKUP_CHECK_FAILED: &str = "BackupCheckFailed";
 
 /// When the step wants the Shard looked at again.
 pub enum Next {
     Done,
     After(Duration),
 }
+
+/// What the step saw that the pass's status write carries; filled as the step goes, so what
+/// was written before the step's deadline cut it short is still known.
+#[derive(Default)]
+pub struct Observed {
+    /// `status.podRoles` as this step's patch wrote them, and the Shard as it left it.
+    pub roles: Option<(BTreeMap<String, String>, Shard)>,
+    /// The backup check's result (§8), when the primary answered.
+    pub backup: Option<BackupHealth>,
+    /// Whether a primary was found to ask (the Shard is then checked again within
+    /// [`BACKUP_CHECK_INTERVAL`]).
+    pub primary_found: bool,
+}
+
+/// The listing of one cell's poolers of the shard.
+type CellPoolers = Result<Vec<MultiPooler>, TopoError>;
 
 fn annotation<'a>(pod: &'a Pod, key: &str) -> Option<&'a str> {
     pod.metadata
@@ -44,18 +76,29 @@ fn annotation<'a>(pod: &'a Pod, key: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
-/// Runs the step for `shard`, whose pods are `pods` and pool cells `cells`.
+/// What the step does besides roles and drains.
+#[derive(Clone, Copy)]
+pub struct Steps {
+    /// Unregister pooler records no pod matches (§7.12 step 4).
+    pub prune: bool,
+    /// Check the primary's backups (§7.12 step 6).
+    pub backup_health: bool,
+}
+
+/// Runs the step for `shard`, whose pods are `pods` and pool cells `cells`; what the pass's
+/// status must carry goes to `observed`.
 pub async fn run(
     context: &Context,
     shard: &Shard,
     reference: &ObjectReference,
     pods: &[Arc<Pod>],
     cells: &[String],
-    prune: bool,
+    steps: Steps,
+    observed: &mut Observed,
 ) -> Result<Next, Error> {
     match tokio::time::timeout(
         DEADLINE,
-        step(context, shard, reference, pods, cells, prune),
+        step(context, shard, reference, pods, cells, steps, observed),
     )
     .await
     {
@@ -70,7 +113,8 @@ async fn step(
     reference: &ObjectReference,
     pods: &[Arc<Pod>],
     cells: &[String],
-    prune: bool,
+    steps: Steps,
+    observed: &mut Observed,
 ) -> Result<Next, Error> {
     let object = crate::controllers::reporting::object_key(shard);
     let topo = &shard.spec.global_topo_server;
@@ -83,9 +127,8 @@ async fn step(
             }
         };
     let spec = &shard.spec;
-    // Poolers per cell; a cell that could not be listed is None.
-    let mut by_cell: BTreeMap<String, Option<Vec<MultiPooler>>> = BTreeMap::new();
-    let mut unavailable = None;
+    // Poolers per cell, or why the cell could not be listed.
+    let mut by_cell: BTreeMap<String, CellPoolers> = BTreeMap::new();
     for cell in cells {
         match list_shard_poolers(
             &store,
@@ -97,20 +140,18 @@ async fn step(
         .await
         {
             Ok(poolers) => {
-                by_cell.insert(cell.clone(), Some(poolers));
+                by_cell.insert(cell.clone(), Ok(poolers));
             }
             Err(error) => {
                 if !error.is_unavailable() {
                     tracing::warn!(shard = %object, cell, error = &error as &dyn std::error::Error, "failed to list poolers");
                 }
-                unavailable.get_or_insert(error);
-                by_cell.insert(cell.clone(), None);
+                by_cell.insert(cell.clone(), Err(error));
             }
         }
     }
-    if by_cell.values().all(Option::is_none)
-        && !cells.is_empty()
-        && let Some(error) = &unavailable
+    if by_cell.values().all(Result::is_err)
+        && let Some(error) = by_cell.values().find_map(|listed| listed.as_ref().err())
     {
         topology_warning(context, reference, error).await;
     }
@@ -120,11 +161,12 @@ async fn step(
     let previous = shard.status.clone().unwrap_or_default();
     let roles = pod_roles(&previous, pods, &by_cell);
     if roles != previous.pod_roles {
-        write_roles(context, shard, &previous, &roles).await?;
+        let patched = write_roles(context, shard, &previous, &roles).await?;
+        observed.roles = Some((roles, patched));
     }
 
     // Stale pooler records (§7.12 step 4).
-    if prune {
+    if steps.prune {
         let mut pruned = 0usize;
         for poolers in by_cell.values().flatten() {
             for pooler in poolers {
@@ -167,10 +209,10 @@ async fn step(
         let cell = pod.labels().get(LABEL_CELL).cloned().unwrap_or_default();
         let mine = by_cell
             .get(&cell)
-            .and_then(Option::as_ref)
+            .and_then(|listed| listed.as_ref().ok())
             .and_then(|poolers| poolers.iter().find(|p| pod_matches_pooler(&pod_name, p)));
         let poolers = match by_cell.get(&cell) {
-            Some(Some(_)) => Poolers::Listed {
+            Some(Ok(_)) => Poolers::Listed {
                 mine: mine.is_some(),
                 primary: mine.is_some_and(|p| pooler_role(p) == PoolerRole::Primary),
             },
@@ -257,11 +299,115 @@ async fn step(
             }
         }
     }
+
+    // Backup health (§7.12 step 6, §8).
+    if steps.backup_health {
+        check_backups(context, shard, reference, pods, &by_cell, observed).await;
+    }
     Ok(if requeue {
         Next::After(DRAIN_REQUEUE)
     } else {
         Next::Done
     })
+}
+
+/// §8 steps 1–3: the primary's backups, evaluated. Failures are `BackupCheckFailed` warnings
+/// (the pass goes on, the status keeps what it had); no primary yet (bootstrap) is silent. The
+/// age metric is set whenever the newest backup's time is known.
+async fn check_backups(
+    context: &Context,
+    shard: &Shard,
+    reference: &ObjectReference,
+    pods: &[Arc<Pod>],
+    by_cell: &BTreeMap<String, CellPoolers>,
+    observed: &mut Observed,
+) {
+    let failed = |detail: String| async move {
+        context
+            .events
+            .warning(
+                Source::Shard,
+                reference,
+                BACKUP_CHECK_FAILED,
+                format!("Failed to check backup health: {detail}"),
+            )
+            .await;
+    };
+    let ready: Vec<String> = pods
+        .iter()
+        .filter(|pod| pod.metadata.deletion_timestamp.is_none() && pod_ready(pod))
+        .map(|pod| pod.name_any())
+        .collect();
+    let ready: Vec<&str> = ready.iter().map(String::as_str).collect();
+    let primary = match find_primary(by_cell, &ready) {
+        Ok(Some(primary)) => primary,
+        Ok(None) => return,
+        Err(detail) => return failed(format!("finding primary pooler: {detail}")).await,
+    };
+    observed.primary_found = true;
+    let answer = match PoolerClient::connect(primary, context.resolver.as_ref()).await {
+        Ok(client) => client.get_backups(GET_BACKUPS_LIMIT).await,
+        Err(error) => Err(error),
+    };
+    let response = match answer {
+        Ok(response) => response,
+        Err(error) => {
+            return failed(format!(
+                "querying backups from primary {}: {}",
+                pooler_id_string(primary),
+                chain_text(&error)
+            ))
+            .await;
+        }
+    };
+    context.events.resolved(
+        reference.uid.as_deref().unwrap_or_default(),
+        BACKUP_CHECK_FAILED,
+    );
+    let health = evaluate(&response.backups, context.now().0);
+    if let Some(last) = &health.last {
+        let cluster = shard
+            .labels()
+            .get(multigres_api::labels::LABEL_CLUSTER)
+            .cloned()
+            .unwrap_or_default();
+        context.metrics.set_last_backup_age(
+            &shard.namespace().unwrap_or_default(),
+            &cluster,
+            &shard.name_any(),
+            // A backup stamped in the future (clock skew) is no age at all.
+            Duration::try_from(last.age).unwrap_or_default(),
+        );
+    }
+    observed.backup = Some(health);
+}
+
+/// Go `FindPrimaryPooler` over the listed cells, in order, with fix 13's choice of primary
+/// ([`ready_primary`]): a cell that could not be listed stops the search with its error unless
+/// the server was merely unavailable; every cell unavailable is an error too. The error is the
+/// text of the event that reports it.
+fn find_primary<'a>(
+    by_cell: &'a BTreeMap<String, CellPoolers>,
+    ready_pods: &[&str],
+) -> Result<Option<&'a MultiPooler>, String> {
+    let mut unavailable = 0usize;
+    for listed in by_cell.values() {
+        match listed {
+            Ok(poolers) => {
+                if let Some(primary) = ready_primary(poolers, ready_pods) {
+                    return Ok(Some(primary));
+                }
+            }
+            Err(error) if error.is_unavailable() => unavailable += 1,
+            Err(error) => return Err(chain_text(error)),
+        }
+    }
+    if unavailable > 0 && unavailable == by_cell.len() {
+        return Err(format!(
+            "all {unavailable} cell(s) unavailable, cannot determine primary"
+        ));
+    }
+    Ok(None)
 }
 
 async fn topology_warning(context: &Context, reference: &ObjectReference, error: &TopoError) {
@@ -287,9 +433,9 @@ async fn topology_warning(context: &Context, reference: &ObjectReference, error:
 fn pod_roles(
     previous: &ShardStatus,
     pods: &[Arc<Pod>],
-    by_cell: &BTreeMap<String, Option<Vec<MultiPooler>>>,
+    by_cell: &BTreeMap<String, CellPoolers>,
 ) -> BTreeMap<String, String> {
-    let complete = by_cell.values().all(Option::is_some);
+    let complete = by_cell.values().all(Result::is_ok);
     let mut found = BTreeMap::new();
     for poolers in by_cell.values().flatten() {
         for pooler in poolers {
@@ -309,13 +455,14 @@ fn pod_roles(
     roles
 }
 
-/// `status.podRoles` as a merge patch of the status (removed pods set to null).
+/// `status.podRoles` as a merge patch of the status (removed pods set to null); the Shard as
+/// the patch left it.
 async fn write_roles(
     context: &Context,
     shard: &Shard,
     previous: &ShardStatus,
     roles: &BTreeMap<String, String>,
-) -> Result<(), Error> {
+) -> Result<Shard, Error> {
     let mut patch = Map::new();
     for (pod, role) in roles {
         patch.insert(pod.clone(), json!(role));
@@ -336,8 +483,7 @@ async fn write_roles(
         .map_err(|source| Error::Status {
             object: crate::controllers::reporting::object_key(shard),
             source,
-        })?;
-    Ok(())
+        })
 }
 
 async fn set_drain_state(context: &Context, pod: &Pod, state: &str) -> Result<(), ApplyError> {
@@ -350,4 +496,92 @@ async fn set_drain_state(context: &Context, pod: &Pod, state: &str) -> Result<()
         )
         .await
         .map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::topology::records::{Id, PoolerType};
+    use pretty_assertions::assert_eq;
+
+    fn pooler(cell: &str, pod: &str, kind: PoolerType) -> MultiPooler {
+        MultiPooler {
+            id: Some(Id {
+                component: 1,
+                cell: cell.into(),
+                name: multigres_api::naming::multipooler_service_id(pod),
+            }),
+            hostname: format!("{pod}.h.ns.svc.cluster.local"),
+            r#type: kind as i32,
+            ..MultiPooler::default()
+        }
+    }
+
+    fn unavailable() -> TopoError {
+        TopoError::Unavailable {
+            address: "t.ns.svc:2379".into(),
+            source: Arc::new(std::io::Error::from(std::io::ErrorKind::ConnectionRefused)),
+        }
+    }
+
+    fn cells(listed: Vec<(&str, CellPoolers)>) -> BTreeMap<String, CellPoolers> {
+        listed
+            .into_iter()
+            .map(|(cell, poolers)| (cell.to_owned(), poolers))
+            .collect()
+    }
+
+    #[test]
+    fn an_unavailable_cell_is_skipped_and_the_next_primary_found() {
+        let by_cell = cells(vec![
+            ("zone-a", Err(unavailable())),
+            (
+                "zone-b",
+                Ok(vec![
+                    pooler("zone-b", "pod-b0", PoolerType::Replica),
+                    pooler("zone-b", "pod-b1", PoolerType::Primary),
+                ]),
+            ),
+        ]);
+        let found = find_primary(&by_cell, &["pod-b0", "pod-b1"]).expect("no error");
+        assert_eq!(
+            found,
+            Some(&pooler("zone-b", "pod-b1", PoolerType::Primary))
+        );
+        // The primary's pod not Ready: no primary (bootstrap, or a stale record), no error.
+        assert_eq!(find_primary(&by_cell, &["pod-b0"]), Ok(None));
+    }
+
+    #[test]
+    fn another_error_before_the_primary_stops_the_search() {
+        let by_cell = cells(vec![
+            (
+                "zone-a",
+                Err(TopoError::NoNode {
+                    key: "/multigres/global/cells/zone-a/Cell".into(),
+                }),
+            ),
+            (
+                "zone-b",
+                Ok(vec![pooler("zone-b", "pod-b1", PoolerType::Primary)]),
+            ),
+        ]);
+        assert_eq!(
+            find_primary(&by_cell, &["pod-b1"]),
+            Err("node doesn't exist: /multigres/global/cells/zone-a/Cell".to_owned())
+        );
+    }
+
+    #[test]
+    fn every_cell_unavailable_is_an_error() {
+        let by_cell = cells(vec![
+            ("zone-a", Err(unavailable())),
+            ("zone-b", Err(unavailable())),
+        ]);
+        assert_eq!(
+            find_primary(&by_cell, &["pod-b1"]),
+            Err("all 2 cell(s) unavailable, cannot determine primary".to_owned())
+        );
+        assert_eq!(find_primary(&BTreeMap::new(), &[]), Ok(None));
+    }
 }

@@ -6,6 +6,7 @@
 //! in `fetch.rs`, pure decisions in `pool.rs`, `drain.rs`, `pgbackrest.rs` and `status.rs`, the
 //! topology step in `data_plane.rs`, builders in `build/`.
 
+pub mod backup_health;
 pub mod build;
 pub mod cert_entropy;
 pub mod data_plane;

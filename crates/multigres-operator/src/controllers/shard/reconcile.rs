@@ -1,6 +1,8 @@
 //! One Shard pass (spec-controllers.md §7.2): deletion and pending deletion first; then the
-//! status (so it is current even when a later step waits), the shared objects, the storage
-//! guard, multiorch, backup PVCs, every pool, the PVC ownerRefs and the data-plane step.
+//! status is computed from what exists, the shared objects, the storage guard, multiorch,
+//! backup PVCs, every pool, the PVC ownerRefs and the data-plane step run, and the status goes
+//! out in one write with what the data-plane step learned (the backup health of §8), whether
+//! the steps succeeded or not.
 //!
 //! Reads come from the cache (`fetch.rs`); every write goes through `apply`; Events only for
 //! what this pass changed. Pool pods and data PVCs are created, never updated in place: a spec
@@ -28,6 +30,7 @@ use multigres_api::v1alpha1::{BackupType, PvcRetentionPolicyType, Shard, ShardSt
 use serde_json::{Value, json};
 
 use super::Error;
+use super::backup_health::{self, BackupEvent};
 use super::build::pgbackrest_certs::uses_generated_certificates;
 use super::build::pool_pod::{build_pool_pod, postgres_config_hash};
 use super::build::pool_pvc::{build_pool_data_pvc, pool_when_scaled};
@@ -36,7 +39,7 @@ use super::build::{
     pool_cells, pool_replicas_per_cell,
 };
 use super::cert_entropy::SystemCertEntropy;
-use super::data_plane::{self, DRAIN_REQUEUE, Next};
+use super::data_plane::{self, BACKUP_CHECK_INTERVAL, DRAIN_REQUEUE, Next, Observed, Steps};
 use super::fetch;
 use super::pgbackrest;
 use super::pool::{DrainReason, PoolAction, PoolCell, drained_count, plan_pool};
@@ -89,10 +92,6 @@ async fn pass(guarded: &DeserializeGuard<Shard>, context: &Context) -> Result<Ac
         object: object.clone(),
         source,
     };
-    let apply_error = |source| Error::Apply {
-        object: object.clone(),
-        source,
-    };
     let shard_context = ShardContext::new(shard).map_err(build_error)?;
     let cluster = shard_context.cluster.to_string();
     let selector = fetch::shard_selector(&cluster, shard);
@@ -109,7 +108,9 @@ async fn pass(guarded: &DeserializeGuard<Shard>, context: &Context) -> Result<Ac
         return drain_for_deletion(context, shard, &reference, &pods).await;
     }
 
-    // Status first (§7.2 step 4), from what exists.
+    // The status from what exists (§7.2 step 4). Go writes it first, then the data-plane step
+    // patches the backup fields apart; here it waits for the steps so the backup result goes out
+    // in the same write, and it is written whatever they return.
     let previous = shard.status.clone().unwrap_or_default();
     let orch_cells: Vec<String> = multiorch_cells(&shard_context)
         .map_err(build_error)?
@@ -121,7 +122,7 @@ async fn pass(guarded: &DeserializeGuard<Shard>, context: &Context) -> Result<Ac
         .map(|cell| cell.as_str().to_owned())
         .collect();
     let guard = storage_guard(context, shard);
-    write_shard_status(
+    let status = shard_status(
         context,
         shard,
         &shard_context,
@@ -129,7 +130,54 @@ async fn pass(guarded: &DeserializeGuard<Shard>, context: &Context) -> Result<Ac
         &orch_cells,
         &guard,
     )
-    .await?;
+    .await;
+    let mut observed = Observed::default();
+    let converged = converge(
+        context,
+        shard,
+        &shard_context,
+        &selector,
+        &pods,
+        &cells,
+        &guard,
+        &mut observed,
+    )
+    .await;
+    let written = write_pass_status(context, shard, &previous, status, &observed).await;
+    let after = converged?;
+    written?;
+    // A shard whose primary answered (or was found) has its backups checked again within the
+    // interval (data_plane.rs says why).
+    Ok(Action::requeue(if observed.primary_found {
+        after.min(BACKUP_CHECK_INTERVAL)
+    } else {
+        after
+    }))
+}
+
+/// The steps of a pass after the status is computed (§7.2 steps 5–17); when to look again.
+#[allow(clippy::too_many_arguments)]
+async fn converge(
+    context: &Context,
+    shard: &Shard,
+    shard_context: &ShardContext<'_>,
+    selector: &[(String, String)],
+    pods: &[Arc<Pod>],
+    cells: &[String],
+    guard: &DesiredCondition,
+    observed: &mut Observed,
+) -> Result<Duration, Error> {
+    let object = object_key(shard);
+    let reference = shard.object_ref(&());
+    let namespace = shard.namespace().unwrap_or_default();
+    let build_error = |source| Error::Build {
+        object: object.clone(),
+        source,
+    };
+    let apply_error = |source| Error::Apply {
+        object: object.clone(),
+        source,
+    };
 
     // Inputs the builders need: the postgres config hash and the pgBackRest material.
     let postgres_config_hash = match &shard.spec.postgres_config_ref {
@@ -224,8 +272,8 @@ async fn pass(guarded: &DeserializeGuard<Shard>, context: &Context) -> Result<Ac
                 .map_err(apply_error)?;
         }
     }
-    if !storage_guard_passes(context, shard, &reference, &guard).await {
-        return Ok(Action::requeue(MISSING_CLASS_REQUEUE));
+    if !storage_guard_passes(context, shard, &reference, guard).await {
+        return Ok(MISSING_CLASS_REQUEUE);
     }
 
     for (deployment, service) in multiorch_deployments.iter().zip(&multiorch_services) {
@@ -243,19 +291,19 @@ async fn pass(guarded: &DeserializeGuard<Shard>, context: &Context) -> Result<Ac
     }
 
     // Pools (§7.6), then their PDBs and headless Services.
-    let pvcs = fetch::shard_pvcs(context, &namespace, &selector);
+    let pvcs = fetch::shard_pvcs(context, &namespace, selector);
     let mut drains_in_progress = false;
     for (pool_name, pool) in &shard.spec.pools {
         for cell in &pool.cells {
             let in_progress = reconcile_pool_cell(
                 context,
                 shard,
-                &shard_context,
+                shard_context,
                 &inputs,
                 &reference,
                 (pool_name.as_str(), pool),
                 cell.as_str(),
-                &pods,
+                pods,
                 &pvcs,
             )
             .await?;
@@ -286,21 +334,21 @@ async fn pass(guarded: &DeserializeGuard<Shard>, context: &Context) -> Result<Ac
         .collect();
     let keep_pdbs: Vec<String> = pool_pdbs.iter().map(ResourceExt::name_any).collect();
     let owned_deployments: Vec<Arc<Deployment>> =
-        cache::select(&context.cache.deployments, &namespace, &pairs(&selector));
+        cache::select(&context.cache.deployments, &namespace, &pairs(selector));
     context
         .apply
         .prune(&owned_deployments, &uid, &keep_deployments)
         .await
         .map_err(apply_error)?;
     let owned_services: Vec<Arc<Service>> =
-        cache::select(&context.cache.services, &namespace, &pairs(&selector));
+        cache::select(&context.cache.services, &namespace, &pairs(selector));
     context
         .apply
         .prune(&owned_services, &uid, &keep_services)
         .await
         .map_err(apply_error)?;
     let owned_pdbs: Vec<Arc<PodDisruptionBudget>> =
-        cache::select(&context.cache.pdbs, &namespace, &pairs(&selector));
+        cache::select(&context.cache.pdbs, &namespace, &pairs(selector));
     context
         .apply
         .prune(&owned_pdbs, &uid, &keep_pdbs)
@@ -315,24 +363,90 @@ async fn pass(guarded: &DeserializeGuard<Shard>, context: &Context) -> Result<Ac
         .topology_pruning
         .as_ref()
         .is_none_or(|pruning| pruning.enabled != Some(false));
-    let pods = fetch::shard_pods(context, &namespace, &selector);
-    let next = data_plane::run(context, shard, &reference, &pods, &cells, prune).await?;
+    let pods = fetch::shard_pods(context, &namespace, selector);
+    let steps = Steps {
+        prune,
+        backup_health: true,
+    };
+    let next = data_plane::run(context, shard, &reference, &pods, cells, steps, observed).await?;
     Ok(match next {
-        Next::After(after) => Action::requeue(after),
-        Next::Done if drains_in_progress => Action::requeue(DRAIN_REQUEUE),
-        Next::Done => Action::requeue(context.settings.resync),
+        Next::After(after) => after,
+        Next::Done if drains_in_progress => DRAIN_REQUEUE,
+        Next::Done => context.settings.resync,
     })
 }
 
-/// The Shard status, written first each pass (§7.2 step 4), with the PoolEmpty warnings.
-async fn write_shard_status(
+/// The status of the pass, written once whatever the steps returned: the status computed at
+/// its start, the pod roles as the data-plane step left them, and the backup check's result;
+/// then the backup transition's event (once the status says so).
+async fn write_pass_status(
+    context: &Context,
+    shard: &Shard,
+    previous: &ShardStatus,
+    mut status: ShardStatus,
+    observed: &Observed,
+) -> Result<(), Error> {
+    // The roles patch moved the Shard on: compare with (and carry) what it wrote, so this write
+    // neither repeats nor undoes it.
+    let live = match &observed.roles {
+        Some((roles, patched)) => {
+            status.pod_roles.clone_from(roles);
+            patched
+        }
+        None => shard,
+    };
+    let event = observed.backup.as_ref().and_then(|health| {
+        backup_health::fold(
+            &mut status,
+            health,
+            shard.metadata.generation,
+            &context.now(),
+        )
+    });
+    status_write::write_status(
+        context,
+        Source::Shard,
+        live,
+        SHARD_STATUS_MANAGER,
+        previous,
+        &status,
+    )
+    .await
+    .map_err(|source| Error::Status {
+        object: object_key(shard),
+        source,
+    })?;
+    let reference = shard.object_ref(&());
+    let uid = shard.uid().unwrap_or_default();
+    match event {
+        Some(BackupEvent::Healthy(message)) => {
+            context.events.resolved(&uid, "BackupStale");
+            context
+                .events
+                .normal(Source::Shard, &reference, "BackupHealthy", message)
+                .await;
+        }
+        Some(BackupEvent::Stale(message)) => {
+            context
+                .events
+                .warning(Source::Shard, &reference, "BackupStale", message)
+                .await;
+        }
+        None => {}
+    }
+    Ok(())
+}
+
+/// The Shard status from what exists (§7.2 step 4), with its metrics and the PoolEmpty
+/// warnings; written by [`write_pass_status`].
+async fn shard_status(
     context: &Context,
     shard: &Shard,
     shard_context: &ShardContext<'_>,
     previous: &ShardStatus,
     orch_cells: &[String],
     guard: &DesiredCondition,
-) -> Result<(), Error> {
+) -> ShardStatus {
     let namespace = shard.namespace().unwrap_or_default();
     let reference = shard.object_ref(&());
     let mut pools = Vec::new();
@@ -435,20 +549,7 @@ async fn write_shard_status(
             context.events.resolved(&uid, &subject);
         }
     }
-    status_write::write_status(
-        context,
-        Source::Shard,
-        shard,
-        SHARD_STATUS_MANAGER,
-        previous,
-        &status,
-    )
-    .await
-    .map_err(|source| Error::Status {
-        object: object_key(shard),
-        source,
-    })?;
-    Ok(())
+    status
 }
 
 /// The pool selector of §7.4: the pool labels without name, part-of and managed-by.
@@ -943,7 +1044,21 @@ async fn drain_for_deletion(
             .iter()
             .map(|cell| cell.as_str().to_owned())
             .collect();
-        data_plane::run(context, shard, reference, pods, &cells, false).await?;
+        // Roles go out in the step's own patch here (this path writes no other status).
+        let steps = Steps {
+            prune: false,
+            backup_health: false,
+        };
+        data_plane::run(
+            context,
+            shard,
+            reference,
+            pods,
+            &cells,
+            steps,
+            &mut Observed::default(),
+        )
+        .await?;
         return Ok(Action::requeue(DRAIN_REQUEUE));
     }
     let previous = shard.status.clone().unwrap_or_default();
