@@ -422,6 +422,24 @@ impl Apply {
             })
     }
 
+    /// The object as the API server has it now, for the rare write that must not be based on a
+    /// cache the watch has not yet brought up to this process's own last write.
+    pub async fn read<K>(&self, namespace: &str, name: &str) -> Result<K, ApplyError>
+    where
+        K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+            + Clone
+            + DeserializeOwned
+            + Debug,
+    {
+        let api: Api<K> = Api::namespaced(self.client.clone(), namespace);
+        api.get(name).await.map_err(|source| ApplyError::Read {
+            kind: K::kind(&()).into_owned(),
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
+            source: Box::new(source),
+        })
+    }
+
     /// Deletes an object in the background (GC removes its dependents); already gone is fine.
     pub async fn delete<K>(&self, namespace: &str, name: &str) -> Result<Outcome, ApplyError>
     where

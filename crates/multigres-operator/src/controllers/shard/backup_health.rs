@@ -192,6 +192,37 @@ pub fn fold(
     }
 }
 
+/// Whether `a` and `b` agree on what the backup check owns: `lastBackupTime`,
+/// `lastBackupType` and the `BackupHealthy` condition.
+pub fn same_backup_state(a: &ShardStatus, b: &ShardStatus) -> bool {
+    a.last_backup_time == b.last_backup_time
+        && a.last_backup_type == b.last_backup_type
+        && find_condition(&a.conditions, BACKUP_HEALTHY)
+            == find_condition(&b.conditions, BACKUP_HEALTHY)
+}
+
+/// Replaces what the backup check owns in `status` with `from`'s (the condition keeps its
+/// place in the list when `status` has one).
+pub fn take_backup_state(status: &mut ShardStatus, from: &ShardStatus) {
+    status.last_backup_time.clone_from(&from.last_backup_time);
+    status.last_backup_type = from.last_backup_type;
+    let theirs = find_condition(&from.conditions, BACKUP_HEALTHY).cloned();
+    match (
+        status
+            .conditions
+            .iter()
+            .position(|c| c.type_ == BACKUP_HEALTHY),
+        theirs,
+    ) {
+        (Some(index), Some(theirs)) => status.conditions[index] = theirs,
+        (Some(index), None) => {
+            status.conditions.remove(index);
+        }
+        (None, Some(theirs)) => status.conditions.push(theirs),
+        (None, None) => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -592,5 +623,53 @@ mod tests {
         let written = condition(&status);
         assert_eq!(written.observed_generation, Some(2));
         assert_eq!(written.message, "Last full backup completed 1.0h ago");
+    }
+
+    #[test]
+    fn the_backup_state_is_taken_from_the_servers_status_and_compared_alone() {
+        let available = Condition {
+            type_: "Available".into(),
+            status: "True".into(),
+            reason: "AllPodsReady".into(),
+            message: "All 3 pods are ready".into(),
+            observed_generation: Some(1),
+            last_transition_time: now_time(),
+        };
+        // The cache before this process's last write: no backup state yet.
+        let cached = ShardStatus {
+            conditions: vec![available.clone()],
+            ..ShardStatus::default()
+        };
+        let mut server = cached.clone();
+        fold(
+            &mut server,
+            &healthy_at(
+                "2026-05-02T11:00:00Z",
+                "Last full backup completed 1.0h ago",
+            ),
+            Some(1),
+            &now_time(),
+        );
+        assert!(!same_backup_state(&cached, &server));
+        // Another condition does not count.
+        let mut other = server.clone();
+        other.conditions[0].message = "2/3 pods ready".into();
+        assert!(same_backup_state(&server, &other));
+
+        let mut status = cached.clone();
+        take_backup_state(&mut status, &server);
+        assert_eq!(status, server);
+        // The same result a little older, folded on the server's state: nothing to write, no
+        // second event.
+        let later = Time(at("2026-05-02T12:05:00Z"));
+        let again = healthy_at(
+            "2026-05-02T11:00:00Z",
+            "Last full backup completed 1.1h ago",
+        );
+        assert_eq!(fold(&mut status, &again, Some(1), &later), None);
+        assert_eq!(status, server);
+        // Taking a state without the condition removes it and keeps the others in place.
+        take_backup_state(&mut status, &cached);
+        assert_eq!(status, cached);
     }
 }

@@ -8,6 +8,7 @@
 //! what this pass changed. Pool pods and data PVCs are created, never updated in place: a spec
 //! change rolls through `pool.rs`'s drains.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -388,27 +389,50 @@ async fn write_pass_status(
 ) -> Result<(), Error> {
     // The roles patch moved the Shard on: compare with (and carry) what it wrote, so this write
     // neither repeats nor undoes it.
-    let live = match &observed.roles {
+    let mut live = match &observed.roles {
         Some((roles, patched)) => {
             status.pod_roles.clone_from(roles);
-            patched
+            Cow::Borrowed(patched)
         }
-        None => shard,
+        None => Cow::Borrowed(shard),
     };
-    let event = observed.backup.as_ref().and_then(|health| {
-        backup_health::fold(
-            &mut status,
-            health,
-            shard.metadata.generation,
-            &context.now(),
-        )
-    });
+    let mut previous = Cow::Borrowed(previous);
+    let mut event = None;
+    if let Some(health) = &observed.backup {
+        let now = context.now();
+        let generation = shard.metadata.generation;
+        let mut folded = status.clone();
+        event = backup_health::fold(&mut folded, health, generation, &now);
+        if !backup_health::same_backup_state(&folded, &status) {
+            // The result changes what the cache shows. The cache may not have this process's
+            // last write yet (a pass started by the roles patch's watch event, say): folded on
+            // it, an unchanged result would look new, move the transition time and repeat its
+            // event. So the change is folded onto the Shard as the server has it: one GET per
+            // new backup or verdict, none at steady state.
+            let (namespace, name) = (shard.namespace().unwrap_or_default(), shard.name_any());
+            let fresh: Shard = context
+                .apply
+                .read(&namespace, &name)
+                .await
+                .map_err(|source| Error::Status {
+                    object: object_key(shard),
+                    source,
+                })?;
+            let server = fresh.status.clone().unwrap_or_default();
+            backup_health::take_backup_state(&mut status, &server);
+            event = backup_health::fold(&mut status, health, generation, &now);
+            previous = Cow::Owned(server);
+            live = Cow::Owned(fresh);
+        } else {
+            status = folded;
+        }
+    }
     status_write::write_status(
         context,
         Source::Shard,
-        live,
+        live.as_ref(),
         SHARD_STATUS_MANAGER,
-        previous,
+        previous.as_ref(),
         &status,
     )
     .await
