@@ -34,6 +34,8 @@ use crate::topology::{TopoError, TopoStore, list_shard_poolers, unregister_poole
 pub const TOPOLOGY_REQUEUE: Duration = Duration::from_secs(5);
 /// Requeue while a drain progresses (§10).
 pub const DRAIN_REQUEUE: Duration = Duration::from_secs(2);
+/// Requeue of a Healthy shard without a PRIMARY while multiorch elects one (§10).
+pub const NO_PRIMARY_REQUEUE: Duration = Duration::from_secs(10);
 /// The whole step's deadline (§7.2 step 17).
 const DEADLINE: Duration = Duration::from_secs(30);
 /// How often the backups of a shard with a primary are checked at the latest. Go checks on
@@ -83,6 +85,9 @@ pub struct Steps {
     pub prune: bool,
     /// Check the primary's backups (§7.12 step 6).
     pub backup_health: bool,
+    /// The pass's phase is Healthy: with no PRIMARY, stop after the roles and look again in
+    /// [`NO_PRIMARY_REQUEUE`] (§7.12 step 3; see [`waits_for_primary`]).
+    pub healthy: bool,
 }
 
 /// Runs the step for `shard`, whose pods are `pods` and pool cells `cells`; what the pass's
@@ -160,9 +165,15 @@ async fn step(
     // dropped only when every cell answered.
     let previous = shard.status.clone().unwrap_or_default();
     let roles = pod_roles(&previous, pods, &by_cell);
+    let wait = waits_for_primary(steps.healthy, &roles, &by_cell);
     if roles != previous.pod_roles {
         let patched = write_roles(context, shard, &previous, &roles).await?;
         observed.roles = Some((roles, patched));
+    }
+    // No pruning, no drain, no backup check while multiorch has no primary (§7.12 step 3).
+    if wait {
+        tracing::debug!(shard = %object, "no PRIMARY pooler yet; the data-plane step waits");
+        return Ok(Next::After(NO_PRIMARY_REQUEUE));
     }
 
     // Stale pooler records (§7.12 step 4).
@@ -430,6 +441,35 @@ async fn topology_warning(context: &Context, reference: &ObjectReference, error:
 }
 
 /// Roles of the shard's pods as the topology reports them (§7.8).
+/// Whether a Healthy shard's data-plane step stops after the roles because no pod is the
+/// PRIMARY (§7.12 step 3): while multiorch elects one, nothing is pruned or drained, so a
+/// replica that may be the best candidate is never taken away mid-election.
+///
+/// One deliberate difference: when every cell answered and not one pooler of the shard is
+/// registered, there is nothing multiorch could elect from and waiting cannot end. Go waits
+/// anyway (its scale-downs never finish on a data plane that does not register, such as
+/// kubesim's simulated pods); here drains then go on, each pod's PVC still following its
+/// policy (docs/compatibility.md). A cell that did not answer counts as one that may hold the
+/// primary.
+fn waits_for_primary(
+    healthy: bool,
+    roles: &BTreeMap<String, String>,
+    by_cell: &BTreeMap<String, CellPoolers>,
+) -> bool {
+    if !healthy
+        || roles
+            .values()
+            .any(|role| role == PoolerRole::Primary.as_str())
+    {
+        return false;
+    }
+    let all_answered = by_cell.values().all(Result::is_ok);
+    let registered = by_cell
+        .values()
+        .any(|listed| listed.as_ref().is_ok_and(|poolers| !poolers.is_empty()));
+    registered || !all_answered
+}
+
 fn pod_roles(
     previous: &ShardStatus,
     pods: &[Arc<Pod>],
@@ -529,6 +569,42 @@ mod tests {
             .into_iter()
             .map(|(cell, poolers)| (cell.to_owned(), poolers))
             .collect()
+    }
+
+    #[test]
+    fn a_healthy_shard_without_a_primary_waits_before_pruning_or_draining() {
+        let roles = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(pod, role)| ((*pod).to_owned(), (*role).to_owned()))
+                .collect()
+        };
+        let replicas = || {
+            cells(vec![(
+                "zone-a",
+                Ok(vec![
+                    pooler("zone-a", "pod-0", PoolerType::Replica),
+                    pooler("zone-a", "pod-1", PoolerType::Replica),
+                ]),
+            )])
+        };
+        let no_primary = roles(&[("pod-0", "REPLICA"), ("pod-1", "REPLICA")]);
+        // Registered poolers, none primary: multiorch is electing; wait.
+        assert!(waits_for_primary(true, &no_primary, &replicas()));
+        // Only a Healthy pass waits (Go: the in-memory phase of §7.2 step 4).
+        assert!(!waits_for_primary(false, &no_primary, &replicas()));
+        // A primary: go on.
+        let with_primary = roles(&[("pod-0", "PRIMARY"), ("pod-1", "REPLICA")]);
+        assert!(!waits_for_primary(true, &with_primary, &replicas()));
+        // A cell that did not answer may hold the primary: wait.
+        let partial = cells(vec![
+            ("zone-a", Ok(Vec::new())),
+            ("zone-b", Err(unavailable())),
+        ]);
+        assert!(waits_for_primary(true, &BTreeMap::new(), &partial));
+        // Every cell answered and no pooler of the shard is registered: nothing to elect from.
+        let empty = cells(vec![("zone-a", Ok(Vec::new())), ("zone-b", Ok(Vec::new()))]);
+        assert!(!waits_for_primary(true, &BTreeMap::new(), &empty));
     }
 
     #[test]

@@ -27,7 +27,7 @@ use multigres_api::labels::{
     LABEL_POOL, LABEL_ROLE,
 };
 use multigres_api::resolver::effective_pool_pvc_policy;
-use multigres_api::v1alpha1::{BackupType, PvcRetentionPolicyType, Shard, ShardStatus};
+use multigres_api::v1alpha1::{BackupType, Phase, PvcRetentionPolicyType, Shard, ShardStatus};
 use serde_json::{Value, json};
 
 use super::Error;
@@ -133,6 +133,7 @@ async fn pass(guarded: &DeserializeGuard<Shard>, context: &Context) -> Result<Ac
     )
     .await;
     let mut observed = Observed::default();
+    let healthy = status.phase == Some(Phase::Healthy);
     let converged = converge(
         context,
         shard,
@@ -141,6 +142,7 @@ async fn pass(guarded: &DeserializeGuard<Shard>, context: &Context) -> Result<Ac
         &pods,
         &cells,
         &guard,
+        healthy,
         &mut observed,
     )
     .await;
@@ -166,6 +168,7 @@ async fn converge(
     pods: &[Arc<Pod>],
     cells: &[String],
     guard: &DesiredCondition,
+    healthy: bool,
     observed: &mut Observed,
 ) -> Result<Duration, Error> {
     let object = object_key(shard);
@@ -368,6 +371,7 @@ async fn converge(
     let steps = Steps {
         prune,
         backup_health: true,
+        healthy,
     };
     let next = data_plane::run(context, shard, &reference, &pods, cells, steps, observed).await?;
     Ok(match next {
@@ -1069,9 +1073,12 @@ async fn drain_for_deletion(
             .map(|cell| cell.as_str().to_owned())
             .collect();
         // Roles go out in the step's own patch here (this path writes no other status).
+        // A shard being deleted drains its pods whatever its phase (Go's deletion path has no
+        // primary wait either).
         let steps = Steps {
             prune: false,
             backup_health: false,
+            healthy: false,
         };
         data_plane::run(
             context,
