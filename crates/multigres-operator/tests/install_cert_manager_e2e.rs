@@ -29,8 +29,9 @@ use install_support::cert_manager::{
     CERTIFICATE_NAME, CRDS, CertManager, Certificate, first_certificate_der, ready, request_renewal,
 };
 use install_support::{
-    DEADLINE, OPERATOR_NAMESPACE, Simulated, assert_defaulted_by_the_webhook, manifest,
-    operator_processes, operator_user,
+    DEADLINE, INVALID_CLUSTER, INVALID_REFUSAL, OPERATOR_NAMESPACE, Simulated,
+    assert_defaulted_by_the_webhook, assert_invalid_cluster_refused, manifest, operator_processes,
+    operator_user,
 };
 use k8s_openapi::api::admissionregistration::v1::{
     MutatingWebhookConfiguration, ValidatingWebhookConfiguration,
@@ -179,13 +180,6 @@ async fn served_leaf(address: &str, ca_pem: &str, server_name: &str) -> Result<V
         .ok_or_else(|| "no certificate presented".to_owned())
 }
 
-/// An invalid cluster, refused by the validating webhook (after the defaulting one ran).
-const INVALID_CLUSTER: &str = "apiVersion: multigres.com/v1alpha1\nkind: MultigresCluster\n\
-     metadata:\n  name: invalid\nspec:\n  cells:\n  - name: zone-a\n  templateDefaults:\n    \
-     cellTemplate: nowhere\n";
-const INVALID_REFUSAL: &str = "admission webhook \"vmultigrescluster.kb.io\" denied the request: \
-     spec.templateDefaults.cellTemplate: referenced CellTemplate 'nowhere' not found";
-
 /// Whether the webhooks answer the API server: a server-side dry run of [`INVALID_CLUSTER`] is
 /// refused with the validating webhook's message (a failed call to a webhook would be refused
 /// with another message: failurePolicy Fail).
@@ -311,16 +305,7 @@ async fn the_cert_manager_manifest_runs_the_operator_on_cert_managers_certificat
         .kubectl_ok(&["apply", "--server-side", "-f", &sample], "")
         .await;
     assert_defaulted_by_the_webhook(&client).await;
-    let invalid = simulated
-        .kubectl
-        .run(&["apply", "-f", "-"], INVALID_CLUSTER)
-        .await;
-    assert_eq!(invalid.code, 1, "{}", invalid.stdout);
-    assert!(
-        invalid.stderr.contains(INVALID_REFUSAL),
-        "{}",
-        invalid.stderr
-    );
+    assert_invalid_cluster_refused(&simulated.kubectl).await;
     simulated.healthy().await;
 
     // A renewal: a new key and certificate, served without a restart.

@@ -26,7 +26,8 @@ use std::time::Duration;
 
 use install_support::{
     CLUSTER, DEADLINE, NAMESPACE, OPERATOR_NAMESPACE, Simulated, assert_defaulted_by_the_webhook,
-    dynamic, manifest, names_of, operator_user, wait_for_ca_bundles,
+    assert_invalid_cluster_refused, dynamic, manifest, names_of, operator_user,
+    wait_for_ca_bundles,
 };
 use k8s_openapi::api::authorization::v1::{
     ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec,
@@ -759,24 +760,7 @@ async fn the_default_manifest_runs_a_working_operator_with_just_enough_rbac() {
     simulated.healthy().await;
 
     // An invalid cluster is refused by the validating webhook.
-    let invalid = simulated
-        .kubectl
-        .run(
-            &["apply", "-f", "-"],
-            "apiVersion: multigres.com/v1alpha1\nkind: MultigresCluster\nmetadata:\n  name: \
-             invalid\nspec:\n  cells:\n  - name: zone-a\n  templateDefaults:\n    cellTemplate: \
-             nowhere\n",
-        )
-        .await;
-    assert_eq!(invalid.code, 1, "{}", invalid.stdout);
-    assert!(
-        invalid.stderr.contains(
-            "admission webhook \"vmultigrescluster.kb.io\" denied the request: \
-             spec.templateDefaults.cellTemplate: referenced CellTemplate 'nowhere' not found"
-        ),
-        "{}",
-        invalid.stderr
-    );
+    assert_invalid_cluster_refused(&simulated.kubectl).await;
 
     // The secure metrics port, scraped as Prometheus would be with the shipped reader role.
     simulated

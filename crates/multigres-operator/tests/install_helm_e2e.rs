@@ -25,7 +25,7 @@ use std::time::Instant;
 
 use install_support::{
     CLUSTER, DEADLINE, NAMESPACE, OPERATOR_NAMESPACE, Simulated, assert_defaulted_by_the_webhook,
-    operator_processes, wait_for_ca_bundles,
+    assert_invalid_cluster_refused, operator_processes, wait_for_ca_bundles,
 };
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Namespace, Pod, Secret};
@@ -128,28 +128,6 @@ async fn operator_pods(client: &kube::Client) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
-/// An invalid cluster is refused by the validating webhook, behind its Service.
-async fn assert_invalid_cluster_refused(simulated: &Simulated) {
-    let invalid = simulated
-        .kubectl
-        .run(
-            &["apply", "-f", "-"],
-            "apiVersion: multigres.com/v1alpha1\nkind: MultigresCluster\nmetadata:\n  name: \
-             invalid\nspec:\n  cells:\n  - name: zone-a\n  templateDefaults:\n    cellTemplate: \
-             nowhere\n",
-        )
-        .await;
-    assert_eq!(invalid.code, 1, "{}", invalid.stdout);
-    assert!(
-        invalid.stderr.contains(
-            "admission webhook \"vmultigrescluster.kb.io\" denied the request: \
-             spec.templateDefaults.cellTemplate: referenced CellTemplate 'nowhere' not found"
-        ),
-        "{}",
-        invalid.stderr
-    );
-}
-
 /// (kind, namespace, name) of every object of a rendered manifest.
 fn objects_of(manifest: &str) -> Vec<(String, String, String)> {
     serde_saphyr::from_multiple::<Value>(manifest)
@@ -240,7 +218,7 @@ async fn the_helm_chart_installs_upgrades_and_uninstalls_a_working_operator() {
     assert_defaulted_by_the_webhook(&client).await;
     simulated.healthy().await;
     let healthy = started.elapsed();
-    assert_invalid_cluster_refused(&simulated).await;
+    assert_invalid_cluster_refused(&simulated.kubectl).await;
     eprintln!(
         "{TEST}: helm install --wait {:.1} s, operator Ready {:.1} s, minimal Healthy {:.1} s \
          (from the start of helm install)",
@@ -289,7 +267,7 @@ async fn the_helm_chart_installs_upgrades_and_uninstalls_a_working_operator() {
         (operator_processes(&root).len() == 1).then_some(())
     })
     .await;
-    assert_invalid_cluster_refused(&simulated).await;
+    assert_invalid_cluster_refused(&simulated.kubectl).await;
     simulated.healthy().await;
     eprintln!(
         "{TEST}: helm upgrade --wait {:.1} s",

@@ -226,6 +226,26 @@ pub async fn names_of(client: &kube::Client, resource: &ApiResource) -> Vec<Stri
     names
 }
 
+/// An invalid cluster, refused by the validating webhook (after the defaulting one ran).
+pub const INVALID_CLUSTER: &str = "apiVersion: multigres.com/v1alpha1\nkind: MultigresCluster\n\
+     metadata:\n  name: invalid\nspec:\n  cells:\n  - name: zone-a\n  templateDefaults:\n    \
+     cellTemplate: nowhere\n";
+/// The validating webhook's refusal of [`INVALID_CLUSTER`].
+pub const INVALID_REFUSAL: &str = "admission webhook \"vmultigrescluster.kb.io\" denied the \
+     request: spec.templateDefaults.cellTemplate: referenced CellTemplate 'nowhere' not found";
+
+/// `kubectl apply` of [`INVALID_CLUSTER`] fails with the validating webhook's message: the
+/// webhook answered behind its Service.
+pub async fn assert_invalid_cluster_refused(kubectl: &Kubectl) {
+    let invalid = kubectl.run(&["apply", "-f", "-"], INVALID_CLUSTER).await;
+    assert_eq!(invalid.code, 1, "{}", invalid.stdout);
+    assert!(
+        invalid.stderr.contains(INVALID_REFUSAL),
+        "{}",
+        invalid.stderr
+    );
+}
+
 /// The stored spec of `minimal` must be what the CRD's schema defaults and then the defaulting
 /// webhook make of the sample, and differ from the schema defaults alone: the mutating webhook
 /// ran, behind its Service.
