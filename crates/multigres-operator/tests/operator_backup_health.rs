@@ -7,6 +7,10 @@
 //!
 //! The operator runs with a 1 s resync, so its Shard passes (and backup checks) follow each
 //! other; each step waits for the stand-in to have been asked again.
+//!
+//! The same registered records drive the wait for a primary (§7.12 step 3): no-templates.yaml's
+//! pool pods all registered as REPLICA, a scale-down's drains stay where they are over several
+//! shard passes (counted from the metrics), and go on once one pod is registered PRIMARY.
 
 mod support;
 
@@ -432,6 +436,211 @@ async fn the_primarys_backups_set_backup_healthy_the_metric_and_events() {
     assert_eq!(backup_condition(&after), Some(&condition));
     assert_eq!(after.last_backup_time, stale.last_backup_time);
     assert_eq!(after.last_backup_type, stale.last_backup_type);
+
+    operator.stop().await;
+}
+
+/// The shard controller's passes so far, from the scrape.
+async fn shard_passes(port: u16) -> Option<u64> {
+    let body = scrape(port).await?;
+    Some(
+        body.lines()
+            .filter(|line| {
+                line.starts_with("controller_runtime_reconcile_total{")
+                    && line.contains("controller=\"shard\"")
+            })
+            .filter_map(|line| line.rsplit(' ').next()?.parse::<u64>().ok())
+            .sum(),
+    )
+}
+
+/// The pool pods of the `inline` cluster with their drain state, by name.
+async fn inline_pool_pods(pods: &Api<Pod>) -> BTreeMap<String, (Pod, Option<String>)> {
+    let params =
+        ListParams::default().labels("app.kubernetes.io/instance=inline,multigres.com/pool=main");
+    pods.list(&params)
+        .await
+        .map(|list| list.items)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|pod| {
+            let state = pod
+                .annotations()
+                .get(multigres_api::labels::ANNOTATION_DRAIN_STATE)
+                .cloned();
+            (pod.name_any(), (pod, state))
+        })
+        .collect()
+}
+
+/// spec-controllers.md §7.12 step 3: while the shard's registered poolers have no PRIMARY
+/// (multiorch electing), a Healthy shard's data-plane step stops after the roles, so the drains
+/// of a scale-down do not advance; once a PRIMARY is registered they do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_scale_down_drains_nothing_while_the_registered_poolers_have_no_primary() {
+    if !cluster_support::etcd_available("primary_wait") {
+        return;
+    }
+    let cluster = Cluster::start(&["us-east-1a", "us-east-1b", "zone-a"]).await;
+    let client = cluster.client.clone();
+    let metrics_port = free_port();
+    let options = RunOptions {
+        metrics: MetricsConfig {
+            bind_address: format!("127.0.0.1:{metrics_port}"),
+            secure: false,
+        },
+        ..cluster_support::run_options(Duration::from_secs(1), None, false)
+    };
+    let operator = cluster_support::spawn_operator(
+        multigres_operator::operator::operator_client(cluster.server.client_config(), None)
+            .expect("an operator client"),
+        options,
+    );
+    cluster
+        .apply_file(&cluster_support::sample("no-templates.yaml"))
+        .await;
+    let healthy = eventually("the Shard to be Healthy", LONG, || async {
+        shard(&client)
+            .await
+            .filter(|s| s.status.as_ref().and_then(|s| s.phase) == Some(Phase::Healthy))
+    })
+    .await;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), NAMESPACE);
+    let pool = inline_pool_pods(&pods).await;
+    assert!(pool.len() >= 3, "{:?}", pool.keys());
+
+    // Every pool pod registered as a REPLICA: multiorch has not elected a primary yet.
+    let etcd_ip = cluster
+        .server
+        .resolve("inline-global-topo.default.svc")
+        .expect("an in-cluster name")[0];
+    let mut etcd = etcd_client::Client::connect([format!("http://{etcd_ip}:2379")], None)
+        .await
+        .expect("etcd answers");
+    let spec = &healthy.spec;
+    let record = |pod: &Pod, kind: PoolerType| {
+        let id = Id {
+            component: ComponentType::Multipooler as i32,
+            cell: pod
+                .labels()
+                .get(multigres_api::labels::LABEL_CELL)
+                .cloned()
+                .expect("a pool pod's cell"),
+            name: multigres_api::naming::multipooler_service_id(&pod.name_any()),
+        };
+        let pooler = MultiPooler {
+            id: Some(id.clone()),
+            database: spec.database_name.as_str().to_owned(),
+            table_group: spec.table_group_name.as_str().to_owned(),
+            shard: spec.shard_name.as_str().to_owned(),
+            r#type: kind as i32,
+            hostname: "127.0.0.1".into(),
+            ..Default::default()
+        };
+        (pooler_key("/multigres/global", &id), pooler.encode_to_vec())
+    };
+    for (pod, _) in pool.values() {
+        let (key, value) = record(pod, PoolerType::Replica);
+        etcd.put(key, value, None).await.expect("a REPLICA record");
+    }
+    eventually("every pool pod's role to be REPLICA", LONG, || async {
+        let roles = shard(&client).await?.status?.pod_roles;
+        (pool
+            .keys()
+            .all(|pod| roles.get(pod).map(String::as_str) == Some("REPLICA")))
+        .then_some(())
+    })
+    .await;
+
+    // 3 -> 2 pods per cell: each cell's index 2 is asked to drain. The pass that asks still
+    // computed its phase with the pod counted (not Healthy), so its drain may take the first
+    // step, as in Go; from then on the shard is Healthy with 2 of 2 ready and the drain stays
+    // where it is over several passes of the shard controller: the pod is not removed.
+    let clusters: Api<multigres_api::v1alpha1::MultigresCluster> =
+        Api::namespaced(client.clone(), NAMESPACE);
+    let mut inline = clusters.get("inline").await.expect("the cluster");
+    let shards = &mut inline.spec.databases[0].tablegroups[0].shards[0];
+    let main = shards
+        .spec
+        .as_mut()
+        .expect("an inline shard spec")
+        .pools
+        .iter_mut()
+        .find(|(name, _)| name.as_str() == "main")
+        .expect("pool main")
+        .1;
+    main.replicas_per_cell = Some(2);
+    let body = serde_json::json!({"spec": {"databases": serde_json::to_value(&inline.spec.databases).expect("json")}});
+    clusters
+        .patch(
+            "inline",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(body),
+        )
+        .await
+        .expect("the cluster is scaled down");
+    let extra: Vec<String> = pool
+        .keys()
+        .filter(|name| name.ends_with("-2"))
+        .cloned()
+        .collect();
+    assert!(!extra.is_empty(), "{:?}", pool.keys());
+    let started = |state: Option<&str>| matches!(state, Some("requested" | "draining"));
+    let in_drain = |pods: &BTreeMap<String, (Pod, Option<String>)>| {
+        extra.iter().all(|name| {
+            pods.get(name)
+                .is_some_and(|(_, state)| started(state.as_deref()))
+        })
+    };
+    eventually("the extra pods' drains to start", LONG, || async {
+        in_drain(&inline_pool_pods(&pods).await).then_some(())
+    })
+    .await;
+    let passes_after = |more: u64| async move {
+        let passes = eventually("a scrape", LONG, || shard_passes(metrics_port)).await;
+        eventually("more shard passes", LONG, || async {
+            (shard_passes(metrics_port).await? >= passes + more).then_some(())
+        })
+        .await;
+    };
+    // Three passes for the caches to show the requests; without the wait a drain would be over
+    // (and its pod gone) by then.
+    passes_after(3).await;
+    let before = inline_pool_pods(&pods).await;
+    assert!(
+        in_drain(&before),
+        "no primary, yet a drain went past its first step"
+    );
+    passes_after(3).await;
+    let now = inline_pool_pods(&pods).await;
+    let states = |pods: &BTreeMap<String, (Pod, Option<String>)>| -> Vec<Option<String>> {
+        extra
+            .iter()
+            .map(|name| pods.get(name).and_then(|(_, state)| state.clone()))
+            .collect()
+    };
+    assert_eq!(
+        states(&now),
+        states(&before),
+        "no drain advances without a primary"
+    );
+
+    // multiorch elects a pod that stays: the drains go on and the extra pods go.
+    let elected = pool
+        .iter()
+        .find(|(name, _)| name.ends_with("-0"))
+        .map(|(_, (pod, _))| pod)
+        .expect("a pod of index 0");
+    let (key, value) = record(elected, PoolerType::Primary);
+    etcd.put(key, value, None).await.expect("a PRIMARY record");
+    eventually("the extra pods to be drained and removed", LONG, || async {
+        let now = inline_pool_pods(&pods).await;
+        extra
+            .iter()
+            .all(|name| !now.contains_key(name))
+            .then_some(())
+    })
+    .await;
 
     operator.stop().await;
 }
