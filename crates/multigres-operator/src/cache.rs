@@ -1,13 +1,18 @@
 //! The informer cache: one watch per kind the operator reads, shared by every controller that
 //! reads or is triggered by that kind (spec-controllers.md §13.4, the "hybrid" cache).
 //!
-//! Each kind is a [`Feed`]: a shared reflector whose [`Store`] the reconcilers read (so a pass
-//! compares desired objects with live ones without a GET) and whose subscriptions trigger the
-//! controllers. kube-runtime's shared reflectors dispatch only additions and changes to their
-//! subscribers, never deletions; a controller must also hear that a child it owns was deleted
-//! (a user's `kubectl delete pod` of a pool pod, a deleted Service) to put it back at once
-//! rather than at the next resync, so each feed also broadcasts the last state of every deleted
-//! object, after its store has dropped it, and [`Feed::subscribe`] merges the two. Secrets, StatefulSets, Services, Pods, PVCs, PDBs and Deployments are selected
+//! Each kind is a [`Feed`]: a reflector whose [`Store`] the reconcilers read (so a pass compares
+//! desired objects with live ones without a GET) and whose subscriptions trigger the
+//! controllers. A subscription hears of every change and every deletion (a controller must also
+//! hear that a child it owns was deleted, a user's `kubectl delete pod` of a pool pod, to put it
+//! back at once rather than at the next resync), in watch order, each notice carrying the object
+//! as that event left it. The feed sends the notices itself instead of using kube-runtime's
+//! shared-reflector subscriptions: those carry only a reference, look the object up in the
+//! store when read, and when it is no longer there (created and deleted again before a busy
+//! controller read the notice) answer `Pending` without arranging a wake-up, so the controller
+//! hears nothing more of that kind until something else wakes it; a Shard recreated under the
+//! same name then waited for the next resync (10 h in the tests). Secrets, StatefulSets,
+//! Services, Pods, PVCs, PDBs and Deployments are selected
 //! by `app.kubernetes.io/managed-by=multigres-operator` (every object the operator creates
 //! carries it); ConfigMaps and StorageClasses are read unfiltered (a postgres config ConfigMap
 //! belongs to the user). Custom resources are watched through [`DeserializeGuard`] so one
@@ -19,7 +24,7 @@ use std::fmt::Debug;
 use std::hash::Hash;
 use std::sync::Arc;
 
-use futures::{Stream, StreamExt, future, stream};
+use futures::{Stream, StreamExt};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Secret, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
@@ -39,12 +44,11 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::apply::InFlight;
-use tokio::sync::broadcast;
 
 /// The value of `app.kubernetes.io/managed-by` on everything the operator creates.
 pub const MANAGED_BY: &str = "multigres-operator";
 
-/// How many events a slow subscriber may lag behind before the watch waits for it.
+/// How many notices a slow subscriber may lag behind before the watch waits for it.
 const SUBSCRIBER_BUFFER: usize = 1024;
 
 /// One kind's shared reflector before it runs: hands out its store and subscriptions.
@@ -56,8 +60,10 @@ where
     api: Api<K>,
     config: watcher::Config,
     writer: Writer<K>,
-    /// The last state of each deleted object, sent once the store no longer holds it.
-    deleted: broadcast::Sender<Arc<K>>,
+    /// Every change and deletion, sent once the store holds what the event says.
+    notices: async_broadcast::Sender<Arc<K>>,
+    /// Keeps the channel open while no controller subscribes.
+    _open: async_broadcast::InactiveReceiver<Arc<K>>,
     /// What is dropped from each object before it enters the store.
     trim: fn(&mut K),
     /// Told of every object the watch delivers, so waits for this process's applies end.
@@ -71,12 +77,16 @@ where
 {
     fn new(kind: &'static str, api: Api<K>, config: watcher::Config, in_flight: &InFlight) -> Self {
         in_flight.watch(kind);
+        let (mut notices, receiver) = async_broadcast::broadcast(SUBSCRIBER_BUFFER);
+        // Before any controller subscribes, notices go nowhere instead of waiting.
+        notices.set_await_active(false);
         Feed {
             kind,
             api,
             config,
-            writer: Writer::new_shared(SUBSCRIBER_BUFFER, ()),
-            deleted: broadcast::channel(SUBSCRIBER_BUFFER).0,
+            writer: Writer::new(()),
+            notices,
+            _open: receiver.deactivate(),
             trim: keep_own_managed_fields,
             in_flight: in_flight.clone(),
         }
@@ -94,21 +104,29 @@ where
         self.writer.as_reader()
     }
 
-    /// A new stream of this kind's changes and deletions, for a controller's trigger.
+    /// A new stream of this kind's changes and deletions from now on, for a controller's
+    /// trigger. A subscriber more than the buffer behind holds the watch up until it catches
+    /// up (kube-runtime's shared reflectors do the same), so no notice is ever lost.
     pub fn subscribe(&self) -> impl Stream<Item = Arc<K>> + Send + 'static {
-        let changes = self
-            .writer
-            .subscribe()
-            .expect("a writer made with new_shared always hands out subscriptions");
-        stream::select(changes, deletions(self.deleted.subscribe()))
+        self.notices.new_receiver()
     }
 
     /// Runs the watch until the process stops; watch errors are retried with backoff.
     pub async fn run(self) {
+        let events = watcher(self.api.clone(), self.config.clone()).default_backoff();
+        self.reflect(events).await;
+    }
+
+    /// Feeds the store and the subscribers from `events` until they end.
+    async fn reflect(
+        self,
+        events: impl Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send,
+    ) {
         let kind = self.kind;
-        let deleted = self.deleted;
+        let notices = self.notices;
         let trim = self.trim;
         let in_flight = self.in_flight;
+        let store = self.writer.as_reader();
         let meta = |object: &K| {
             let meta = object.meta();
             (
@@ -116,56 +134,56 @@ where
                 meta.name.clone().unwrap_or_default(),
             )
         };
-        watcher(self.api, self.config)
-            .default_backoff()
+        events
             .modify(trim)
-            .reflect_shared(self.writer)
+            .reflect(self.writer)
             .for_each(|event| {
-                // After reflect_shared: the store already holds what the event says, so a
-                // pass that no longer waits for an apply compares with the written object.
-                match event {
-                    // The store has already dropped the object, so the pass this wakes sees it
-                    // gone. No subscriber yet is not an error.
+                // After reflect: the store already holds what the event says, so the pass a
+                // notice starts compares with the written object (or sees a deleted one gone).
+                let sent: Vec<Arc<K>> = match event {
                     Ok(watcher::Event::Delete(object)) => {
                         let (namespace, name) = meta(&object);
                         in_flight.deleted(kind, &namespace, &name);
-                        let _ = deleted.send(Arc::new(object));
+                        vec![Arc::new(object)]
                     }
-                    Ok(watcher::Event::Apply(object) | watcher::Event::InitApply(object)) => {
+                    Ok(watcher::Event::Apply(object)) => {
                         let (namespace, name) = meta(&object);
                         let version = object.meta().resource_version.as_deref();
                         in_flight.seen(kind, &namespace, &name, version);
+                        vec![Arc::new(object)]
                     }
-                    Ok(watcher::Event::Init) => in_flight.relisted(kind),
-                    Ok(watcher::Event::InitDone) => {}
-                    Err(error) => tracing::warn!(
-                        kind,
-                        error = &error as &dyn std::error::Error,
-                        "watch failed; retrying"
-                    ),
+                    Ok(watcher::Event::InitApply(object)) => {
+                        let (namespace, name) = meta(&object);
+                        let version = object.meta().resource_version.as_deref();
+                        in_flight.seen(kind, &namespace, &name, version);
+                        vec![]
+                    }
+                    Ok(watcher::Event::Init) => {
+                        in_flight.relisted(kind);
+                        vec![]
+                    }
+                    // A (re)list is in the store only now: every object it holds is a notice,
+                    // as kube-runtime's shared reflectors dispatch them.
+                    Ok(watcher::Event::InitDone) => store.state(),
+                    Err(error) => {
+                        tracing::warn!(
+                            kind,
+                            error = &error as &dyn std::error::Error,
+                            "watch failed; retrying"
+                        );
+                        vec![]
+                    }
+                };
+                let notices = notices.clone();
+                async move {
+                    for notice in sent {
+                        // Err: no controller subscribes yet, which is not an error.
+                        let _ = notices.broadcast_direct(notice).await;
+                    }
                 }
-                future::ready(())
             })
             .await;
     }
-}
-
-/// The deleted objects a subscriber receives. One that falls more than the buffer behind loses
-/// the oldest deletions (the periodic resync still puts their objects back) but keeps going.
-fn deletions<K: Clone + Send + Sync + 'static>(
-    receiver: broadcast::Receiver<Arc<K>>,
-) -> impl Stream<Item = Arc<K>> + Send + 'static {
-    stream::unfold(receiver, |mut receiver| async move {
-        loop {
-            match receiver.recv().await {
-                Ok(object) => return Some((object, receiver)),
-                Err(broadcast::error::RecvError::Lagged(missed)) => {
-                    tracing::warn!(missed, "deletion notices dropped by a slow controller");
-                }
-                Err(broadcast::error::RecvError::Closed) => return None,
-            }
-        }
-    })
 }
 
 /// The field managers whose `managedFields` entries `apply` reads (the operator's own, the Go
@@ -466,8 +484,169 @@ mod tests {
     use k8s_openapi::api::core::v1::{PodCondition, PodSpec, PodStatus};
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ManagedFieldsEntry, ObjectMeta, Time};
     use serde_json::json;
+    use std::time::Duration;
 
     use super::*;
+
+    fn config_map(name: &str, uid: &str) -> ConfigMap {
+        ConfigMap {
+            metadata: ObjectMeta {
+                name: Some(name.into()),
+                namespace: Some("default".into()),
+                uid: Some(uid.into()),
+                resource_version: Some(uid.into()),
+                ..ObjectMeta::default()
+            },
+            ..ConfigMap::default()
+        }
+    }
+
+    type ScriptedEvent = Result<watcher::Event<ConfigMap>, watcher::Error>;
+
+    /// A feed whose watch events come from the returned sender instead of an API server.
+    fn scripted_feed() -> (
+        Feed<ConfigMap>,
+        futures::channel::mpsc::UnboundedSender<ScriptedEvent>,
+        futures::channel::mpsc::UnboundedReceiver<ScriptedEvent>,
+    ) {
+        // Never dialled: the events are scripted.
+        let client = Client::try_from(kube::Config::new(
+            "http://127.0.0.1:9".parse().expect("a valid URL"),
+        ))
+        .expect("a client");
+        let feed = Feed::new(
+            "ConfigMap",
+            Api::namespaced(client, "default"),
+            watcher::Config::default(),
+            &InFlight::default(),
+        );
+        let (events, script) = futures::channel::mpsc::unbounded();
+        (feed, events, script)
+    }
+
+    /// An object created and deleted again before a slow controller read its notice (a child
+    /// its owner recreated while being garbage-collected) must not stop that controller's
+    /// subscription: the object created after it still triggers it. kube-runtime's own
+    /// subscriptions (`ReflectHandle`) answer `Pending` without a wake-up for a notice whose
+    /// object has left the store, and their controller then hears nothing more of the kind
+    /// until some other wake-up; a recreated Shard stayed unreconciled that way.
+    #[tokio::test]
+    async fn a_subscription_outlives_an_object_deleted_before_its_notice_was_read() {
+        // After zero to three idle polls: a subscription that merges streams polls them in
+        // turn, and the stall needs the stale notice to be what it reads last.
+        for idle_polls in 0..4 {
+            subscription_hears_of_a_recreated_object(idle_polls).await;
+        }
+    }
+
+    /// A waker that records that it was woken.
+    struct Woken(std::sync::atomic::AtomicBool);
+
+    impl std::task::Wake for Woken {
+        fn wake(self: Arc<Self>) {
+            self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    async fn subscription_hears_of_a_recreated_object(idle_polls: usize) {
+        use std::sync::atomic::Ordering::SeqCst;
+        use std::task::{Context, Poll};
+
+        let (feed, events, script) = scripted_feed();
+        let mut subscription = Box::pin(feed.subscribe());
+        let store = feed.store();
+        let feed_store = feed.store();
+        let reflecting = tokio::spawn(feed.reflect(script));
+        let send = |event| {
+            events
+                .unbounded_send(Ok(event))
+                .expect("the feed is reading");
+        };
+        let stored_uid = move || {
+            store
+                .get(&ObjectRef::new("ghost").within("default"))
+                .and_then(|cm| cm.metadata.uid.clone())
+        };
+        let until_stored = |wanted: Option<&'static str>| {
+            let stored_uid = stored_uid.clone();
+            async move {
+                tokio::time::timeout(Duration::from_secs(10), async {
+                    while stored_uid().as_deref() != wanted {
+                        tokio::task::yield_now().await;
+                    }
+                })
+                .await
+                .expect("the feed applies the scripted events");
+            }
+        };
+        // The subscription is polled as a controller polls it: again only once woken.
+        let woken = Arc::new(Woken(false.into()));
+        let waker = std::task::Waker::from(woken.clone());
+        let mut context = Context::from_waker(&waker);
+
+        send(watcher::Event::Init);
+        send(watcher::Event::InitDone);
+        for _ in 0..idle_polls {
+            assert!(
+                subscription.as_mut().poll_next(&mut context).is_pending(),
+                "nothing to hear yet"
+            );
+        }
+        // Created and deleted before the subscriber reads anything; once the store holds the
+        // object after them, the feed has sent every notice of those two.
+        send(watcher::Event::Apply(config_map("ghost", "first")));
+        send(watcher::Event::Delete(config_map("ghost", "first")));
+        send(watcher::Event::Apply(config_map("marker", "marker")));
+        let marker = feed_store.clone();
+        tokio::time::timeout(Duration::from_secs(10), async {
+            while marker
+                .get(&ObjectRef::new("marker").within("default"))
+                .is_none()
+            {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .expect("the feed applies the scripted events");
+        // The subscriber reads what it is told until it has nothing more.
+        while let Poll::Ready(notice) = subscription.as_mut().poll_next(&mut context) {
+            let notice = notice.expect("the subscription is open");
+            assert!(matches!(
+                notice.metadata.uid.as_deref(),
+                Some("first" | "marker")
+            ));
+        }
+        woken.0.store(false, SeqCst);
+        // The same name created again wakes the subscriber, which then hears of it (after
+        // any notice of the first object still on its way).
+        send(watcher::Event::Apply(config_map("ghost", "second")));
+        until_stored(Some("second")).await;
+        'heard: loop {
+            let woke = tokio::time::timeout(Duration::from_secs(10), async {
+                while !woken.0.swap(false, SeqCst) {
+                    tokio::task::yield_now().await;
+                }
+            })
+            .await;
+            assert!(
+                woke.is_ok(),
+                "after {idle_polls} idle polls, the recreated object never woke the subscriber"
+            );
+            while let Poll::Ready(notice) = subscription.as_mut().poll_next(&mut context) {
+                match notice
+                    .expect("the subscription is open")
+                    .metadata
+                    .uid
+                    .as_deref()
+                {
+                    Some("second") => break 'heard,
+                    uid => assert!(matches!(uid, Some("first" | "marker")), "{uid:?}"),
+                }
+            }
+        }
+        drop(events);
+        reflecting.await.expect("the feed ends with its events");
+    }
 
     #[test]
     fn a_cached_pod_keeps_its_metadata_and_status_but_not_its_spec_or_managed_fields() {
