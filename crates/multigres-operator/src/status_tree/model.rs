@@ -15,8 +15,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::ResourceExt;
 use multigres_api::conditions::AVAILABLE;
 use multigres_api::labels::{
-    ANNOTATION_SPEC_HASH, Component, LABEL_APP_COMPONENT, LABEL_CELL, LABEL_DATABASE, LABEL_POOL,
-    LABEL_SHARD, LABEL_TABLE_GROUP,
+    ANNOTATION_DRAIN_STATE, ANNOTATION_SPEC_HASH, Component, LABEL_APP_COMPONENT, LABEL_CELL,
+    LABEL_DATABASE, LABEL_POOL, LABEL_SHARD, LABEL_TABLE_GROUP,
 };
 use multigres_api::v1alpha1::{Cell, MultigresCluster, Phase, Shard, TableGroup, TopoServer};
 
@@ -406,12 +406,6 @@ fn shard_node(shard: &Shard, objects: &ClusterObjects) -> Node {
             health,
             format!("{ready}/{desired} ready"),
         );
-        // The spec hash of the newest pod stands for the pool's current template: older pods
-        // with another hash are waiting for the rolling update (spec-controllers.md §7.9).
-        let newest_hash = pods
-            .iter()
-            .max_by_key(|pod| (pod.metadata.creation_timestamp.clone(), pod.name_any()))
-            .and_then(|pod| annotation(pod, ANNOTATION_SPEC_HASH));
         let mut sorted = pods.clone();
         sorted.sort_by_key(|pod| (pod_index(&pod.name_any()), pod.name_any()));
         pool_node.children = sorted
@@ -422,11 +416,16 @@ fn shard_node(shard: &Shard, objects: &ClusterObjects) -> Node {
                 if let Some(index) = pod_index(&pod.name_any()) {
                     node.summary.push_str(&format!(", index {index}"));
                 }
+                // Each index has its own spec hash (the desired pod names its index), so two
+                // pods' hashes say nothing about drift; whether a pod drifted needs the pod the
+                // operator would build for that index, which depends on the operator's own
+                // environment (spec-controllers.md §7.5, §7.6). What the operator decided shows
+                // on the pod: the drain it started for a rolling update or a scale-down (§7.7).
                 if let Some(hash) = annotation(pod, ANNOTATION_SPEC_HASH) {
                     node.summary.push_str(&format!(", spec-hash {hash}"));
-                    if newest_hash.is_some_and(|newest| newest != hash) {
-                        node.summary.push_str(" (drifted)");
-                    }
+                }
+                if let Some(drain) = annotation(pod, ANNOTATION_DRAIN_STATE) {
+                    node.summary.push_str(&format!(", drain {drain}"));
                 }
                 node
             })

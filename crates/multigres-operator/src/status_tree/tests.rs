@@ -67,8 +67,10 @@ fn converged() -> ClusterObjects {
             shard_labels(&[("multigres.com/pool", "rw"), ("multigres.com/cell", "east")]),
             None,
             ready,
+            // Each index has its own hash, as the operator's pods do (the pod names its index).
             json_patch_merge(
-                json!({"metadata": {"annotations": {"multigres.com/spec-hash": "aaaa1111"}}}),
+                json!({"metadata": {"annotations": {
+                    "multigres.com/spec-hash": format!("aaaa{index}{index}{index}{index}")}}}),
                 extra,
             ),
         )
@@ -231,7 +233,7 @@ fn a_converged_cluster_is_all_ticks() {
         ├── ✓ multiorch east: 1/1 ready
         │   └── ✓ pod shop-orders-main-0-inf-multiorch-east-1-q: Ready
         └── ✓ pool rw in east: 2/2 ready
-            ├── ✓ pod shop-orders-main-0-inf-pool-rw-east-0: Ready, role PRIMARY, index 0, spec-hash aaaa1111
+            ├── ✓ pod shop-orders-main-0-inf-pool-rw-east-0: Ready, role PRIMARY, index 0, spec-hash aaaa0000
             └── ✓ pod shop-orders-main-0-inf-pool-rw-east-1: Ready, role REPLICA, index 1, spec-hash aaaa1111"
     );
     assert!(build_tree(&objects).converged());
@@ -255,6 +257,17 @@ fn a_crash_looping_pod_fails_its_pool_and_shows_in_progress_lines() {
                 "containerStatuses": [{"name": "postgres", "image": "i", "imageID": "", "ready": false,
                     "restartCount": 4, "state": {"waiting": {"reason": "CrashLoopBackOff"}}}]}
         }),
+    ));
+    // Another index has its own spec hash (each desired pod names its index), so a different
+    // hash marks nothing; the drain the operator started on the primary does show.
+    let draining = objects
+        .pods
+        .iter_mut()
+        .find(|p| p.metadata.name.as_deref() == Some("shop-orders-main-0-inf-pool-rw-east-0"))
+        .expect("the pod");
+    *draining = from(json_patch_merge(
+        serde_json::to_value(&*draining).expect("json"),
+        json!({"metadata": {"annotations": {"drain.multigres.com/state": "requested"}}}),
     ));
     let shard = &mut objects.shards[0];
     shard.status.as_mut().expect("a status").phase = Some(multigres_api::v1alpha1::Phase::Degraded);
@@ -287,7 +300,7 @@ fn a_crash_looping_pod_fails_its_pool_and_shows_in_progress_lines() {
         ├── ✓ multiorch east: 1/1 ready
         │   └── ✓ pod shop-orders-main-0-inf-multiorch-east-1-q: Ready
         └── ✗ pool rw in east: 1/2 ready
-            ├── ✓ pod shop-orders-main-0-inf-pool-rw-east-0: Ready, role PRIMARY, index 0, spec-hash aaaa1111 (drifted)
+            ├── ✓ pod shop-orders-main-0-inf-pool-rw-east-0: Ready, role PRIMARY, index 0, spec-hash aaaa0000, drain requested
             └── ✗ pod shop-orders-main-0-inf-pool-rw-east-1: CrashLoopBackOff, role REPLICA, 4 restarts, index 1, spec-hash bbbb2222
 Warning events:
   Pod/shop-orders-main-0-inf-pool-rw-east-1 BackOff (x4): Back-off restarting failed container"
@@ -298,9 +311,8 @@ Warning events:
             "TableGroup orders/main / Shard 0-inf: Degraded",
             "  ! Available=False (NotAllPodsReady): 1/2 pods ready",
             "TableGroup orders/main / Shard 0-inf / pool rw in east: 1/2 ready",
-            // A pod with a role is listed when its line changes (here: it waits for the
-            // rolling update).
-            "TableGroup orders/main / Shard 0-inf / pool rw in east / pod shop-orders-main-0-inf-pool-rw-east-0: Ready, role PRIMARY, index 0, spec-hash aaaa1111 (drifted)",
+            // A pod with a role is listed when its line changes (here: its drain started).
+            "TableGroup orders/main / Shard 0-inf / pool rw in east / pod shop-orders-main-0-inf-pool-rw-east-0: Ready, role PRIMARY, index 0, spec-hash aaaa0000, drain requested",
             "TableGroup orders/main / Shard 0-inf / pool rw in east / pod shop-orders-main-0-inf-pool-rw-east-1: CrashLoopBackOff, role REPLICA, 4 restarts, index 1, spec-hash bbbb2222",
             "Warning Pod/shop-orders-main-0-inf-pool-rw-east-1 BackOff (x4): Back-off restarting failed container",
         ]
@@ -380,7 +392,7 @@ fn roles_come_from_the_topology_or_are_not_shown() {
     assert_eq!(
         roles(&objects),
         [
-            "            ├── ✓ pod shop-orders-main-0-inf-pool-rw-east-0: Ready, index 0, spec-hash aaaa1111",
+            "            ├── ✓ pod shop-orders-main-0-inf-pool-rw-east-0: Ready, index 0, spec-hash aaaa0000",
             "            └── ✓ pod shop-orders-main-0-inf-pool-rw-east-1: Ready, index 1, spec-hash aaaa1111",
         ]
     );
@@ -404,7 +416,7 @@ fn roles_come_from_the_topology_or_are_not_shown() {
     assert_eq!(
         roles(&objects),
         [
-            "            ├── … pod shop-orders-main-0-inf-pool-rw-east-0: Running, not ready, role PRIMARY (stale record), index 0, spec-hash aaaa1111",
+            "            ├── … pod shop-orders-main-0-inf-pool-rw-east-0: Running, not ready, role PRIMARY (stale record), index 0, spec-hash aaaa0000",
             "            └── ✓ pod shop-orders-main-0-inf-pool-rw-east-1: Ready, role PRIMARY, index 1, spec-hash aaaa1111",
         ]
     );
@@ -420,7 +432,7 @@ fn a_failover_shows_as_the_pods_new_roles_in_progress_lines() {
     assert_eq!(
         progress_lines(Some(&build_tree(&before)), &build_tree(&after)),
         [
-            "TableGroup orders/main / Shard 0-inf / pool rw in east / pod shop-orders-main-0-inf-pool-rw-east-0: Ready, role REPLICA, index 0, spec-hash aaaa1111",
+            "TableGroup orders/main / Shard 0-inf / pool rw in east / pod shop-orders-main-0-inf-pool-rw-east-0: Ready, role REPLICA, index 0, spec-hash aaaa0000",
             "TableGroup orders/main / Shard 0-inf / pool rw in east / pod shop-orders-main-0-inf-pool-rw-east-1: Ready, role PRIMARY, index 1, spec-hash aaaa1111",
         ]
     );
