@@ -175,6 +175,40 @@ impl Cli {
     }
 }
 
+/// What `main` prints after `Error: `: the error and its causes joined with `: `, in the
+/// words a user can act on. A cause is left out when the text before it already says it
+/// (kube's and hyper's errors repeat their source in their own message, so anyhow's `{:#}`
+/// would print "client error (Connect): client error (Connect)"), and an API server refusal is
+/// its Status message alone (kube's own text adds the whole Status in Rust debug syntax).
+pub fn error_report(error: &anyhow::Error) -> String {
+    let mut report = String::new();
+    let mut after_api_error = false;
+    for cause in error.chain() {
+        let text = match cause.downcast_ref::<kube::Error>() {
+            Some(kube::Error::Api(status)) => status.message.clone(),
+            // kube's `Api` variant names its boxed Status as its source.
+            _ if after_api_error
+                && (cause.is::<kube::core::Status>() || cause.is::<Box<kube::core::Status>>()) =>
+            {
+                continue;
+            }
+            _ => cause.to_string(),
+        };
+        after_api_error = matches!(
+            cause.downcast_ref::<kube::Error>(),
+            Some(kube::Error::Api(_))
+        );
+        if text.is_empty() || report.contains(&text) {
+            continue;
+        }
+        if !report.is_empty() {
+            report.push_str(": ");
+        }
+        report.push_str(&text);
+    }
+    report
+}
+
 /// Starts a Tokio runtime, logging and tracing, and the controller manager.
 fn run_operator(args: RunArgs) -> anyhow::Result<()> {
     let webhook = args
@@ -249,6 +283,35 @@ mod tests {
     #[test]
     fn the_command_line_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn an_error_report_says_each_cause_once() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("client error (Connect): {source}")]
+        struct Repeats {
+            source: std::io::Error,
+        }
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused");
+        let error = anyhow::Error::new(Repeats { source: io }).context("failed to list pods");
+        assert_eq!(
+            error_report(&error),
+            "failed to list pods: client error (Connect): connection refused"
+        );
+    }
+
+    #[test]
+    fn an_api_server_refusal_is_reported_by_its_message() {
+        let status = kube::core::Status::failure(
+            r#"MultigresCluster.multigres.com "Bad_Name" is invalid: metadata.name: Invalid value"#,
+            "Invalid",
+        );
+        let error = anyhow::Error::new(kube::Error::Api(status.boxed()))
+            .context("cluster.yaml: MultigresCluster Bad_Name was not applied");
+        assert_eq!(
+            error_report(&error),
+            r#"cluster.yaml: MultigresCluster Bad_Name was not applied: MultigresCluster.multigres.com "Bad_Name" is invalid: metadata.name: Invalid value"#
+        );
     }
 
     #[test]

@@ -3,16 +3,16 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use multigres_operator::cli::Cli;
+use multigres_operator::cli::{Cli, error_report};
 
-/// A failed command prints `Error: ` and the error with its causes (`{:#}` joins anyhow's chain
-/// with `: `), then exits with status 1. Not through `main() -> Result`, whose report adds a
-/// backtrace under every user error when RUST_BACKTRACE is set; panics keep theirs.
+/// A failed command prints `Error: ` and the error with its causes ([`error_report`]), then
+/// exits with status 1. Not through `main() -> Result`, whose report adds a backtrace under
+/// every user error when RUST_BACKTRACE is set; panics keep theirs.
 fn main() -> ExitCode {
     match Cli::parse().run(&mut std::io::stdout().lock()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("Error: {err:#}");
+            eprintln!("Error: {}", error_report(&err));
             ExitCode::FAILURE
         }
     }
