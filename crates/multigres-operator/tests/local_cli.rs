@@ -295,3 +295,62 @@ fn local_mode_converges_serves_kubectl_carries_out_an_edit_and_stops_cleanly() {
         "{seen:#?}"
     );
 }
+
+/// Runs `local` with `args` to its end (it must fail) with an etcd that is never started.
+fn local_failing(args: &[&str]) -> (Option<i32>, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_multigres-operator"))
+        .arg("local")
+        .args(["--etcd-binary", "/bin/true"])
+        .args(args)
+        .env("RUST_BACKTRACE", "1")
+        .env_remove("MULTIGRES_LOCAL_FILES")
+        .env_remove("MULTIGRES_LOCAL_STATE_DIR")
+        .output()
+        .expect("the binary runs");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_file_that_cannot_be_read_fails_before_anything_starts() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let missing = dir.path().join("cluster.yaml");
+    let missing = missing.to_str().expect("a UTF-8 path");
+    assert_eq!(
+        local_failing(&["-f", missing]),
+        (
+            Some(1),
+            // Nothing started: no API server line, no stop line.
+            String::new(),
+            format!("Error: cannot read {missing}: No such file or directory (os error 2)\n")
+        )
+    );
+}
+
+#[test]
+fn a_refused_document_is_reported_in_the_api_servers_words() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let file = dir.path().join("cluster.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: multigres.com/v1alpha1\nkind: MultigresCluster\nmetadata: {name: orders}\n\
+         spec:\n  cells:\n  - name: zone-a\n    zome: zone-a\n",
+    )
+    .expect("the file is written");
+    let file = file.to_str().expect("a UTF-8 path");
+    let (code, stdout, stderr) = local_failing(&["-f", file]);
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    // Strict as `kubectl apply`: the misspelt field is refused, not dropped; the message is the
+    // API server's, once, without kube's debug dump of the Status.
+    assert_eq!(
+        stderr,
+        format!(
+            "Error: {file}: MultigresCluster orders was not applied: strict decoding error: \
+             unknown field \"spec.cells[0].zome\"\n"
+        )
+    );
+    assert!(stdout.ends_with("Stopped.\n"), "{stdout}");
+}

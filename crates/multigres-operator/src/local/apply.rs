@@ -121,9 +121,12 @@ pub async fn apply_documents(
         } else {
             Api::all_with(client.clone(), &resource)
         };
+        // Strict, as `kubectl apply` is by default: a misspelt field is refused, not dropped.
         api.patch(
             &name,
-            &PatchParams::apply(FIELD_MANAGER).force(),
+            &PatchParams::apply(FIELD_MANAGER)
+                .force()
+                .validation_strict(),
             &Patch::Apply(&document.value),
         )
         .await

@@ -202,6 +202,13 @@ async fn run_async(
 ) -> anyhow::Result<()> {
     let started = Instant::now();
     let resume = state.has_saved_cluster();
+    // The user's files are read before anything starts, so a typo in a path or in the YAML
+    // fails at once instead of after the API server and etcd came up.
+    let documents = if resume && args.files.is_empty() {
+        None
+    } else {
+        Some(apply::read_documents(&args.files)?)
+    };
     let (processes, real) = process_settings(&args, state.path.join("processes"))?;
     let kubelet =
         kubesim::kubelet::KubeletConfig::with_time_scale(args.time_scale).with_processes(processes);
@@ -235,7 +242,7 @@ async fn run_async(
         }
     )?;
     let result = serve(
-        &args, &state, resume, &server, client, &log_path, started, real, out,
+        &args, &state, documents, &server, client, &log_path, started, real, out,
     )
     .await;
     writeln!(out, "Stopping the operator, the API server and etcd...")?;
@@ -257,7 +264,7 @@ async fn run_async(
 async fn serve(
     args: &LocalArgs,
     state: &StateDir,
-    resume: bool,
+    documents: Option<Vec<apply::Document>>,
     server: &kubesim::Handle,
     client: kube::Client,
     log_path: &std::path::Path,
@@ -266,11 +273,6 @@ async fn serve(
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     apply::install_crds(&client).await?;
-    let documents = if resume && args.files.is_empty() {
-        None
-    } else {
-        Some(apply::read_documents(&args.files)?)
-    };
     let webhook_address = webhook::webhook_address(args.webhook_port)?;
     let webhook_config = webhook::register(
         &client,
