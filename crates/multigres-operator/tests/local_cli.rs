@@ -146,6 +146,12 @@ fn local_mode_converges_serves_kubectl_carries_out_an_edit_and_stops_cleanly() {
             .any(|l| l.starts_with("Healthy: default/minimal after ")),
         "a summary line: {seen:#?}"
     );
+    // The suggested `status` runs this very binary, which no PATH holds here: it is named by
+    // its absolute path.
+    let program = env!("CARGO_BIN_EXE_multigres-operator");
+    wait_for_line(&lines, &mut seen, Duration::from_secs(30), |line| {
+        line == format!("  {program} status minimal --watch")
+    });
 
     let listed = kubectl(
         &kubeconfig,

@@ -368,6 +368,10 @@ async fn serve(
                 server.kubeconfig_path(),
                 started.elapsed(),
                 state.kept.then_some(state.path.as_path()),
+                &progress::program_to_suggest(
+                    std::env::args_os().next().as_deref(),
+                    std::env::current_exe().ok().as_deref(),
+                ),
             )?;
             if real {
                 print_psql(out, server, &trees)?;

@@ -76,13 +76,15 @@ impl Display {
     }
 }
 
-/// The lines printed once every cluster is Healthy.
+/// The lines printed once every cluster is Healthy. `program` is how the user can run this
+/// binary again ([`program_to_suggest`]).
 pub fn print_next_steps(
     out: &mut impl Write,
     trees: &[Tree],
     kubeconfig: &Path,
     elapsed: Duration,
     state_dir: Option<&Path>,
+    program: &str,
 ) -> std::io::Result<()> {
     let names: Vec<&str> = trees.iter().map(|t| t.root.name.as_str()).collect();
     let first = names
@@ -108,7 +110,7 @@ pub fn print_next_steps(
         out,
         "  kubectl edit multigrescluster {first}    # e.g. spec.cells[0].spec.multigateway.replicas"
     )?;
-    writeln!(out, "  multigres-operator status {first} --watch")?;
+    writeln!(out, "  {program} status {first} --watch")?;
     match state_dir {
         Some(dir) => writeln!(
             out,
@@ -122,4 +124,44 @@ pub fn print_next_steps(
     }
     writeln!(out)?;
     Ok(())
+}
+
+/// The command that runs this binary again from the user's shell: its name when it was found
+/// on the PATH, else its absolute path. README's `scripts/local.sh` runs it through
+/// `cargo run` as `target/release/multigres-operator`, which is on no PATH, so a bare
+/// `multigres-operator status` would not be found (and a relative path would depend on the
+/// folder the user is in).
+pub fn program_to_suggest(argv0: Option<&std::ffi::OsStr>, current_exe: Option<&Path>) -> String {
+    const NAME: &str = "multigres-operator";
+    let invoked_by_path = argv0.is_some_and(|argv0| argv0.to_string_lossy().contains('/'));
+    match current_exe {
+        Some(exe) if invoked_by_path => exe.display().to_string(),
+        _ => NAME.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_binary_run_by_its_path_is_suggested_by_its_absolute_path() {
+        let exe = Path::new("/src/multigres/target/release/multigres-operator");
+        assert_eq!(
+            program_to_suggest(
+                Some(std::ffi::OsStr::new("target/release/multigres-operator")),
+                Some(exe)
+            ),
+            "/src/multigres/target/release/multigres-operator"
+        );
+    }
+
+    #[test]
+    fn a_binary_found_on_the_path_is_suggested_by_its_name() {
+        let exe = Path::new("/usr/local/bin/multigres-operator");
+        assert_eq!(
+            program_to_suggest(Some(std::ffi::OsStr::new("multigres-operator")), Some(exe)),
+            "multigres-operator"
+        );
+    }
 }
