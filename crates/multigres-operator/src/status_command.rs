@@ -24,9 +24,30 @@ pub struct StatusArgs {
     #[arg(short = 'w', long, env = "MULTIGRES_STATUS_WATCH")]
     pub watch: bool,
 
-    /// Seconds between two reads with --watch.
-    #[arg(long, default_value_t = 2.0, env = "MULTIGRES_STATUS_INTERVAL")]
-    pub interval: f64,
+    /// Seconds between two reads with --watch (0.1 to 86400).
+    #[arg(
+        long,
+        default_value = "2",
+        value_parser = parse_interval,
+        env = "MULTIGRES_STATUS_INTERVAL"
+    )]
+    pub interval: Duration,
+}
+
+/// The shortest and longest `--interval`: a tenth of a second keeps the API server's load
+/// bounded; a day is far beyond any useful watch (and `Duration::from_secs_f64` panics on
+/// values past `u64::MAX` seconds, infinity and NaN).
+const INTERVAL_SECONDS: std::ops::RangeInclusive<f64> = 0.1..=86_400.0;
+
+fn parse_interval(text: &str) -> Result<Duration, String> {
+    match text.trim().parse::<f64>() {
+        Ok(seconds) if INTERVAL_SECONDS.contains(&seconds) => Ok(Duration::from_secs_f64(seconds)),
+        _ => Err(format!(
+            "{text:?} is not a number of seconds from {} to {}, e.g. 0.5 or 10",
+            INTERVAL_SECONDS.start(),
+            INTERVAL_SECONDS.end()
+        )),
+    }
 }
 
 /// Prints the tree once, or until Ctrl-C with `--watch`.
@@ -50,7 +71,7 @@ async fn run_async(args: StatusArgs, out: &mut impl Write) -> anyhow::Result<()>
     let resolver = status_tree::resolver_for(&client);
     let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
     let style = if terminal { Style::Color } else { Style::Plain };
-    let interval = Duration::from_secs_f64(args.interval.max(0.1));
+    let interval = args.interval;
     let mut previous: Vec<status_tree::Tree> = Vec::new();
     let mut height = 0;
     loop {

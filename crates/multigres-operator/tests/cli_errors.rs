@@ -61,3 +61,57 @@ fn an_invalid_input_lists_its_problems_without_a_backtrace() {
         )
     );
 }
+
+/// Runs `status` with `kubeconfig` as KUBECONFIG (`None`: unset) and an empty HOME, so
+/// neither the user's `~/.kube/config` nor a pod's service account is found instead.
+fn status_with_kubeconfig(
+    kubeconfig: Option<&str>,
+    args: &[&str],
+) -> (Option<i32>, String, String) {
+    let home = tempfile::tempdir().expect("an empty home");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_multigres-operator"));
+    command
+        .arg("status")
+        .args(args)
+        .env("RUST_BACKTRACE", "1")
+        .env("HOME", home.path())
+        .env_remove("KUBECONFIG")
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .env_remove("MULTIGRES_STATUS_NAMESPACE")
+        .env_remove("MULTIGRES_STATUS_WATCH")
+        .env_remove("MULTIGRES_STATUS_INTERVAL");
+    if let Some(kubeconfig) = kubeconfig {
+        command.env("KUBECONFIG", kubeconfig);
+    }
+    let output = command.output().expect("the binary runs");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr)
+            .replace(&home.path().display().to_string(), "$HOME"),
+    )
+}
+
+#[test]
+fn a_watch_interval_out_of_range_is_refused_by_the_parser_not_a_panic() {
+    for interval in ["inf", "NaN", "1e300", "0", "-1"] {
+        let (code, stdout, stderr) =
+            status_with_kubeconfig(None, &["--watch", &format!("--interval={interval}")]);
+        assert_eq!(
+            (code, stdout.as_str(), stderr.lines().next()),
+            (
+                Some(2),
+                "",
+                Some(
+                    format!(
+                        "error: invalid value '{interval}' for '--interval <INTERVAL>': \
+                         \"{interval}\" is not a number of seconds from 0.1 to 86400, e.g. 0.5 \
+                         or 10"
+                    )
+                    .as_str()
+                )
+            ),
+            "{stderr}"
+        );
+    }
+}
