@@ -60,13 +60,12 @@ pub fn run(args: StatusArgs, out: &mut impl Write) -> anyhow::Result<()> {
 }
 
 async fn run_async(args: StatusArgs, out: &mut impl Write) -> anyhow::Result<()> {
-    let config = kube::Config::infer()
-        .await
-        .context("cannot find a Kubernetes API server: set KUBECONFIG (or ~/.kube/config)")?;
+    let config = kube::Config::infer().await.map_err(explain_no_config)?;
     let namespace = args
         .namespace
         .clone()
         .unwrap_or_else(|| config.default_namespace.clone());
+    let server = config.cluster_url.to_string();
     let client = kube::Client::try_from(config).context("failed to build a Kubernetes client")?;
     let resolver = status_tree::resolver_for(&client);
     let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
@@ -76,16 +75,21 @@ async fn run_async(args: StatusArgs, out: &mut impl Write) -> anyhow::Result<()>
     let mut height = 0;
     loop {
         let mut trees: Vec<status_tree::Tree> = Vec::new();
-        for mut objects in
-            status_tree::fetch_clusters(&client, &namespace, args.cluster.as_deref()).await?
-        {
+        let clusters = status_tree::fetch_clusters(&client, &namespace, args.cluster.as_deref())
+            .await
+            .map_err(|error| explain_fetch_error(error, &server))?;
+        for mut objects in clusters {
             // The pool pods' roles, when the topology can be reached from here.
             status_tree::read_poolers(&mut objects, resolver.clone()).await;
             trees.push(status_tree::build_tree(&objects));
         }
         if !args.watch {
             if trees.is_empty() {
-                writeln!(out, "No MultigresCluster in namespace {namespace}.")?;
+                writeln!(
+                    out,
+                    "No MultigresCluster in namespace {namespace} (choose another with -n \
+                     NAMESPACE; `kubectl get multigresclusters -A` lists them all)."
+                )?;
             }
             for tree in &trees {
                 for line in status_tree::tree_lines(tree, style) {
@@ -116,4 +120,60 @@ async fn run_async(args: StatusArgs, out: &mut impl Write) -> anyhow::Result<()>
             () = tokio::time::sleep(interval) => {}
         }
     }
+}
+
+/// The fix for each way of having no kubeconfig; kube's own error lists what it tried, each
+/// cause twice.
+fn explain_no_config(error: kube::config::InferConfigError) -> anyhow::Error {
+    const FIX: &str = "set KUBECONFIG to the cluster's kubeconfig (`multigres-operator local` \
+                       prints the `export KUBECONFIG=...` line of its own)";
+    if let Some(paths) = std::env::var_os("KUBECONFIG").filter(|paths| !paths.is_empty()) {
+        let missing: Vec<String> = std::env::split_paths(&paths)
+            .filter(|path| !path.is_file())
+            .map(|path| path.display().to_string())
+            .collect();
+        if !missing.is_empty() {
+            return anyhow::anyhow!(
+                "KUBECONFIG names {}, which is not a file: {FIX}",
+                missing.join(", ")
+            );
+        }
+    } else if std::env::var_os("KUBERNETES_SERVICE_HOST").is_none() {
+        let default = std::env::var_os("HOME")
+            .map(|home| std::path::Path::new(&home).join(".kube/config"))
+            .filter(|path| !path.is_file());
+        if let Some(default) = default {
+            return anyhow::anyhow!(
+                "no Kubernetes API server to ask: KUBECONFIG is not set and {} does not exist: \
+                 {FIX}",
+                default.display()
+            );
+        }
+    }
+    anyhow::Error::new(error).context(format!("cannot read the kubeconfig ({FIX})"))
+}
+
+/// A failed read says which server it asked and what to do: install the CRDs when the server
+/// does not know MultigresClusters, check the server runs when it cannot be reached.
+fn explain_fetch_error(error: status_tree::FetchError, server: &str) -> anyhow::Error {
+    let context = match &error {
+        status_tree::FetchError::List {
+            source: kube::Error::Api(status),
+            kind,
+            ..
+        } if status.code == 404 => format!(
+            "the API server {server} does not serve {kind}: install the operator's CRDs \
+             (`multigres-operator crds | kubectl apply --server-side -f -`)"
+        ),
+        status_tree::FetchError::List {
+            source: kube::Error::Api(_),
+            ..
+        }
+        | status_tree::FetchError::NotFound { .. } => return error.into(),
+        status_tree::FetchError::List { .. } => format!(
+            "cannot reach the API server {server} (is it running? `multigres-operator local` \
+             serves its cluster only until Ctrl-C)"
+        ),
+    };
+    anyhow::Error::new(error).context(context)
 }

@@ -93,6 +93,68 @@ fn status_with_kubeconfig(
 }
 
 #[test]
+fn status_without_a_kubeconfig_says_which_file_is_missing_and_how_to_get_one() {
+    assert_eq!(
+        status_with_kubeconfig(None, &[]),
+        (
+            Some(1),
+            String::new(),
+            "Error: no Kubernetes API server to ask: KUBECONFIG is not set and \
+             $HOME/.kube/config does not exist: set KUBECONFIG to the cluster's kubeconfig \
+             (`multigres-operator local` prints the `export KUBECONFIG=...` line of its own)\n"
+                .to_owned()
+        )
+    );
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let missing = dir.path().join("kubeconfig");
+    let missing = missing.to_str().expect("a UTF-8 path");
+    assert_eq!(
+        status_with_kubeconfig(Some(missing), &[]),
+        (
+            Some(1),
+            String::new(),
+            format!(
+                "Error: KUBECONFIG names {missing}, which is not a file: set KUBECONFIG to the \
+                 cluster's kubeconfig (`multigres-operator local` prints the `export \
+                 KUBECONFIG=...` line of its own)\n"
+            )
+        )
+    );
+}
+
+#[test]
+fn status_against_a_stopped_api_server_names_it_and_says_each_cause_once() {
+    // A port nothing listens on: bound, then released.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port();
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {{server: \
+             'http://127.0.0.1:{port}'}}\ncontexts:\n- name: c\n  context: {{cluster: c, user: \
+             u}}\ncurrent-context: c\nusers:\n- name: u\n  user: {{token: t}}\n"
+        ),
+    )
+    .expect("the kubeconfig is written");
+    let (code, stdout, stderr) =
+        status_with_kubeconfig(Some(kubeconfig.to_str().expect("UTF-8")), &[]);
+    assert_eq!((code, stdout.as_str()), (Some(1), ""), "{stderr}");
+    assert_eq!(
+        stderr,
+        format!(
+            "Error: cannot reach the API server http://127.0.0.1:{port}/ (is it running? \
+             `multigres-operator local` serves its cluster only until Ctrl-C): failed to list \
+             MultigresCluster in namespace default: ServiceError: client error (Connect): tcp \
+             connect error: Connection refused (os error 111)\n"
+        )
+    );
+}
+
+#[test]
 fn a_watch_interval_out_of_range_is_refused_by_the_parser_not_a_panic() {
     for interval in ["inf", "NaN", "1e300", "0", "-1"] {
         let (code, stdout, stderr) =

@@ -189,6 +189,25 @@ fn local_mode_converges_serves_kubectl_carries_out_an_edit_and_stops_cleanly() {
         "{tree}"
     );
 
+    // A cluster name that does not exist: the error names the ones that do.
+    let missing = Command::new(env!("CARGO_BIN_EXE_multigres-operator"))
+        .args(["status", "minimall"])
+        .env("KUBECONFIG", &kubeconfig)
+        .output()
+        .expect("status runs");
+    assert_eq!(
+        (
+            missing.status.code(),
+            String::from_utf8_lossy(&missing.stderr).into_owned()
+        ),
+        (
+            Some(1),
+            "Error: MultigresCluster default/minimall not found: namespace default holds only \
+             minimal (choose another namespace with -n NAMESPACE)\n"
+                .to_owned()
+        )
+    );
+
     // An edit while it runs: two gateways in zone-a.
     kubectl(
         &kubeconfig,

@@ -25,8 +25,30 @@ pub enum FetchError {
         #[source]
         source: kube::Error,
     },
-    #[error("MultigresCluster {namespace}/{name} not found")]
-    NotFound { namespace: String, name: String },
+    #[error(
+        "MultigresCluster {namespace}/{name} not found: {}",
+        others_hint(namespace, others)
+    )]
+    NotFound {
+        namespace: String,
+        name: String,
+        /// The clusters the namespace does hold, to name the fix.
+        others: Vec<String>,
+    },
+}
+
+fn others_hint(namespace: &str, others: &[String]) -> String {
+    if others.is_empty() {
+        format!(
+            "namespace {namespace} holds no MultigresCluster (choose another namespace with \
+             -n NAMESPACE)"
+        )
+    } else {
+        format!(
+            "namespace {namespace} holds only {} (choose another namespace with -n NAMESPACE)",
+            others.join(", ")
+        )
+    }
 }
 
 async fn list<K>(client: &Client, namespace: &str, labelled: bool) -> Result<Vec<K>, FetchError>
@@ -78,13 +100,16 @@ pub async fn fetch_clusters(
 ) -> Result<Vec<ClusterObjects>, FetchError> {
     let mut clusters: Vec<MultigresCluster> = list(client, namespace, false).await?;
     if let Some(name) = name {
-        clusters.retain(|c| c.name_any() == name);
-        if clusters.is_empty() {
+        if !clusters.iter().any(|c| c.name_any() == name) {
+            let mut others: Vec<String> = clusters.iter().map(ResourceExt::name_any).collect();
+            others.sort();
             return Err(FetchError::NotFound {
                 namespace: namespace.to_owned(),
                 name: name.to_owned(),
+                others,
             });
         }
+        clusters.retain(|c| c.name_any() == name);
     }
     clusters.sort_by_key(|c| c.name_any());
     if clusters.is_empty() {
