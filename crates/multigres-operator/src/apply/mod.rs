@@ -398,6 +398,46 @@ impl Apply {
         Ok(Outcome::Written)
     }
 
+    /// A JSON merge patch of `live` (default field manager) that is not sent again while the
+    /// watch has not delivered the version it wrote: a pass that starts before then still sees
+    /// `live` without the change and would send the same patch (in_flight.rs).
+    pub async fn merge_patch_once<K>(&self, live: &K, patch: &Value) -> Result<Outcome, ApplyError>
+    where
+        K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+            + Clone
+            + DeserializeOwned
+            + Debug,
+    {
+        let (name, namespace) = identity(live)?;
+        let kind = K::kind(&());
+        let applied = Applied {
+            kind: &kind,
+            namespace: &namespace,
+            name: &name,
+            // Not a field manager of ours: only tells this write from the applies of the object.
+            manager: "merge-patch",
+            base: live.meta().resource_version.as_deref(),
+            body: body_hash(patch),
+        };
+        if self.in_flight.is_repeat(&applied) {
+            tracing::debug!(%kind, %namespace, %name, "patch already sent; its watch event is due");
+            return Ok(Outcome::Unchanged);
+        }
+        let api: Api<K> = Api::namespaced(self.client.clone(), &namespace);
+        let written = api
+            .patch(&name, &PatchParams::default(), &Patch::Merge(patch))
+            .await
+            .map_err(|source| ApplyError::Patch {
+                kind: kind.clone().into_owned(),
+                namespace: namespace.clone(),
+                name: name.clone(),
+                source: Box::new(source),
+            })?;
+        self.in_flight
+            .record(&applied, written.meta().resource_version.as_deref());
+        Ok(Outcome::Written)
+    }
+
     /// A JSON merge patch of the status subresource; the object as the patch left it.
     pub async fn merge_patch_status<K>(
         &self,
@@ -551,7 +591,7 @@ impl Apply {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use k8s_openapi::api::core::v1::{Service, ServicePort, ServiceSpec};
+    use k8s_openapi::api::core::v1::{ConfigMap, Service, ServicePort, ServiceSpec};
     use kube::api::ObjectMeta;
 
     fn status_writes(server: &kubesim::Handle) -> usize {
@@ -610,6 +650,73 @@ mod tests {
             .expect("the status is written");
         assert_eq!(other, Outcome::Written);
         assert_eq!(status_writes(&server), 2);
+        server.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_merge_patch_is_not_repeated_until_the_watch_delivers_it() {
+        let server = kubesim::Server::builder()
+            .start()
+            .await
+            .expect("kubesim starts");
+        let client = server.client();
+        let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+        let stale = config_maps
+            .create(
+                &PostParams::default(),
+                &ConfigMap {
+                    metadata: ObjectMeta {
+                        name: Some("c".to_owned()),
+                        namespace: Some("default".to_owned()),
+                        ..ObjectMeta::default()
+                    },
+                    ..ConfigMap::default()
+                },
+            )
+            .await
+            .expect("the ConfigMap is created");
+        let apply = Apply::new(client);
+        // As when a feed watches the kind: only then can a write wait for its event.
+        apply.in_flight().watch("ConfigMap");
+        let patch_writes = || {
+            server.requests().count_matching(|entry| {
+                entry.is_mutating() && entry.verb == "patch" && entry.name.as_deref() == Some("c")
+            })
+        };
+        let label = |value: &str| json!({"metadata": {"labels": {"uses": value}}});
+        let first = apply
+            .merge_patch_once(&stale, &label("a"))
+            .await
+            .expect("the patch is sent");
+        assert_eq!(first, Outcome::Written);
+        // A pass that still sees the version before the patch: the same patch, not sent.
+        let again = apply
+            .merge_patch_once(&stale, &label("a"))
+            .await
+            .expect("nothing to send");
+        assert_eq!(again, Outcome::Unchanged);
+        assert_eq!(patch_writes(), 1);
+        // Another patch on the same version is sent.
+        let other = apply
+            .merge_patch_once(&stale, &label("b"))
+            .await
+            .expect("the patch is sent");
+        assert_eq!(other, Outcome::Written);
+        assert_eq!(patch_writes(), 2);
+        // Once the watch delivered the written version, the cache decides again.
+        let live = config_maps.get("c").await.expect("the ConfigMap is there");
+        apply.in_flight().seen(
+            "ConfigMap",
+            "default",
+            "c",
+            live.metadata.resource_version.as_deref(),
+        );
+        let after = apply
+            .merge_patch_once(&stale, &label("b"))
+            .await
+            .expect("the patch is sent");
+        assert_eq!(after, Outcome::Written);
+        assert_eq!(patch_writes(), 3);
         server.shutdown().await;
     }
 }

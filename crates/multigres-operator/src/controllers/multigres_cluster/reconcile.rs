@@ -363,11 +363,7 @@ async fn sync_tracking_labels(
     }
     context
         .apply
-        .merge_patch::<MultigresCluster>(
-            &cluster.namespace().unwrap_or_default(),
-            &cluster.name_any(),
-            &json!({"metadata": {"labels": patch}}),
-        )
+        .merge_patch_once(cluster, &json!({"metadata": {"labels": patch}}))
         .await
         .map_err(|source| Error::Apply {
             object: object_key(cluster),
