@@ -211,6 +211,9 @@ pub fn error_report(error: &anyhow::Error) -> String {
 
 /// Starts a Tokio runtime, logging and tracing, and the controller manager.
 fn run_operator(args: RunArgs) -> anyhow::Result<()> {
+    // Checked before anything starts: the metrics server runs on its own task, whose failure
+    // is only logged, so a typo here would leave an operator running without metrics.
+    crate::telemetry::metrics_server::parse_bind_address(&args.metrics.bind_address)?;
     let webhook = args
         .webhook
         .config(

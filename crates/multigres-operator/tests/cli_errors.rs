@@ -177,3 +177,25 @@ fn a_watch_interval_out_of_range_is_refused_by_the_parser_not_a_panic() {
         );
     }
 }
+
+#[test]
+fn run_refuses_a_metrics_address_that_is_not_one_before_starting() {
+    let output = Command::new(env!("CARGO_BIN_EXE_multigres-operator"))
+        .args(["run", "--metrics-bind-address=8443"])
+        .env("RUST_BACKTRACE", "1")
+        .env_remove("MULTIGRES_METRICS_BIND_ADDRESS")
+        .output()
+        .expect("the binary runs");
+    assert_eq!(
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr).into_owned()
+        ),
+        (
+            Some(1),
+            "Error: --metrics-bind-address \"8443\" is not an address: invalid socket address \
+             (use host:port, :port or 0)\n"
+                .to_owned()
+        )
+    );
+}
