@@ -257,24 +257,31 @@ pub async fn run_with(
         shard::run(&feeds, context.clone(), stopped()).boxed(),
     ]);
     let watches = feeds.spawn();
-    context
-        .cache
-        .wait_until_ready()
-        .await
-        .context("the informer cache stopped before it was filled")?;
-    ready.store(true, Ordering::Release);
-    tracing::info!("caches synced; controllers running");
-
-    let lost = match &lease {
-        Some(manager) => {
-            let manager = manager.clone();
-            futures::future::Either::Left(async move { keep_leadership(&manager).await })
-        }
-        None => futures::future::Either::Right(futures::future::pending()),
+    // A stop while the caches still fill (the API server unreachable, a pod deleted as it
+    // starts) ends the process like any other: the signal handlers took over SIGTERM and
+    // SIGINT, so nothing else would.
+    let filled = tokio::select! {
+        filled = context.cache.wait_until_ready() => Some(filled),
+        () = stopped() => None,
     };
-    let result = tokio::select! {
-        () = controllers.for_each(|()| futures::future::ready(())) => Ok(()),
-        error = lost => Err(error),
+    let result = match filled {
+        None => Ok(()),
+        Some(filled) => {
+            filled.context("the informer cache stopped before it was filled")?;
+            ready.store(true, Ordering::Release);
+            tracing::info!("caches synced; controllers running");
+            let lost = match &lease {
+                Some(manager) => {
+                    let manager = manager.clone();
+                    futures::future::Either::Left(async move { keep_leadership(&manager).await })
+                }
+                None => futures::future::Either::Right(futures::future::pending()),
+            };
+            tokio::select! {
+                () = controllers.for_each(|()| futures::future::ready(())) => Ok(()),
+                error = lost => Err(error),
+            }
+        }
     };
     for watch in watches {
         watch.abort();

@@ -199,3 +199,71 @@ fn run_refuses_a_metrics_address_that_is_not_one_before_starting() {
         )
     );
 }
+
+#[test]
+fn run_stops_on_sigterm_while_the_api_server_cannot_be_reached() {
+    use std::io::{BufRead, BufReader};
+    // A port nothing listens on: bound, then released.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port();
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {{server: \
+             'http://127.0.0.1:{port}'}}\ncontexts:\n- name: c\n  context: {{cluster: c, user: \
+             u}}\ncurrent-context: c\nusers:\n- name: u\n  user: {{token: t}}\n"
+        ),
+    )
+    .expect("the kubeconfig is written");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_multigres-operator"))
+        .args([
+            "run",
+            "--webhook-enable=false",
+            "--metrics-bind-address=0",
+            "--health-probe-bind-address=0",
+            "--log-format=json",
+        ])
+        .env("KUBECONFIG", &kubeconfig)
+        .env("RUST_LOG", "info")
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    // The watches retry against the closed port: the process is past its signal handlers and
+    // waits for its caches.
+    let stderr = child.stderr.take().expect("piped stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let retrying = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .any(|line| line.contains("watch failed; retrying"));
+    assert!(retrying, "the watches never tried the API server");
+    std::thread::spawn(move || lines.for_each(drop));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("a pid")),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .expect("SIGTERM delivered");
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("waitable") {
+            break status;
+        }
+        let late = std::time::Instant::now() >= until;
+        if late {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        assert!(
+            !late,
+            "run did not stop within 30 s of SIGTERM while its caches were filling"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert_eq!(status.code(), Some(0), "{status:?}");
+}
