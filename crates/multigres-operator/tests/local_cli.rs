@@ -379,3 +379,21 @@ fn a_refused_document_is_reported_in_the_api_servers_words() {
     );
     assert!(stdout.ends_with("Stopped.\n"), "{stdout}");
 }
+
+#[test]
+fn a_webhook_port_in_use_fails_before_anything_starts() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let port = taken.local_addr().expect("an address").port().to_string();
+    assert_eq!(
+        local_failing(&["--webhook-port", &port]),
+        (
+            Some(1),
+            String::new(),
+            format!(
+                "Error: port {port} on 127.0.0.1 is in use: choose another for the admission \
+                 webhooks with --webhook-port (0 picks a free one): Address already in use (os \
+                 error 98)\n"
+            )
+        )
+    );
+}

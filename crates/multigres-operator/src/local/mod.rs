@@ -209,6 +209,8 @@ async fn run_async(
     } else {
         Some(apply::read_documents(&args.files)?)
     };
+    // Likewise a webhook port in use (docs/local.md "What it checks first").
+    let webhook_address = webhook::webhook_address(args.webhook_port)?;
     let (processes, real) = process_settings(&args, state.path.join("processes"))?;
     let kubelet =
         kubesim::kubelet::KubeletConfig::with_time_scale(args.time_scale).with_processes(processes);
@@ -242,7 +244,15 @@ async fn run_async(
         }
     )?;
     let result = serve(
-        &args, &state, documents, &server, client, &log_path, started, real, out,
+        &state,
+        documents,
+        webhook_address,
+        &server,
+        client,
+        &log_path,
+        started,
+        real,
+        out,
     )
     .await;
     writeln!(out, "Stopping the operator, the API server and etcd...")?;
@@ -262,9 +272,9 @@ async fn run_async(
 
 #[allow(clippy::too_many_arguments)]
 async fn serve(
-    args: &LocalArgs,
     state: &StateDir,
     documents: Option<Vec<apply::Document>>,
+    webhook_address: std::net::SocketAddr,
     server: &kubesim::Handle,
     client: kube::Client,
     log_path: &std::path::Path,
@@ -273,7 +283,6 @@ async fn serve(
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     apply::install_crds(&client).await?;
-    let webhook_address = webhook::webhook_address(args.webhook_port)?;
     let webhook_config = webhook::register(
         &client,
         server,
