@@ -87,11 +87,16 @@ pub fn print_next_steps(
     program: &str,
 ) -> std::io::Result<()> {
     let names: Vec<&str> = trees.iter().map(|t| t.root.name.as_str()).collect();
-    let first = names
+    let (namespace, first) = names
         .first()
         .and_then(|n| n.split_once('/'))
-        .map(|(_, name)| name)
-        .unwrap_or("minimal");
+        .unwrap_or(("default", "minimal"));
+    // The kubeconfig's namespace is `default`: a cluster elsewhere needs `-n` in every command.
+    let in_namespace = if namespace == "default" {
+        String::new()
+    } else {
+        format!(" -n {namespace}")
+    };
     writeln!(out)?;
     writeln!(
         out,
@@ -104,13 +109,14 @@ pub fn print_next_steps(
     writeln!(out, "Then try:")?;
     writeln!(
         out,
-        "  kubectl get multigresclusters,cells,tablegroups,shards,pods"
+        "  kubectl get multigresclusters,cells,tablegroups,shards,pods{in_namespace}"
     )?;
     writeln!(
         out,
-        "  kubectl edit multigrescluster {first}    # e.g. spec.cells[0].spec.multigateway.replicas"
+        "  kubectl edit multigrescluster {first}{in_namespace}    # e.g. \
+         spec.cells[0].spec.multigateway.replicas"
     )?;
-    writeln!(out, "  {program} status {first} --watch")?;
+    writeln!(out, "  {program} status {first}{in_namespace} --watch")?;
     match state_dir {
         Some(dir) => writeln!(
             out,
@@ -143,6 +149,63 @@ pub fn program_to_suggest(argv0: Option<&std::ffi::OsStr>, current_exe: Option<&
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::status_tree::{Health, Node};
+
+    fn healthy(name: &str) -> Tree {
+        Tree {
+            root: Node {
+                kind: "MultigresCluster".to_owned(),
+                name: name.to_owned(),
+                health: Health::Good,
+                summary: "Healthy".to_owned(),
+                details: Vec::new(),
+                role: None,
+                children: Vec::new(),
+            },
+            warnings: Vec::new(),
+        }
+    }
+
+    fn next_steps(trees: &[Tree]) -> String {
+        let mut out = Vec::new();
+        print_next_steps(
+            &mut out,
+            trees,
+            Path::new("/tmp/state/kubeconfig"),
+            Duration::from_millis(3_750),
+            None,
+            "multigres-operator",
+        )
+        .expect("written to memory");
+        String::from_utf8(out).expect("UTF-8")
+    }
+
+    #[test]
+    fn the_next_steps_name_the_first_cluster_and_its_namespace() {
+        assert_eq!(
+            next_steps(&[healthy("shop/orders"), healthy("shop/payments")]),
+            "
+Healthy: shop/orders, shop/payments after 3.8 s.
+
+export KUBECONFIG=/tmp/state/kubeconfig
+Then try:
+  kubectl get multigresclusters,cells,tablegroups,shards,pods -n shop
+  kubectl edit multigrescluster orders -n shop    # e.g. spec.cells[0].spec.multigateway.replicas
+  multigres-operator status orders -n shop --watch
+Ctrl-C stops everything and discards the cluster (keep it with --state-dir DIR).
+
+"
+        );
+    }
+
+    #[test]
+    fn the_next_steps_in_the_default_namespace_need_no_flag() {
+        assert!(next_steps(&[healthy("default/minimal")]).contains(
+            "  kubectl get multigresclusters,cells,tablegroups,shards,pods\n  kubectl edit \
+                 multigrescluster minimal    # e.g. spec.cells[0].spec.multigateway.replicas\n  \
+                 multigres-operator status minimal --watch\n"
+        ));
+    }
 
     #[test]
     fn a_binary_run_by_its_path_is_suggested_by_its_absolute_path() {
