@@ -52,11 +52,22 @@ fn parse_interval(text: &str) -> Result<Duration, String> {
 
 /// Prints the tree once, or until Ctrl-C with `--watch`.
 pub fn run(args: StatusArgs, out: &mut impl Write) -> anyhow::Result<()> {
-    tokio::runtime::Builder::new_current_thread()
+    let result = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("failed to start the async runtime")?
-        .block_on(run_async(args, out))
+        .block_on(run_async(args, out));
+    match result {
+        // The reader stopped early (`status | head`): nothing went wrong here.
+        Err(error)
+            if error
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|error| error.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            Ok(())
+        }
+        result => result,
+    }
 }
 
 async fn run_async(args: StatusArgs, out: &mut impl Write) -> anyhow::Result<()> {

@@ -189,6 +189,25 @@ fn local_mode_converges_serves_kubectl_carries_out_an_edit_and_stops_cleanly() {
         "{tree}"
     );
 
+    // A reader that stops early (`status | head`) is no error.
+    let mut early = Command::new(env!("CARGO_BIN_EXE_multigres-operator"))
+        .args(["status", "minimal"])
+        .env("KUBECONFIG", &kubeconfig)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("status runs");
+    // Closed before the tree can be written: it is written only after the API server answered.
+    drop(early.stdout.take());
+    let early = early.wait_with_output().expect("status ends");
+    assert_eq!(
+        (
+            early.status.code(),
+            String::from_utf8_lossy(&early.stderr).into_owned()
+        ),
+        (Some(0), String::new())
+    );
+
     // A cluster name that does not exist: the error names the ones that do.
     let missing = Command::new(env!("CARGO_BIN_EXE_multigres-operator"))
         .args(["status", "minimall"])
