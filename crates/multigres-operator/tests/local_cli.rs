@@ -416,3 +416,61 @@ fn a_webhook_port_in_use_fails_before_anything_starts() {
         )
     );
 }
+
+#[test]
+fn a_cluster_in_a_namespace_that_does_not_exist_yet_converges_and_the_next_steps_name_it() {
+    if !etcd_available("local_mode") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let file = dir.path().join("orders.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: multigres.com/v1alpha1\nkind: MultigresCluster\n\
+         metadata: {name: orders, namespace: shop}\nspec:\n  cells:\n  - name: zone-a\n",
+    )
+    .expect("the file is written");
+    let child = Command::new(env!("CARGO_BIN_EXE_multigres-operator"))
+        .arg("local")
+        .arg("-f")
+        .arg(&file)
+        .env_remove("MULTIGRES_LOCAL_STATE_DIR")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("the binary starts");
+    let mut local = Local { child };
+    let stdout = local.child.stdout.take().expect("piped stdout");
+    let (send, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if send.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    wait_for_line(&lines, &mut seen, Duration::from_secs(300), |line| {
+        line.starts_with("Healthy: shop/orders after ")
+    });
+    let program = env!("CARGO_BIN_EXE_multigres-operator");
+    for expected in [
+        "  kubectl get multigresclusters,cells,tablegroups,shards,pods -n shop".to_owned(),
+        "  kubectl edit multigrescluster orders -n shop    # e.g. \
+         spec.cells[0].spec.multigateway.replicas"
+            .to_owned(),
+        format!("  {program} status orders -n shop --watch"),
+    ] {
+        wait_for_line(&lines, &mut seen, Duration::from_secs(30), |line| {
+            line == expected
+        });
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(local.child.id()).expect("a pid")),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .expect("SIGINT delivered");
+    wait_for_line(&lines, &mut seen, Duration::from_secs(60), |line| {
+        line == "Stopped."
+    });
+}

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
 use kube::core::GroupVersionKind;
@@ -117,6 +118,7 @@ pub async fn apply_documents(
             if is_cluster(&document.value) {
                 namespaces.insert(namespace.clone());
             }
+            ensure_namespace(client, &namespace).await?;
             Api::namespaced_with(client.clone(), &namespace, &resource)
         } else {
             Api::all_with(client.clone(), &resource)
@@ -136,6 +138,31 @@ pub async fn apply_documents(
         namespaces.insert("default".to_owned());
     }
     Ok(namespaces)
+}
+
+/// Creates `namespace` when it does not exist. Unlike `kubectl apply`, which refuses an object
+/// whose namespace is missing, local mode is for trying a file out on a fresh API server: a
+/// cluster in `shop` should not need a Namespace document first.
+async fn ensure_namespace(client: &Client, namespace: &str) -> anyhow::Result<()> {
+    let api: Api<Namespace> = Api::all(client.clone());
+    let exists = api
+        .get_opt(namespace)
+        .await
+        .with_context(|| format!("failed to read the namespace {namespace}"))?
+        .is_some();
+    if !exists {
+        let object = serde_json::json!({
+            "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}
+        });
+        api.patch(
+            namespace,
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(&object),
+        )
+        .await
+        .with_context(|| format!("failed to create the namespace {namespace}"))?;
+    }
+    Ok(())
 }
 
 /// The namespaces holding MultigresClusters (a resumed run), `default` when there are none.
