@@ -474,3 +474,29 @@ fn a_cluster_in_a_namespace_that_does_not_exist_yet_converges_and_the_next_steps
         line == "Stopped."
     });
 }
+
+#[test]
+fn a_cell_in_a_zone_no_simulated_node_has_fails_before_anything_starts() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let file = dir.path().join("cluster.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: multigres.com/v1alpha1\nkind: MultigresCluster\nmetadata: {name: orders}\n\
+         spec:\n  cells:\n  - name: east\n    zone: us-east-1a\n",
+    )
+    .expect("the file is written");
+    let file = file.to_str().expect("a UTF-8 path");
+    assert_eq!(
+        local_failing(&["-f", file, "--zones", "zone-a"]),
+        (
+            Some(1),
+            String::new(),
+            format!(
+                "Error: no simulated node can run the pods of this cell (they would stay \
+                 Pending):\n  - {file}: MultigresCluster default/orders: spec.cells[0].zone \
+                 \"us-east-1a\" is not a zone of the simulated nodes (zone-a)\nStart local with \
+                 --zones zone-a,us-east-1a\n"
+            )
+        )
+    );
+}

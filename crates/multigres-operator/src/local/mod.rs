@@ -209,6 +209,9 @@ async fn run_async(
     } else {
         Some(apply::read_documents(&args.files)?)
     };
+    if let Some(documents) = &documents {
+        prerequisites::check_cell_placement(documents, &args.zones)?;
+    }
     // Likewise a webhook port in use (docs/local.md "What it checks first").
     let webhook_address = webhook::webhook_address(args.webhook_port)?;
     let (processes, real) = process_settings(&args, state.path.join("processes"))?;

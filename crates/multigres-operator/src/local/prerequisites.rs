@@ -3,7 +3,10 @@
 
 use std::path::Path;
 
+use serde_json::Value;
+
 use super::LocalArgs;
+use super::apply::Document;
 
 /// The Debian/Ubuntu package that provides `/usr/bin/etcd` (kubesim's process runtime).
 pub const ETCD_PACKAGE: &str = "etcd-server";
@@ -43,6 +46,74 @@ pub fn check_etcd(binary: &Path) -> anyhow::Result<()> {
     )
 }
 
+/// Every cell of the clusters to apply must fit a simulated node, or its pods stay Pending and
+/// the cluster never becomes Healthy: a cell's `zone` must be one of `--zones`, and a cell's
+/// `region` the one region all of kubesim's nodes carry. Lists every cell that does not fit,
+/// with the flag that fixes it.
+pub fn check_cell_placement(documents: &[Document], zones: &[String]) -> anyhow::Result<()> {
+    let region = kubesim::bootstrap::BootstrapConfig::default().region;
+    let mut problems = Vec::new();
+    let mut missing_zones: Vec<String> = Vec::new();
+    for document in documents {
+        let value = &document.value;
+        if value.get("kind").and_then(Value::as_str) != Some("MultigresCluster") {
+            continue;
+        }
+        let name = value
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let namespace = value
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .unwrap_or("default");
+        let cells = value.pointer("/spec/cells").and_then(Value::as_array);
+        for (index, cell) in cells.into_iter().flatten().enumerate() {
+            let at = format!(
+                "{}: MultigresCluster {namespace}/{name}: spec.cells[{index}]",
+                document.source
+            );
+            if let Some(zone) = cell.get("zone").and_then(Value::as_str)
+                && !zones.iter().any(|z| z == zone)
+            {
+                problems.push(format!(
+                    "{at}.zone {zone:?} is not a zone of the simulated nodes ({})",
+                    zones.join(",")
+                ));
+                if !missing_zones.iter().any(|z| z == zone) {
+                    missing_zones.push(zone.to_owned());
+                }
+            }
+            if let Some(cell_region) = cell.get("region").and_then(Value::as_str)
+                && cell_region != region
+            {
+                problems.push(format!(
+                    "{at}.region {cell_region:?}: every simulated node is in region {region:?}; \
+                     give the cell a zone instead"
+                ));
+            }
+        }
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let mut message = format!(
+        "no simulated node can run the pods of {} (they would stay Pending):\n  - {}",
+        if problems.len() == 1 {
+            "this cell"
+        } else {
+            "these cells"
+        },
+        problems.join("\n  - ")
+    );
+    if !missing_zones.is_empty() {
+        let mut all = zones.to_vec();
+        all.extend(missing_zones);
+        message.push_str(&format!("\nStart local with --zones {}", all.join(",")));
+    }
+    Err(anyhow::anyhow!(message))
+}
+
 /// Turns kubesim's start error into one that names the port and the flag to change it.
 pub fn explain_start_error(error: kubesim::server::StartError, port: u16) -> anyhow::Error {
     match error {
@@ -56,6 +127,45 @@ pub fn explain_start_error(error: kubesim::server::StartError, port: u16) -> any
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn cluster(cells: Value) -> Document {
+        Document {
+            source: "shop.yaml".to_owned(),
+            value: serde_json::json!({
+                "apiVersion": "multigres.com/v1alpha1", "kind": "MultigresCluster",
+                "metadata": {"name": "orders", "namespace": "shop"}, "spec": {"cells": cells}
+            }),
+        }
+    }
+
+    #[test]
+    fn cells_in_the_simulated_zones_fit() {
+        let zones = ["zone-a".to_owned(), "zone-b".to_owned()];
+        let documents = [cluster(serde_json::json!([
+            {"name": "a", "zone": "zone-a"}, {"name": "b", "zone": "zone-b"},
+            {"name": "c", "region": "kubesim"}, {"name": "d"}
+        ]))];
+        assert!(check_cell_placement(&documents, &zones).is_ok());
+    }
+
+    #[test]
+    fn cells_no_simulated_node_can_run_are_listed_with_the_zones_to_start_with() {
+        let zones = ["zone-a".to_owned()];
+        let documents = [cluster(serde_json::json!([
+            {"name": "east", "zone": "us-east-1a"}, {"name": "west", "region": "us-west-2"},
+            {"name": "a", "zone": "zone-a"}
+        ]))];
+        assert_eq!(
+            check_cell_placement(&documents, &zones)
+                .expect_err("two cells cannot be placed")
+                .to_string(),
+            "no simulated node can run the pods of these cells (they would stay Pending):\n  \
+             - shop.yaml: MultigresCluster shop/orders: spec.cells[0].zone \"us-east-1a\" is not a \
+             zone of the simulated nodes (zone-a)\n  - shop.yaml: MultigresCluster shop/orders: \
+             spec.cells[1].region \"us-west-2\": every simulated node is in region \"kubesim\"; \
+             give the cell a zone instead\nStart local with --zones zone-a,us-east-1a"
+        );
+    }
 
     #[test]
     fn a_missing_etcd_names_the_package_and_the_flag() {
