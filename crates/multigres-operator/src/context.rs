@@ -14,6 +14,7 @@ use crate::apply::Apply;
 use crate::cache::Cache;
 use crate::controllers::error_policy::Backoff;
 use crate::controllers::otel_env::OperatorOtelEnv;
+use crate::controllers::owner_liveness::OwnerLiveness;
 use crate::events::Events;
 use crate::telemetry::deleted_series::SeriesRegister;
 use crate::telemetry::metrics::Metrics;
@@ -50,6 +51,9 @@ pub struct Context {
     pub resolver: Arc<dyn AddressResolver>,
     /// Failure counts per object for the error policy.
     pub backoff: Backoff,
+    /// Whether the object of each running pass is still there, asked before it creates
+    /// anything.
+    pub owners: OwnerLiveness,
     /// The operator's metrics (spec-controllers.md §12.1).
     pub metrics: Arc<Metrics>,
     /// Which objects have metric series, so those of deleted objects can be removed.

@@ -226,6 +226,7 @@ pub async fn run_with(
         },
         resolver,
         backoff: Default::default(),
+        owners: Default::default(),
         metrics: metrics.clone(),
         series: SeriesRegister::default(),
         client: client.clone(),

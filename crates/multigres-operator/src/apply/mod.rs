@@ -102,6 +102,14 @@ pub enum ApplyError {
     },
     #[error("{kind} {name} has no name or namespace, so it cannot be written")]
     Unnamed { kind: String, name: String },
+    /// The object a pass creates children for is gone from the API server (or being
+    /// deleted) though the cache still holds it (`controllers/owner_liveness.rs`).
+    #[error("{kind} {namespace}/{name} is gone or being deleted, so nothing is created for it")]
+    OwnerGone {
+        kind: String,
+        namespace: String,
+        name: String,
+    },
     #[error("{kind} {name} does not serialize")]
     Serialize {
         kind: String,
@@ -121,13 +129,28 @@ impl ApplyError {
             | ApplyError::Patch { source, .. }
             | ApplyError::Delete { source, .. }
             | ApplyError::Read { source, .. } => Some(source),
-            ApplyError::Unnamed { .. } | ApplyError::Serialize { .. } => None,
+            ApplyError::Unnamed { .. }
+            | ApplyError::Serialize { .. }
+            | ApplyError::OwnerGone { .. } => None,
         }
     }
 
     /// A conflict (409): someone else wrote in between; retry soon.
     pub fn is_conflict(&self) -> bool {
         matches!(self.api_error(), Some(kube::Error::Api(status)) if status.code == 409)
+    }
+
+    /// The pass's object (or its namespace) is gone: its owner refused a create, its status
+    /// write or a create found nothing to write to (404). Such a pass ends quietly; the
+    /// deletion reaching the cache ends the object's passes.
+    pub fn is_gone(&self) -> bool {
+        match self {
+            ApplyError::OwnerGone { .. } => true,
+            ApplyError::Status { source, .. } | ApplyError::Create { source, .. } => {
+                is_not_found(source)
+            }
+            _ => false,
+        }
     }
 }
 
@@ -534,12 +557,14 @@ impl Apply {
     }
 
     /// Server-side applies a dynamic object (the cert-manager Certificate), comparing with a
-    /// fresh GET: Certificates are not cached (spec-controllers.md §13.4).
+    /// fresh GET: Certificates are not cached (spec-controllers.md §13.4). When it is missing,
+    /// `before_create` decides first whether it may be created (its owner still exists).
     pub async fn apply_dynamic(
         &self,
         desired: &DynamicObject,
         resource: &ApiResource,
         manager: &str,
+        before_create: impl AsyncFnOnce() -> Result<(), ApplyError>,
     ) -> Result<Outcome, ApplyError> {
         let name = desired.metadata.name.clone().unwrap_or_default();
         let namespace = desired.metadata.namespace.clone().unwrap_or_default();
@@ -571,6 +596,9 @@ impl Apply {
             })?;
         if compare::apply_drift(&body, live.as_ref(), manager, Subresource::Main).is_none() {
             return Ok(Outcome::Unchanged);
+        }
+        if live.is_none() {
+            before_create().await?;
         }
         api.patch(
             &name,

@@ -15,7 +15,8 @@ use crate::cache;
 use crate::context::Context;
 
 /// Applies `desired` (compared with its live copy in `store`) with the children's field
-/// manager; on a write, gathers `<Kind> <name>` for the pass's `Normal Applied` event on
+/// manager, after making sure `owner` still exists when the child is missing (a create;
+/// `owner_liveness.rs`); on a write, gathers `<Kind> <name>` for the pass's `Normal Applied` event on
 /// `owner` ("Applied <Kind> <name>, <Kind> <name>").
 pub async fn apply_child<K>(
     context: &Context,
@@ -36,6 +37,9 @@ where
     let name = desired.name_any();
     let namespace = desired.namespace().unwrap_or_default();
     let live = cache::get(store, &namespace, &name);
+    if live.is_none() {
+        context.owners.ensure_alive(&context.client, owner).await?;
+    }
     let outcome = context
         .apply
         .apply(desired, live.as_deref(), MANAGER)
@@ -77,6 +81,9 @@ where
     let name = desired.name_any();
     let namespace = desired.namespace().unwrap_or_default();
     let live = cache::get(store, &namespace, &name);
+    if live.is_none() {
+        context.owners.ensure_alive(&context.client, owner).await?;
+    }
     let live = live.as_deref().and_then(cache::valid);
     let outcome = context.apply.apply(desired, live, MANAGER).await?;
     if outcome.written() {

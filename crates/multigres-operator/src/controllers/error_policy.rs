@@ -17,6 +17,10 @@ pub enum ErrorClass {
     Conflict,
     /// Anything else (API errors, unreachable services): capped exponential backoff.
     Transient,
+    /// The object is gone from the API server though the cache still held it (see
+    /// `owner_liveness.rs`): the pass ends quietly, with no Warning and no retry; the
+    /// deletion reaching the cache ends the object's passes.
+    Gone,
 }
 
 /// The error of one controller's pass.
@@ -61,7 +65,7 @@ impl Backoff {
 /// The action after `error` for the object `key`.
 pub fn action_after(error: &dyn ReconcileError, key: &str, backoff: &Backoff) -> Action {
     match error.class() {
-        ErrorClass::Invalid => Action::await_change(),
+        ErrorClass::Invalid | ErrorClass::Gone => Action::await_change(),
         ErrorClass::Conflict => Action::requeue(CONFLICT_RETRY),
         ErrorClass::Transient => Action::requeue(backoff.next_delay(key)),
     }

@@ -19,6 +19,7 @@ pub mod image_pull;
 pub mod log_level;
 pub mod multigres_cluster;
 pub mod otel_env;
+pub mod owner_liveness;
 pub mod owner_reference;
 pub mod pending_deletion;
 pub mod ports;

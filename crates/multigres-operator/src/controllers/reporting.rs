@@ -9,7 +9,7 @@ use tracing::Instrument;
 
 use crate::context::Context;
 use crate::controllers::action::Action;
-use crate::controllers::error_policy::{ReconcileError, chain_text};
+use crate::controllers::error_policy::{ErrorClass, ReconcileError, chain_text};
 use crate::events::Source;
 use crate::telemetry::metrics::ReconcileResult;
 use crate::telemetry::trace_context::{StoredTrace, stored_trace};
@@ -62,7 +62,25 @@ where
     let span = reconcile_span(source.kind(), &namespace, &name, &stored);
     let trace_id = record_trace_ids(&span);
     let started = std::time::Instant::now();
+    let uid = meta.uid.clone().unwrap_or_default();
+    context.owners.forget(&uid);
     let result = pass.instrument(span.clone()).await;
+    context.owners.forget(&uid);
+    // An object found gone is not a failure: nothing to report, nothing to retry
+    // (owner_liveness.rs).
+    let result = match result {
+        Err(error) if error.class() == ErrorClass::Gone => {
+            tracing::debug!(
+                parent: &span,
+                controller = source.controller(),
+                object = %object_key(object),
+                error = &error as &dyn std::error::Error,
+                "the object is gone; the pass ends"
+            );
+            Ok(Action::await_change())
+        }
+        other => other,
+    };
     let outcome = match &result {
         Ok(action)
             if *action == Action::await_change()
@@ -87,7 +105,6 @@ where
         .instrument(span.clone())
         .await;
     let _entered = span.enter();
-    let uid = meta.uid.clone().unwrap_or_default();
     match &result {
         Ok(_) => {
             context.events.clear_failures(&uid);

@@ -62,6 +62,9 @@ impl ReconcileError for Error {
     fn class(&self) -> ErrorClass {
         match self {
             Error::Malformed { .. } | Error::Build { .. } => ErrorClass::Invalid,
+            Error::Apply { source, .. } | Error::Status { source, .. } if source.is_gone() => {
+                ErrorClass::Gone
+            }
             Error::Apply { source, .. } | Error::Status { source, .. } if source.is_conflict() => {
                 ErrorClass::Conflict
             }

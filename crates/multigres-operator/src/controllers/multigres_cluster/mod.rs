@@ -101,6 +101,9 @@ impl ReconcileError for Error {
             | Error::Build { .. }
             | Error::TopologyRecord { .. }
             | Error::Resolve { .. } => ErrorClass::Invalid,
+            Error::Apply { source, .. } | Error::Status { source, .. } if source.is_gone() => {
+                ErrorClass::Gone
+            }
             Error::Apply { source, .. } | Error::Status { source, .. } if source.is_conflict() => {
                 ErrorClass::Conflict
             }

@@ -500,7 +500,12 @@ async fn reconcile_certificate(
     if let Some(certificate) = certificate
         && context
             .apply
-            .apply_dynamic(certificate, &resource, MANAGER)
+            .apply_dynamic(certificate, &resource, MANAGER, async || {
+                context
+                    .owners
+                    .ensure_alive(&context.client, reference)
+                    .await
+            })
             .await?
             .written()
     {

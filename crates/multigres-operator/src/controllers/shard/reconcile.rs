@@ -731,6 +731,13 @@ async fn reconcile_pool_cell(
     for action in plan.actions {
         match action {
             PoolAction::CreatePvc(claim) => {
+                // A Retain volume has no ownerReference: created for a deleted Shard, it
+                // would be an orphan (owner_liveness.rs).
+                context
+                    .owners
+                    .ensure_alive(&context.client, reference)
+                    .await
+                    .map_err(apply_error)?;
                 context
                     .apply
                     .create(claim.as_ref())
@@ -773,6 +780,11 @@ async fn reconcile_pool_cell(
                 }
             }
             PoolAction::CreatePod(pod) => {
+                context
+                    .owners
+                    .ensure_alive(&context.client, reference)
+                    .await
+                    .map_err(apply_error)?;
                 if context
                     .apply
                     .create(pod.as_ref())

@@ -72,6 +72,13 @@ impl ReconcileError for Error {
             Error::Apply { source, .. }
             | Error::CleanUp { source, .. }
             | Error::Status { source, .. }
+                if source.is_gone() =>
+            {
+                ErrorClass::Gone
+            }
+            Error::Apply { source, .. }
+            | Error::CleanUp { source, .. }
+            | Error::Status { source, .. }
                 if source.is_conflict() =>
             {
                 ErrorClass::Conflict

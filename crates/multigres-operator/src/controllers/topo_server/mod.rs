@@ -54,6 +54,7 @@ impl ReconcileError for Error {
     fn class(&self) -> ErrorClass {
         match self {
             Error::Malformed { .. } | Error::Build { .. } => ErrorClass::Invalid,
+            Error::Apply { source, .. } if source.is_gone() => ErrorClass::Gone,
             Error::Apply { source, .. } if source.is_conflict() => ErrorClass::Conflict,
             Error::Apply { .. } => ErrorClass::Transient,
         }
