@@ -5,7 +5,8 @@
 //! finds it missing) and would send the same apply again. [`InFlight`] remembers each apply:
 //! what the cache held when it was sent (`base`), a hash of the body, and the resourceVersion
 //! the server answered. While the watch has not delivered that version, the same body on the
-//! same base is that apply again and is not sent.
+//! same base is that apply again and is not sent. The plain creates of pool pods and data PVCs
+//! (spec-controllers.md §1.4) are remembered the same way: their base is always "missing".
 //!
 //! It must never skip a write that is needed. So an entry is dropped as soon as the watch shows
 //! the written version (the cache is then current and the ordinary comparison decides), on any

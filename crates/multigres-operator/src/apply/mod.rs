@@ -174,6 +174,9 @@ pub struct Apply {
     in_flight: InFlight,
 }
 
+/// What [`InFlight`] records as the manager of a plain create (it has no field manager).
+const CREATE: &str = "<create>";
+
 /// kind, namespace, name, field manager.
 type StatusKey = (String, String, String, String);
 
@@ -372,8 +375,11 @@ impl Apply {
         Ok(Outcome::Written)
     }
 
-    /// Creates `object` unless it exists (`AlreadyExists` is success: another pass or a stale
-    /// cache got there first).
+    /// Creates `object`, which the cache does not hold, unless it exists (`AlreadyExists` is
+    /// success: another pass or a stale cache got there first). Like an apply, a create the
+    /// watch has not delivered yet is not sent again ([`InFlight`]): a pass that runs before
+    /// the watch catches up finds the object missing once more, and the same object built on
+    /// the same missing base is that create again.
     pub async fn create<K>(&self, object: &K) -> Result<Outcome, ApplyError>
     where
         K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
@@ -383,9 +389,26 @@ impl Apply {
             + Debug,
     {
         let (name, namespace) = identity(object)?;
+        let kind = K::kind(&());
+        let created = Applied {
+            kind: &kind,
+            namespace: &namespace,
+            name: &name,
+            manager: CREATE,
+            base: None,
+            body: body_hash(&to_value(object)?),
+        };
+        if self.in_flight.is_repeat(&created) {
+            tracing::debug!(%kind, %namespace, %name, "create already sent; its watch event is due");
+            return Ok(Outcome::Unchanged);
+        }
         let api: Api<K> = Api::namespaced(self.client.clone(), &namespace);
         match api.create(&PostParams::default(), object).await {
-            Ok(_) => Ok(Outcome::Written),
+            Ok(written) => {
+                self.in_flight
+                    .record(&created, written.meta().resource_version.as_deref());
+                Ok(Outcome::Written)
+            }
             Err(error) if is_already_exists(&error) => Ok(Outcome::Unchanged),
             Err(source) => Err(ApplyError::Create {
                 kind: K::kind(&()).into_owned(),
@@ -745,6 +768,48 @@ mod tests {
             .expect("the patch is sent");
         assert_eq!(after, Outcome::Written);
         assert_eq!(patch_writes(), 3);
+        server.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_create_is_not_sent_again_until_the_watch_delivers_it() {
+        let server = kubesim::Server::builder()
+            .start()
+            .await
+            .expect("kubesim starts");
+        let apply = Apply::new(server.client());
+        apply.in_flight().watch("ConfigMap");
+        let creates = || {
+            server
+                .requests()
+                .count_matching(|e| e.verb == "create" && e.resource == "configmaps")
+        };
+        let object = |value: &str| k8s_openapi::api::core::v1::ConfigMap {
+            metadata: ObjectMeta {
+                name: Some("data-pool-0".to_owned()),
+                namespace: Some("default".to_owned()),
+                ..ObjectMeta::default()
+            },
+            data: Some([("k".to_owned(), value.to_owned())].into()),
+            ..Default::default()
+        };
+        let first = apply.create(&object("a")).await.expect("created");
+        assert_eq!(first, Outcome::Written);
+        // A pass before the watch delivered it: the same create is not sent again.
+        let again = apply.create(&object("a")).await.expect("not sent");
+        assert_eq!(again, Outcome::Unchanged);
+        assert_eq!(creates(), 1);
+        // Once the watch shows a deletion, a create goes out; one that finds the object
+        // there is "exists", not an error.
+        apply
+            .in_flight()
+            .deleted("ConfigMap", "default", "data-pool-0");
+        let exists = apply
+            .create(&object("a"))
+            .await
+            .expect("AlreadyExists is fine");
+        assert_eq!(exists, Outcome::Unchanged);
+        assert_eq!(creates(), 2);
         server.shutdown().await;
     }
 }
