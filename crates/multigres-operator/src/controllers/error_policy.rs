@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use kube::Resource;
+
 use crate::controllers::action::Action;
 
 /// How a failure is handled.
@@ -35,39 +37,64 @@ const BASE_BACKOFF: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 const CONFLICT_RETRY: Duration = Duration::from_secs(1);
 
+/// The object a failure count belongs to. The kind is part of it: the five controllers share
+/// one [`Backoff`], and a Cell and a Shard (or a TableGroup) of the same name in one namespace
+/// must neither share a count nor reset each other's.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct BackoffKey {
+    kind: String,
+    namespace: String,
+    name: String,
+}
+
+impl BackoffKey {
+    pub fn of<K: Resource<DynamicType = ()>>(object: &K) -> Self {
+        let meta = object.meta();
+        BackoffKey {
+            kind: K::kind(&()).into_owned(),
+            namespace: meta.namespace.clone().unwrap_or_default(),
+            name: meta.name.clone().unwrap_or_default(),
+        }
+    }
+}
+
 /// Failure counts per object, reset by a successful pass.
 #[derive(Default)]
 pub struct Backoff {
-    failures: Mutex<HashMap<String, u32>>,
+    failures: Mutex<HashMap<BackoffKey, u32>>,
 }
 
 impl Backoff {
-    fn failures(&self) -> std::sync::MutexGuard<'_, HashMap<String, u32>> {
+    fn failures(&self) -> std::sync::MutexGuard<'_, HashMap<BackoffKey, u32>> {
         self.failures
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The delay before the next try of `key` after one more failure.
-    pub fn next_delay(&self, key: &str) -> Duration {
+    pub fn next_delay(&self, key: &BackoffKey) -> Duration {
         let mut failures = self.failures();
-        let count = failures.entry(key.to_owned()).or_default();
+        let count = failures.entry(key.clone()).or_default();
         let delay = BASE_BACKOFF.saturating_mul(2u32.saturating_pow(*count));
         *count = count.saturating_add(1);
         delay.min(MAX_BACKOFF)
     }
 
-    pub fn reset(&self, key: &str) {
+    pub fn reset(&self, key: &BackoffKey) {
         self.failures().remove(key);
     }
 }
 
-/// The action after `error` for the object `key`.
-pub fn action_after(error: &dyn ReconcileError, key: &str, backoff: &Backoff) -> Action {
+/// The action after `error` for `object`.
+pub fn action_after<K: Resource<DynamicType = ()>>(
+    error: &dyn ReconcileError,
+    object: &K,
+    backoff: &Backoff,
+) -> Action {
     match error.class() {
         ErrorClass::Invalid | ErrorClass::Gone => Action::await_change(),
         ErrorClass::Conflict => Action::requeue(CONFLICT_RETRY),
-        ErrorClass::Transient => Action::requeue(backoff.next_delay(key)),
+        ErrorClass::Transient => Action::requeue(backoff.next_delay(&BackoffKey::of(object))),
     }
 }
 
@@ -88,16 +115,56 @@ mod tests {
     use super::*;
     use pretty_assertions::assert_eq;
 
+    fn key(kind: &str, name: &str) -> BackoffKey {
+        BackoffKey {
+            kind: kind.to_owned(),
+            namespace: "ns".to_owned(),
+            name: name.to_owned(),
+        }
+    }
+
     #[test]
     fn transient_failures_back_off_exponentially_up_to_the_cap_and_reset() {
         let backoff = Backoff::default();
-        let delays: Vec<Duration> = (0..12).map(|_| backoff.next_delay("ns/a")).collect();
+        let a = key("Cell", "a");
+        let delays: Vec<Duration> = (0..12).map(|_| backoff.next_delay(&a)).collect();
         assert_eq!(delays[0], Duration::from_millis(500));
         assert_eq!(delays[1], Duration::from_secs(1));
         assert_eq!(delays[2], Duration::from_secs(2));
         assert_eq!(delays[11], MAX_BACKOFF);
-        assert_eq!(backoff.next_delay("ns/b"), Duration::from_millis(500));
-        backoff.reset("ns/a");
-        assert_eq!(backoff.next_delay("ns/a"), Duration::from_millis(500));
+        assert_eq!(
+            backoff.next_delay(&key("Cell", "b")),
+            Duration::from_millis(500)
+        );
+        backoff.reset(&a);
+        assert_eq!(backoff.next_delay(&a), Duration::from_millis(500));
+    }
+
+    #[test]
+    fn objects_of_two_kinds_with_one_name_keep_their_own_counts() {
+        use k8s_openapi::api::apps::v1::Deployment;
+        use k8s_openapi::api::core::v1::Service;
+        use kube::api::ObjectMeta;
+        let meta = || ObjectMeta {
+            name: Some("minimal-multiadmin".to_owned()),
+            namespace: Some("default".to_owned()),
+            ..ObjectMeta::default()
+        };
+        let service = BackoffKey::of(&Service {
+            metadata: meta(),
+            ..Service::default()
+        });
+        let deployment = BackoffKey::of(&Deployment {
+            metadata: meta(),
+            ..Deployment::default()
+        });
+        let backoff = Backoff::default();
+        for _ in 0..3 {
+            backoff.next_delay(&service);
+        }
+        // The other kind starts at the base delay, and its success leaves the count alone.
+        assert_eq!(backoff.next_delay(&deployment), BASE_BACKOFF);
+        backoff.reset(&deployment);
+        assert_eq!(backoff.next_delay(&service), Duration::from_secs(4));
     }
 }

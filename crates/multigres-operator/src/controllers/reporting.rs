@@ -9,13 +9,13 @@ use tracing::Instrument;
 
 use crate::context::Context;
 use crate::controllers::action::Action;
-use crate::controllers::error_policy::{ErrorClass, ReconcileError, chain_text};
+use crate::controllers::error_policy::{BackoffKey, ErrorClass, ReconcileError, chain_text};
 use crate::events::Source;
 use crate::telemetry::metrics::ReconcileResult;
 use crate::telemetry::trace_context::{StoredTrace, stored_trace};
 use crate::telemetry::tracing::{reconcile_span, record_trace_ids};
 
-/// `namespace/name` of an object, for messages and backoff keys.
+/// `namespace/name` of an object, for messages (the backoff keys by kind too: `BackoffKey`).
 pub fn object_key<K: Resource>(object: &K) -> String {
     let meta = object.meta();
     format!(
@@ -108,7 +108,7 @@ where
     match &result {
         Ok(_) => {
             context.events.clear_failures(&uid);
-            context.backoff.reset(&object_key(object));
+            context.backoff.reset(&BackoffKey::of(object));
         }
         Err(error) => {
             tracing::warn!(

@@ -22,7 +22,6 @@ use crate::controllers::action::Action;
 use crate::controllers::counted_controller::CountedController;
 use crate::controllers::error_policy::{ErrorClass, ReconcileError, action_after};
 use crate::controllers::predicates;
-use crate::controllers::reporting::object_key;
 use crate::events::Source;
 
 /// Why a Cell pass failed.
@@ -101,5 +100,5 @@ fn error_policy(
     error: &Error,
     context: Arc<Context>,
 ) -> Action {
-    action_after(error, &object_key(object.as_ref()), &context.backoff)
+    action_after(error, object.as_ref(), &context.backoff)
 }

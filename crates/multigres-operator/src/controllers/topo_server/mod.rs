@@ -88,9 +88,5 @@ fn error_policy(
     error: &Error,
     context: Arc<Context>,
 ) -> Action {
-    action_after(
-        error,
-        &crate::controllers::reporting::object_key(object.as_ref()),
-        &context.backoff,
-    )
+    action_after(error, object.as_ref(), &context.backoff)
 }
