@@ -12,5 +12,11 @@ command -v protoc >/dev/null 2>&1 || need_pkgs+=(protobuf-compiler)
 command -v etcd >/dev/null 2>&1 || [ -x /usr/bin/etcd ] || need_pkgs+=(etcd-server)
 command -v kubectl >/dev/null 2>&1 || need_pkgs+=(kubernetes-client)
 scripts/apt-install.sh ${need_pkgs[@]+"${need_pkgs[@]}"}
+# local mode runs /usr/bin/etcd unless told otherwise: an etcd found only on the PATH (say
+# /usr/local/bin/etcd) is passed on, so the check above and local mode agree.
+if [ ! -x /usr/bin/etcd ] && [ -z "${MULTIGRES_LOCAL_ETCD_BINARY:-}" ] && command -v etcd >/dev/null 2>&1; then
+  MULTIGRES_LOCAL_ETCD_BINARY="$(command -v etcd)"
+  export MULTIGRES_LOCAL_ETCD_BINARY
+fi
 
 exec cargo run --release -q -p multigres-operator --bin multigres-operator -- local "$@"
