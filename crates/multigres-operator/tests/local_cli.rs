@@ -500,3 +500,54 @@ fn a_cell_in_a_zone_no_simulated_node_has_fails_before_anything_starts() {
         )
     );
 }
+
+#[test]
+fn ctrl_c_while_local_mode_starts_stops_it() {
+    if !etcd_available("local_mode") {
+        return;
+    }
+    let child = Command::new(env!("CARGO_BIN_EXE_multigres-operator"))
+        .arg("local")
+        .env_remove("MULTIGRES_LOCAL_STATE_DIR")
+        .env_remove("MULTIGRES_LOCAL_FILES")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("the binary starts");
+    let mut local = Local { child };
+    let stdout = local.child.stdout.take().expect("piped stdout");
+    let (send, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if send.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    // The first line: the API server is up, the CRDs, webhooks and the cluster are not.
+    wait_for_line(&lines, &mut seen, Duration::from_secs(60), |line| {
+        line.starts_with("API server ")
+    });
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(local.child.id()).expect("a pid")),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .expect("SIGINT delivered");
+    wait_for_line(&lines, &mut seen, Duration::from_secs(60), |line| {
+        line == "Stopped."
+    });
+    let until = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = local.child.try_wait().expect("waitable") {
+            break status;
+        }
+        assert!(Instant::now() < until, "local mode did not exit");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(status.success(), "exit status {status:?}");
+    assert!(
+        !seen.iter().any(|line| line.starts_with("Healthy: ")),
+        "it went on to serve the cluster: {seen:#?}"
+    );
+}

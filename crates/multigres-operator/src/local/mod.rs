@@ -201,6 +201,19 @@ async fn run_async(
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     let started = Instant::now();
+    // Ctrl-C and SIGTERM are taken over before anything starts. tokio reports a signal only to
+    // the listeners that exist when it arrives, so one pressed while the API server, the CRDs
+    // and the webhooks come up was lost and local mode went on serving; now it is remembered
+    // and the serve loop stops as soon as it starts.
+    let interrupted = Arc::new(tokio::sync::Notify::new());
+    let signals = {
+        let shutdown = crate::operator::shutdown_signals()?;
+        let interrupted = interrupted.clone();
+        tokio::spawn(async move {
+            shutdown.await;
+            interrupted.notify_one();
+        })
+    };
     let resume = state.has_saved_cluster();
     // The user's files are read before anything starts, so a typo in a path or in the YAML
     // fails at once instead of after the API server and etcd came up.
@@ -248,6 +261,7 @@ async fn run_async(
     )?;
     let result = serve(
         &state,
+        &interrupted,
         documents,
         webhook_address,
         &server,
@@ -261,6 +275,7 @@ async fn run_async(
     writeln!(out, "Stopping the operator, the API server and etcd...")?;
     out.flush()?;
     server.shutdown().await;
+    signals.abort();
     if state.kept {
         writeln!(
             out,
@@ -276,6 +291,7 @@ async fn run_async(
 #[allow(clippy::too_many_arguments)]
 async fn serve(
     state: &StateDir,
+    interrupted: &tokio::sync::Notify,
     documents: Option<Vec<apply::Document>>,
     webhook_address: std::net::SocketAddr,
     server: &kubesim::Handle,
@@ -344,14 +360,6 @@ async fn serve(
     writeln!(out, "Waiting for the cluster to be Healthy...")?;
     out.flush()?;
 
-    let interrupted = Arc::new(tokio::sync::Notify::new());
-    let signals = {
-        let interrupted = interrupted.clone();
-        tokio::spawn(async move {
-            wait_for_signal().await;
-            interrupted.notify_one();
-        })
-    };
     let mut display = progress::Display::new(std::io::IsTerminal::is_terminal(&std::io::stdout()));
     let mut converged = false;
     let outcome = loop {
@@ -391,7 +399,6 @@ async fn serve(
         }
         out.flush()?;
     };
-    signals.abort();
     // Stop the controllers before the API server goes away, so they end their passes cleanly.
     if !operator.is_finished() {
         let _ = stop.send(());
@@ -458,21 +465,6 @@ fn init_file_logging(path: &std::path::Path) -> anyhow::Result<()> {
         .with_ansi(false)
         .try_init();
     Ok(())
-}
-
-async fn wait_for_signal() {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => futures::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = terminate => {}
-    }
 }
 
 #[cfg(test)]
