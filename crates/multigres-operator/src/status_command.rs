@@ -82,18 +82,32 @@ async fn run_async(args: StatusArgs, out: &mut impl Write) -> anyhow::Result<()>
     let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
     let style = if terminal { Style::Color } else { Style::Plain };
     let interval = args.interval;
+    // With --watch, one listener for the whole watch, raced with the reads too: tokio reports
+    // a signal only to the listeners that exist when it arrives, so a Ctrl-C pressed while the
+    // tree was being read (a listener made per pause) was lost. Without --watch Ctrl-C keeps
+    // its default action.
+    let mut interrupt = if args.watch {
+        Some(
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+                .context("cannot handle Ctrl-C")?,
+        )
+    } else {
+        None
+    };
     let mut previous: Vec<status_tree::Tree> = Vec::new();
     let mut height = 0;
     loop {
-        let mut trees: Vec<status_tree::Tree> = Vec::new();
-        let clusters = status_tree::fetch_clusters(&client, &namespace, args.cluster.as_deref())
-            .await
-            .map_err(|error| explain_fetch_error(error, &server))?;
-        for mut objects in clusters {
-            // The pool pods' roles, when the topology can be reached from here.
-            status_tree::read_poolers(&mut objects, resolver.clone()).await;
-            trees.push(status_tree::build_tree(&objects));
-        }
+        let read = read_trees(
+            &client,
+            &namespace,
+            args.cluster.as_deref(),
+            &resolver,
+            &server,
+        );
+        let trees = tokio::select! {
+            trees = read => trees?,
+            () = interrupted(&mut interrupt) => return Ok(()),
+        };
         if !args.watch {
             if trees.is_empty() {
                 writeln!(
@@ -127,10 +141,40 @@ async fn run_async(args: StatusArgs, out: &mut impl Write) -> anyhow::Result<()>
         out.flush()?;
         previous = trees;
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => return Ok(()),
+            () = interrupted(&mut interrupt) => return Ok(()),
             () = tokio::time::sleep(interval) => {}
         }
     }
+}
+
+/// Resolves at the next Ctrl-C, never without a listener.
+async fn interrupted(interrupt: &mut Option<tokio::signal::unix::Signal>) {
+    match interrupt {
+        Some(signal) => {
+            signal.recv().await;
+        }
+        None => std::future::pending::<()>().await,
+    }
+}
+
+/// The trees of the clusters to show, with the pool pods' roles where the topology can be
+/// reached from here.
+async fn read_trees(
+    client: &kube::Client,
+    namespace: &str,
+    cluster: Option<&str>,
+    resolver: &std::sync::Arc<dyn crate::topology::AddressResolver>,
+    server: &str,
+) -> anyhow::Result<Vec<status_tree::Tree>> {
+    let clusters = status_tree::fetch_clusters(client, namespace, cluster)
+        .await
+        .map_err(|error| explain_fetch_error(error, server))?;
+    let mut trees = Vec::new();
+    for mut objects in clusters {
+        status_tree::read_poolers(&mut objects, resolver.clone()).await;
+        trees.push(status_tree::build_tree(&objects));
+    }
+    Ok(trees)
 }
 
 /// The fix for each way of having no kubeconfig; kube's own error lists what it tried, each

@@ -267,3 +267,71 @@ fn run_stops_on_sigterm_while_the_api_server_cannot_be_reached() {
     };
     assert_eq!(status.code(), Some(0), "{status:?}");
 }
+
+#[test]
+fn status_watch_stops_on_ctrl_c_while_it_waits_for_the_api_server() {
+    // An API server that accepts the connection and never answers: the first read hangs.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let port = listener.local_addr().expect("an address").port();
+    listener.set_nonblocking(true).expect("non-blocking");
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {{server: \
+             'http://127.0.0.1:{port}'}}\ncontexts:\n- name: c\n  context: {{cluster: c, user: \
+             u}}\ncurrent-context: c\nusers:\n- name: u\n  user: {{token: t}}\n"
+        ),
+    )
+    .expect("the kubeconfig is written");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_multigres-operator"))
+        .args(["status", "--watch"])
+        .env("KUBECONFIG", &kubeconfig)
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the binary starts");
+    // The read has started once the connection is accepted.
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let _held = loop {
+        match listener.accept() {
+            Ok((stream, _)) => break stream,
+            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {
+                let late = std::time::Instant::now() >= until;
+                if late {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                }
+                assert!(!late, "status never connected");
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(error) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                unreachable!("accept failed: {error}");
+            }
+        }
+    };
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("a pid")),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .expect("SIGINT delivered");
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("waitable") {
+            break status;
+        }
+        let late = std::time::Instant::now() >= until;
+        if late {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        assert!(!late, "status --watch did not stop within 30 s of Ctrl-C");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    // A clean stop, as after Ctrl-C between two reads (not the signal's default action).
+    assert_eq!(status.code(), Some(0), "{status:?}");
+}
