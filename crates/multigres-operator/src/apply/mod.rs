@@ -141,14 +141,17 @@ impl ApplyError {
     }
 
     /// The pass's object (or its namespace) is gone: its owner refused a create, its status
-    /// write or a create found nothing to write to (404). Such a pass ends quietly; the
-    /// deletion reaching the cache ends the object's passes.
+    /// write or a create found nothing to write to (404), or a create or apply was refused
+    /// because the namespace is being deleted. Such a pass ends quietly; the deletion reaching
+    /// the cache ends the object's passes.
     pub fn is_gone(&self) -> bool {
         match self {
             ApplyError::OwnerGone { .. } => true,
-            ApplyError::Status { source, .. } | ApplyError::Create { source, .. } => {
-                is_not_found(source)
+            ApplyError::Status { source, .. } => is_not_found(source),
+            ApplyError::Create { source, .. } => {
+                is_not_found(source) || is_namespace_terminating(source)
             }
+            ApplyError::Apply { source, .. } => is_namespace_terminating(source),
             _ => false,
         }
     }
@@ -157,6 +160,13 @@ impl ApplyError {
 /// Whether a kube error is the API server's 404.
 pub fn is_not_found(error: &kube::Error) -> bool {
     matches!(error, kube::Error::Api(status) if status.code == 404)
+}
+
+/// Whether a write was refused because its namespace is being deleted (403; the API server's
+/// message, which kube's error keeps while it drops the status causes).
+fn is_namespace_terminating(error: &kube::Error) -> bool {
+    matches!(error, kube::Error::Api(status)
+        if status.code == 403 && status.message.contains("because it is being terminated"))
 }
 
 fn is_already_exists(error: &kube::Error) -> bool {
@@ -768,6 +778,66 @@ mod tests {
             .expect("the patch is sent");
         assert_eq!(after, Outcome::Written);
         assert_eq!(patch_writes(), 3);
+        server.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_create_in_a_namespace_being_deleted_is_gone_not_a_failure_to_retry() {
+        use k8s_openapi::api::core::v1::Namespace;
+        let server = kubesim::Server::builder()
+            .start()
+            .await
+            .expect("kubesim starts");
+        let client = server.client();
+        let namespaces: Api<Namespace> = Api::all(client.clone());
+        let meta = |name: &str, namespace: Option<&str>| ObjectMeta {
+            name: Some(name.to_owned()),
+            namespace: namespace.map(str::to_owned),
+            ..ObjectMeta::default()
+        };
+        namespaces
+            .create(
+                &PostParams::default(),
+                &Namespace {
+                    metadata: meta("shop", None),
+                    ..Namespace::default()
+                },
+            )
+            .await
+            .expect("the namespace is created");
+        // A finalizer holds the namespace in Terminating.
+        let held = k8s_openapi::api::core::v1::ConfigMap {
+            metadata: ObjectMeta {
+                finalizers: Some(vec!["example.com/hold".to_owned()]),
+                ..meta("held", Some("shop"))
+            },
+            ..Default::default()
+        };
+        Api::namespaced(client.clone(), "shop")
+            .create(&PostParams::default(), &held)
+            .await
+            .expect("created");
+        namespaces
+            .delete("shop", &DeleteParams::default())
+            .await
+            .expect("the namespace is being deleted");
+        let apply = Apply::new(client);
+        let refused = apply
+            .create(&k8s_openapi::api::core::v1::ConfigMap {
+                metadata: meta("data-pool-0", Some("shop")),
+                ..Default::default()
+            })
+            .await
+            .expect_err("no new content in a terminating namespace");
+        assert!(refused.is_gone(), "{refused:?}");
+        let missing = apply
+            .create(&k8s_openapi::api::core::v1::ConfigMap {
+                metadata: meta("data-pool-0", Some("gone")),
+                ..Default::default()
+            })
+            .await
+            .expect_err("no namespace");
+        assert!(missing.is_gone(), "{missing:?}");
         server.shutdown().await;
     }
 
