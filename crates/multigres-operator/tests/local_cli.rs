@@ -473,6 +473,12 @@ fn a_cluster_in_a_namespace_that_does_not_exist_yet_converges_and_the_next_steps
     wait_for_line(&lines, &mut seen, Duration::from_secs(60), |line| {
         line == "Stopped."
     });
+    // It removes its temporary folder after that line: let it exit rather than kill it.
+    let until = Instant::now() + Duration::from_secs(30);
+    while local.child.try_wait().expect("waitable").is_none() {
+        assert!(Instant::now() < until, "local mode did not exit");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 #[test]
