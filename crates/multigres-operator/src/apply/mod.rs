@@ -34,6 +34,16 @@ pub const MANAGER: &str = "multigres-operator";
 /// `multigres-operator-guard`; their entries on objects Go wrote are left as they are).
 pub const SHARD_STATUS_MANAGER: &str = "multigres-resource-handler";
 
+/// What an apply does with an object that holds every desired field but carries no apply entry
+/// of our field manager (someone else created or last wrote it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Foreign {
+    /// Apply, so that our manager owns the fields and a field we stop sending is removed.
+    Own,
+    /// Leave it: nothing would change but `managedFields`.
+    Adopt,
+}
+
 /// What a write did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -260,6 +270,46 @@ impl Apply {
             + DeserializeOwned
             + Debug,
     {
+        self.apply_with(desired, live, manager, Foreign::Own).await
+    }
+
+    /// [`apply`](Self::apply) for an object the Go operator writes with a plain Create (the
+    /// pgBackRest Secrets, spec-controllers.md §1.4): one that already holds every desired field
+    /// is left as it is even when our field manager has no entry on it. Taking ownership of
+    /// such an object would be a write that changes nothing but `managedFields`, the first
+    /// thing our operator would do after replacing the Go operator (docs/compatibility.md,
+    /// "Swapping from the Go operator").
+    pub async fn apply_adopting<K>(
+        &self,
+        desired: &K,
+        live: Option<&K>,
+        manager: &str,
+    ) -> Result<Outcome, ApplyError>
+    where
+        K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+            + Clone
+            + Serialize
+            + DeserializeOwned
+            + Debug,
+    {
+        self.apply_with(desired, live, manager, Foreign::Adopt)
+            .await
+    }
+
+    async fn apply_with<K>(
+        &self,
+        desired: &K,
+        live: Option<&K>,
+        manager: &str,
+        foreign: Foreign,
+    ) -> Result<Outcome, ApplyError>
+    where
+        K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+            + Clone
+            + Serialize
+            + DeserializeOwned
+            + Debug,
+    {
         let (name, namespace) = identity(desired)?;
         let mut body = to_value(desired)?;
         // The body of an apply names its type; k8s-openapi types serialize it already, custom
@@ -274,11 +324,15 @@ impl Apply {
         if let Some(live) = live.as_mut() {
             crate::cache::expand_managed_fields(live);
         }
-        if let Some(drift) = compare::apply_drift(&body, live.as_ref(), manager, Subresource::Main)
-        {
-            tracing::debug!(kind = %K::kind(&()), %namespace, %name, ?drift, "applying");
-        } else {
-            return Ok(Outcome::Unchanged);
+        match compare::apply_drift(&body, live.as_ref(), manager, Subresource::Main) {
+            None => return Ok(Outcome::Unchanged),
+            Some(Drift::NotOwned) if foreign == Foreign::Adopt => {
+                tracing::debug!(kind = %K::kind(&()), %namespace, %name, "adopted as it is");
+                return Ok(Outcome::Unchanged);
+            }
+            Some(drift) => {
+                tracing::debug!(kind = %K::kind(&()), %namespace, %name, ?drift, "applying");
+            }
         }
         let kind = K::kind(&());
         let applied = Applied {
@@ -659,6 +713,62 @@ mod tests {
         server.requests().count_matching(|entry| {
             entry.is_mutating() && entry.subresource.as_deref() == Some("status")
         })
+    }
+
+    #[tokio::test]
+    async fn a_secret_created_by_another_writer_is_adopted_as_it_is_unless_it_differs() {
+        use k8s_openapi::ByteString;
+        use k8s_openapi::api::core::v1::Secret;
+        let server = kubesim::Server::builder()
+            .start()
+            .await
+            .expect("kubesim starts");
+        let client = server.client();
+        let secret = |value: &[u8]| Secret {
+            metadata: ObjectMeta {
+                name: Some("ca".to_owned()),
+                namespace: Some("default".to_owned()),
+                ..ObjectMeta::default()
+            },
+            data: Some([("ca.crt".to_owned(), ByteString(value.to_vec()))].into()),
+            ..Secret::default()
+        };
+        // Created as the Go operator creates it: a plain Create, no apply entry of ours.
+        let live = Api::<Secret>::namespaced(client.clone(), "default")
+            .create(&PostParams::default(), &secret(b"pem"))
+            .await
+            .expect("the Secret is created");
+        let writes = || {
+            server
+                .requests()
+                .count_matching(|entry| entry.is_mutating())
+        };
+        let created = writes();
+        let apply = Apply::new(client);
+        let same = apply
+            .apply_adopting(&secret(b"pem"), Some(&live), MANAGER)
+            .await
+            .expect("nothing to write");
+        assert_eq!(same, Outcome::Unchanged);
+        assert_eq!(
+            writes(),
+            created,
+            "the same content is adopted with no request"
+        );
+        // A plain apply takes ownership of the same content: the write the adopting one saves.
+        let owned = apply
+            .apply(&secret(b"pem"), Some(&live), MANAGER)
+            .await
+            .expect("applied");
+        assert_eq!(owned, Outcome::Written);
+        // Other content (a rotation) is written by the adopting apply too.
+        let rotated = apply
+            .apply_adopting(&secret(b"new"), Some(&live), MANAGER)
+            .await
+            .expect("applied");
+        assert_eq!(rotated, Outcome::Written);
+        assert_eq!(writes(), created + 2);
+        server.shutdown().await;
     }
 
     #[tokio::test]

@@ -50,6 +50,38 @@ where
     Ok(outcome)
 }
 
+/// [`apply_child`] for a child the Go operator writes with a plain Create and never applies
+/// (the generated pgBackRest Secrets, spec-controllers.md §1.4): one that already holds what we
+/// would send is adopted as it is, with no write (see [`crate::apply::Apply::apply_adopting`]).
+pub async fn adopt_or_apply_child<K>(
+    context: &Context,
+    owner: &ObjectReference,
+    store: &Store<K>,
+    desired: &K,
+) -> Result<Outcome, ApplyError>
+where
+    K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+        + Clone
+        + Serialize
+        + DeserializeOwned
+        + Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    let name = desired.name_any();
+    let namespace = desired.namespace().unwrap_or_default();
+    let live = cache::get(store, &namespace, &name);
+    let outcome = context
+        .apply
+        .apply_adopting(desired, live.as_deref(), MANAGER)
+        .await?;
+    if outcome.written() {
+        gather_applied(context, owner, &K::kind(&()), &name);
+    }
+    Ok(outcome)
+}
+
 /// Gathers one written child for the pass's `Applied` event (spec-controllers.md §15).
 fn gather_applied(context: &Context, owner: &ObjectReference, kind: &str, name: &str) {
     context.events.gather(

@@ -49,7 +49,7 @@ use crate::apply::{ApplyError, SHARD_STATUS_MANAGER};
 use crate::cache;
 use crate::context::Context;
 use crate::controllers::action::Action;
-use crate::controllers::apply_child::apply_child;
+use crate::controllers::apply_child::{adopt_or_apply_child, apply_child};
 use crate::controllers::pending_deletion::rfc3339;
 use crate::controllers::reporting::{object_key, run_pass};
 use crate::controllers::status_write;
@@ -270,8 +270,10 @@ async fn converge(
         tls_secret,
     } = &pgbackrest_tls
     {
+        // Go creates these with a plain Create and rewrites them only to rotate them: after a
+        // swap of operators, Secrets that already hold the material are kept as they are.
         for secret in [ca_secret.as_ref(), tls_secret.as_ref()] {
-            apply_child(context, &reference, &context.cache.secrets, secret)
+            adopt_or_apply_child(context, &reference, &context.cache.secrets, secret)
                 .await
                 .map_err(apply_error)?;
         }
