@@ -227,12 +227,13 @@ fn pgbackrest_material(namespace: &str) -> BTreeMap<&'static str, String> {
     ])
 }
 
-/// A positive serial below 2^128 without another dependency: the bytes of a fresh key's
-/// public point are random.
+/// A positive random serial below 2^128, as Go's `rand.Int(rand.Reader, 2^128)`.
 fn rand_serial() -> [u8; 16] {
-    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("a key");
+    use ring::rand::SecureRandom as _;
     let mut serial = [0u8; 16];
-    serial.copy_from_slice(&key.public_key_raw()[1..17]);
+    ring::rand::SystemRandom::new()
+        .fill(&mut serial)
+        .expect("the system random source");
     serial[0] &= 0x7f;
     serial
 }
