@@ -26,7 +26,7 @@ use crate::controllers::{cell, multigres_cluster, shard, table_group, topo_serve
 use crate::events::Events;
 use crate::telemetry::deleted_series::SeriesRegister;
 use crate::telemetry::metrics::Metrics;
-use crate::telemetry::metrics_server::{MetricsConfig, serve_metrics};
+use crate::telemetry::metrics_server::{MetricsConfig, MetricsServer};
 use crate::topology::{AddressResolver, ApiServerResolver, ClusterDns};
 use crate::webhook::{WebhookConfig, WebhookServer, prepare_certificates, run_rotation};
 
@@ -147,11 +147,24 @@ pub async fn run_with(
         }
     };
 
+    // Bound here, before anything else starts, so a port in use stops the operator with the
+    // flag to change (as controller-runtime's manager fails to start) instead of leaving it
+    // running unscraped.
     let metrics_server = {
+        let bound = MetricsServer::bind(&options.metrics, metrics.clone(), client.clone())
+            .with_context(|| {
+                format!(
+                    "cannot serve metrics on {:?}; choose another with --metrics-bind-address, \
+                     or 0 to disable",
+                    options.metrics.bind_address
+                )
+            })?;
         let stopped = stopped();
-        let (config, metrics, client) = (options.metrics.clone(), metrics.clone(), client.clone());
+        let secure = options.metrics.secure;
         tokio::spawn(async move {
-            if let Err(error) = serve_metrics(config, metrics, client, stopped).await {
+            let Some(server) = bound else { return };
+            tracing::info!(address = %server.local_addr(), secure, "serving metrics");
+            if let Err(error) = server.serve(stopped).await {
                 tracing::error!(
                     error = &error as &dyn std::error::Error,
                     "metrics server failed"

@@ -201,6 +201,78 @@ fn run_refuses_a_metrics_address_that_is_not_one_before_starting() {
 }
 
 #[test]
+fn run_refuses_a_metrics_port_in_use_before_starting() {
+    // Held for the whole test: the operator must find it taken.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let address = taken.local_addr().expect("a bound address");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port();
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {{server: \
+             'http://127.0.0.1:{closed}'}}\ncontexts:\n- name: c\n  context: {{cluster: c, \
+             user: u}}\ncurrent-context: c\nusers:\n- name: u\n  user: {{token: t}}\n"
+        ),
+    )
+    .expect("the kubeconfig is written");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_multigres-operator"))
+        .args([
+            "run",
+            "--webhook-enable=false",
+            "--metrics-secure=false",
+            "--health-probe-bind-address=0",
+            &format!("--metrics-bind-address={address}"),
+        ])
+        .env("KUBECONFIG", &kubeconfig)
+        .env("RUST_BACKTRACE", "1")
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .env_remove("MULTIGRES_METRICS_BIND_ADDRESS")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    // An operator that went on without its metrics would never exit: stop it and fail.
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while child.try_wait().expect("waitable").is_none() {
+        if std::time::Instant::now() >= until {
+            let _ = child.kill();
+            let output = child
+                .wait_with_output()
+                .expect("the killed child is reaped");
+            unreachable!(
+                "run kept running with its metrics port taken; stderr: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let output = child
+        .wait_with_output()
+        .expect("the exited child is reaped");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "stderr: {stderr}");
+    let error = stderr
+        .lines()
+        .skip_while(|line| !line.starts_with("Error: "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        error.starts_with(&format!(
+            "Error: cannot serve metrics on \"{address}\"; choose another with \
+             --metrics-bind-address, or 0 to disable"
+        )) && error.contains(&format!("failed to listen on {address} for metrics"))
+            && !error.contains("stack backtrace"),
+        "stderr: {stderr}"
+    );
+    drop(taken);
+}
+
+#[test]
 fn run_stops_on_sigterm_while_the_api_server_cannot_be_reached() {
     use std::io::{BufRead, BufReader};
     // A port nothing listens on: bound, then released.

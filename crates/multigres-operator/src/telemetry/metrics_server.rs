@@ -205,23 +205,6 @@ impl MetricsServer {
     }
 }
 
-/// Binds and serves the metrics endpoint until `shutdown` completes; returns at once when the
-/// endpoint is disabled. This is what `multigres-operator run` spawns.
-pub async fn serve_metrics(
-    config: MetricsConfig,
-    metrics: Arc<Metrics>,
-    client: kube::Client,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), MetricsServerError> {
-    match MetricsServer::bind(&config, metrics, client)? {
-        None => Ok(()),
-        Some(server) => {
-            tracing::info!(address = %server.local_addr(), secure = config.secure, "serving metrics");
-            server.serve(shutdown).await
-        }
-    }
-}
-
 /// `/metrics` without checks.
 pub fn plain_router(metrics: Arc<Metrics>) -> Router {
     Router::new()

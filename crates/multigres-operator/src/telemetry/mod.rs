@@ -7,7 +7,7 @@
 //!   deleted, its controller calls the matching `forget_*` so its series disappear (fix 9).
 //! - [`metrics_server`]: serves the registry on `--metrics-bind-address`, over HTTPS with
 //!   TokenReview/SubjectAccessReview checks unless `--metrics-secure=false`:
-//!   `serve_metrics(config, metrics, client, shutdown)`.
+//!   `MetricsServer::bind(&config, metrics, client)?` (before anything starts), then `serve(shutdown)`.
 //! - [`tracing`]: `init(&LogConfig)` installs JSON or text logs and, only when
 //!   `OTEL_EXPORTER_OTLP_ENDPOINT` is set, an OTLP span exporter; keep the returned guard alive
 //!   until exit so spans are flushed.
