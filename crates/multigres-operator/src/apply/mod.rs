@@ -15,7 +15,7 @@ use std::fmt::Debug;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
 
-use kube::api::{DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
+use kube::api::{DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use kube::core::ApiResource;
 use kube::{Api, Client, Resource, ResourceExt};
 use serde::Serialize;
@@ -120,6 +120,13 @@ pub enum ApplyError {
         namespace: String,
         name: String,
     },
+    /// A fresh read found nothing: the object was deleted since the cache showed it.
+    #[error("{kind} {namespace}/{name} no longer exists")]
+    Missing {
+        kind: String,
+        namespace: String,
+        name: String,
+    },
     #[error("{kind} {name} does not serialize")]
     Serialize {
         kind: String,
@@ -141,7 +148,8 @@ impl ApplyError {
             | ApplyError::Read { source, .. } => Some(source),
             ApplyError::Unnamed { .. }
             | ApplyError::Serialize { .. }
-            | ApplyError::OwnerGone { .. } => None,
+            | ApplyError::OwnerGone { .. }
+            | ApplyError::Missing { .. } => None,
         }
     }
 
@@ -156,7 +164,7 @@ impl ApplyError {
     /// the cache ends the object's passes.
     pub fn is_gone(&self) -> bool {
         match self {
-            ApplyError::OwnerGone { .. } => true,
+            ApplyError::OwnerGone { .. } | ApplyError::Missing { .. } => true,
             ApplyError::Status { source, .. } => is_not_found(source),
             ApplyError::Create { source, .. } => {
                 is_not_found(source) || is_namespace_terminating(source)
@@ -205,6 +213,19 @@ type StatusKey = (String, String, String, String);
 struct WrittenStatus {
     resource_version: Option<String>,
     body: u64,
+}
+
+/// The object `name` of `api`, read by a list with a field selector instead of a GET: the
+/// operator's role may only list and watch most kinds (install/rbac.rs keeps it least
+/// privilege), and `metadata.name` selects on every kind, custom resources included.
+pub(crate) async fn list_by_name<K>(api: &Api<K>, name: &str) -> Result<Option<K>, kube::Error>
+where
+    K: Clone + DeserializeOwned + Debug,
+{
+    let mut found = api
+        .list(&ListParams::default().fields(&format!("metadata.name={name}")))
+        .await?;
+    Ok(found.items.pop())
 }
 
 fn body_hash(body: &Value) -> u64 {
@@ -582,12 +603,20 @@ impl Apply {
             + Debug,
     {
         let api: Api<K> = Api::namespaced(self.client.clone(), namespace);
-        api.get(name).await.map_err(|source| ApplyError::Read {
+        let read_error = |source| ApplyError::Read {
             kind: K::kind(&()).into_owned(),
             namespace: namespace.to_owned(),
             name: name.to_owned(),
             source: Box::new(source),
-        })
+        };
+        list_by_name(&api, name)
+            .await
+            .map_err(read_error)?
+            .ok_or_else(|| ApplyError::Missing {
+                kind: K::kind(&()).into_owned(),
+                namespace: namespace.to_owned(),
+                name: name.to_owned(),
+            })
     }
 
     /// Deletes an object in the background (GC removes its dependents); already gone is fine.
@@ -657,8 +686,7 @@ impl Apply {
         let namespace = desired.metadata.namespace.clone().unwrap_or_default();
         let api: Api<DynamicObject> =
             Api::namespaced_with(self.client.clone(), &namespace, resource);
-        let live = api
-            .get_opt(&name)
+        let live = list_by_name(&api, &name)
             .await
             .map_err(|source| ApplyError::Read {
                 kind: resource.kind.clone(),
@@ -990,6 +1018,101 @@ mod tests {
             .expect("AlreadyExists is fine");
         assert_eq!(exists, Outcome::Unchanged);
         assert_eq!(creates(), 2);
+        server.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_fresh_read_needs_only_list_as_the_operators_role_grants() {
+        use k8s_openapi::api::core::v1::ServiceAccount;
+        use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
+        let server = kubesim::Server::builder()
+            .authorization(kubesim::auth::Authorization::Rbac)
+            .start()
+            .await
+            .expect("kubesim starts");
+        let admin = server.client();
+        let meta = |name: &str| ObjectMeta {
+            name: Some(name.to_owned()),
+            namespace: Some("default".to_owned()),
+            ..ObjectMeta::default()
+        };
+        Api::<ServiceAccount>::namespaced(admin.clone(), "default")
+            .create(
+                &PostParams::default(),
+                &ServiceAccount {
+                    metadata: meta("operator"),
+                    ..ServiceAccount::default()
+                },
+            )
+            .await
+            .expect("the ServiceAccount is created");
+        // As install/rbac.rs grants the operator's own kinds: list and watch, no get.
+        Api::<Role>::namespaced(admin.clone(), "default")
+            .create(
+                &PostParams::default(),
+                &Role {
+                    metadata: meta("read"),
+                    rules: Some(vec![PolicyRule {
+                        api_groups: Some(vec![String::new()]),
+                        resources: Some(vec!["configmaps".to_owned()]),
+                        verbs: vec!["list".to_owned(), "watch".to_owned()],
+                        ..PolicyRule::default()
+                    }]),
+                },
+            )
+            .await
+            .expect("the Role is created");
+        Api::<RoleBinding>::namespaced(admin.clone(), "default")
+            .create(
+                &PostParams::default(),
+                &RoleBinding {
+                    metadata: meta("read"),
+                    role_ref: RoleRef {
+                        api_group: "rbac.authorization.k8s.io".to_owned(),
+                        kind: "Role".to_owned(),
+                        name: "read".to_owned(),
+                    },
+                    subjects: Some(vec![Subject {
+                        kind: "ServiceAccount".to_owned(),
+                        name: "operator".to_owned(),
+                        namespace: Some("default".to_owned()),
+                        ..Subject::default()
+                    }]),
+                },
+            )
+            .await
+            .expect("the RoleBinding is created");
+        Api::<ConfigMap>::namespaced(admin.clone(), "default")
+            .create(
+                &PostParams::default(),
+                &ConfigMap {
+                    metadata: meta("c"),
+                    ..ConfigMap::default()
+                },
+            )
+            .await
+            .expect("the ConfigMap is created");
+        let token = server
+            .service_account_token("default", "operator", 3600)
+            .expect("a token");
+        let operator = server.client_with_token(&token);
+        // The role forbids a GET: a read by GET would fail in a cluster installed as shipped.
+        let get = Api::<ConfigMap>::namespaced(operator.clone(), "default")
+            .get("c")
+            .await
+            .expect_err("get is not granted");
+        assert!(
+            matches!(&get, kube::Error::Api(status) if status.code == 403),
+            "{get:?}"
+        );
+        let apply = Apply::new(operator);
+        let read: ConfigMap = apply.read("default", "c").await.expect("read by list");
+        assert_eq!(read.metadata.name.as_deref(), Some("c"));
+        let missing = apply
+            .read::<ConfigMap>("default", "gone")
+            .await
+            .expect_err("nothing of that name");
+        assert!(missing.is_gone(), "{missing:?}");
         server.shutdown().await;
     }
 }

@@ -24,11 +24,11 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kube::api::{DynamicObject, ListParams};
+use kube::api::DynamicObject;
 use kube::core::{ApiResource, GroupVersionKind};
 use kube::{Api, Client};
 
-use crate::apply::ApplyError;
+use crate::apply::{ApplyError, list_by_name};
 
 /// The answers of the passes running now, by the uid of their object.
 #[derive(Debug, Default)]
@@ -77,10 +77,8 @@ impl OwnerLiveness {
                 let api: Api<DynamicObject> =
                     Api::namespaced_with(client.clone(), &namespace, &resource);
                 // A list by name, not a GET: the operator's role may only list and watch its
-                // kinds (install/rbac.rs), and a field selector on metadata.name is served for
-                // every kind, custom resources included.
-                let found = api
-                    .list(&ListParams::default().fields(&format!("metadata.name={name}")))
+                // kinds (install/rbac.rs).
+                let found = list_by_name(&api, &name)
                     .await
                     .map_err(|source| ApplyError::Read {
                         kind: kind.clone(),
@@ -88,7 +86,7 @@ impl OwnerLiveness {
                         name: name.clone(),
                         source: Box::new(source),
                     })?;
-                let alive = is_alive(found.items.first().map(|o| &o.metadata), &uid);
+                let alive = is_alive(found.as_ref().map(|o| &o.metadata), &uid);
                 self.answers().insert(uid, alive);
                 alive
             }
