@@ -3,8 +3,8 @@
 //! `kubesim --kubeconfig FILE [--port N] [--http] [--zones a,b,c] [--state-dir DIR]
 //! [--no-kubelet] [--time-scale F] [--process-runtimes [--etcd-binary PATH] [--multigres-bin DIR]
 //! [--postgres-bin DIR] [--no-namespaces] [--operator-bin PATH]]` serves
-//! until SIGINT/SIGTERM, writing FILE once the listener accepts. One debug log line per request
-//! (`RUST_LOG=kubesim=debug`).
+//! until SIGINT/SIGTERM, writing FILE once the listener accepts. Logs at info by default; one
+//! line per request with `RUST_LOG=kubesim=debug`.
 
 use std::path::PathBuf;
 
@@ -116,7 +116,7 @@ fn main() -> std::process::ExitCode {
 async fn serve() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("kubesim=debug")),
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("kubesim=info")),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
