@@ -1,6 +1,7 @@
 //! Swapping operators restarts no pod and renames no object (spec/README.md, compatibility
-//! contract): a namespace where the Go operator already made everything of golden case 1, then
-//! our operator (the real binary) starts. It must adopt the objects as they are: no pod, PVC or
+//! contract): a namespace where the Go operator already made everything of a golden case (each
+//! of the four of shared/spec/golden/objects, one test per case), then our operator (the real
+//! binary) starts. It must adopt the objects as they are: no pod, PVC or
 //! Secret created or deleted, every pod keeping its uid, the same object names, no Deployment or
 //! StatefulSet template changed, and no write but status subresources and Events.
 //!
@@ -12,7 +13,8 @@
 //! ownerReferences become the uids kubesim gave the owners, and the `"RANDOM"` certificate
 //! values become real certificates with the Go generator's parameters. The CR statuses the Go
 //! operator would have written are not replayed: our operator writes them, through the status
-//! subresource, which this test allows.
+//! subresource, which this test allows. What the user made first is there too: the cluster
+//! input of the case, case 2's `postgresConfigRef` ConfigMap and case 3's S3 credentials Secret.
 
 mod golden_objects;
 mod support;
@@ -35,8 +37,8 @@ use support::cluster::{self as cluster_support, Cluster, eventually, owned_kinds
 use tokio::time::Instant;
 
 const NAMESPACE: &str = "default";
-const CLUSTER: &str = "minimal";
-const CASE: &str = "case1-minimal";
+/// The content of case 2's `postgresConfigRef` ConfigMap (shared/spec/golden/README.md, case 2).
+const CASE2_POSTGRES_CONFIG: &str = "max_connections = 200\nshared_buffers = 256MB\n";
 /// controller-runtime's default User-Agent (`rest.DefaultKubernetesUserAgent`) for a binary
 /// named `manager`, as kubebuilder projects name it; it must not start with ours, so that the
 /// request log tells the two operators apart.
@@ -110,7 +112,7 @@ fn resource_path(kind: &str) -> Option<(&'static str, &'static str)> {
 }
 
 /// The placeholder uid the golden files give an owner of `kind` (objects/README.md, "Fixed
-/// UIDs"); case 1 has one object of each owner kind.
+/// UIDs"); each case has one object of each owner kind.
 fn placeholder_uid(kind: &str) -> Option<&'static str> {
     match kind {
         "MultigresCluster" => Some(golden_objects::CLUSTER_UID),
@@ -238,9 +240,96 @@ fn rand_serial() -> [u8; 16] {
     serial
 }
 
-/// Replays the Go operator's writes for golden case 1 and returns the objects it made, as
+/// One golden case as the user made it: its name, the MultigresCluster input (without the uid
+/// and status an API server assigns), and the names the rest of the test needs.
+struct Input {
+    case: &'static str,
+    cluster: Value,
+    name: String,
+    cell: String,
+}
+
+impl Input {
+    fn load(golden: &std::path::Path, case: &'static str) -> Input {
+        let path = golden.join(format!("{case}.cluster-input.json"));
+        let mut cluster: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("readable")).expect("JSON");
+        if let Some(meta) = cluster["metadata"].as_object_mut() {
+            meta.remove("uid");
+        }
+        if let Some(map) = cluster.as_object_mut() {
+            map.remove("status");
+        }
+        let name = cluster["metadata"]["name"]
+            .as_str()
+            .expect("a cluster name")
+            .to_owned();
+        let cells = cluster["spec"]["cells"].as_array().expect("cells");
+        assert_eq!(cells.len(), 1, "{case}: the golden cases have one cell");
+        let cell = cells[0]["name"].as_str().expect("a cell name").to_owned();
+        Input {
+            case,
+            cluster,
+            name,
+            cell,
+        }
+    }
+
+    /// The TopoServer's client Service, `<cluster>-global-topo.<ns>.svc`.
+    fn topology_host(&self) -> String {
+        format!("{}-global-topo.{NAMESPACE}.svc", self.name)
+    }
+}
+
+/// What the user made before the cluster, as a user (not an operator) would: the Secret named
+/// by an S3 backup's `credentialsSecret` (case 3) and the ConfigMap of a `postgresConfigRef`
+/// (case 2, with the content of golden/README.md). The operators only read them.
+async fn user_prerequisites(cluster: &Cluster, input: &Input, postgres_config: Option<&str>) {
+    let spec = &input.cluster["spec"];
+    if let Some(secret) = spec["backup"]["s3"]["credentialsSecret"].as_str() {
+        cluster
+            .apply_value(&serde_json::json!({
+                "apiVersion": "v1", "kind": "Secret",
+                "metadata": {"name": secret, "namespace": NAMESPACE},
+                "stringData": {"AWS_ACCESS_KEY_ID": "id", "AWS_SECRET_ACCESS_KEY": "secret"},
+            }))
+            .await;
+    }
+    let references: Vec<&Value> = spec["databases"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|database| database["tablegroups"].as_array().into_iter().flatten())
+        .flat_map(|tablegroup| tablegroup["shards"].as_array().into_iter().flatten())
+        .map(|shard| &shard["spec"]["postgresConfigRef"])
+        .filter(|reference| reference.is_object())
+        .collect();
+    assert_eq!(
+        references.len(),
+        usize::from(postgres_config.is_some()),
+        "{}: a postgresConfigRef needs its content and only then",
+        input.case
+    );
+    if let (Some(reference), Some(content)) = (references.first(), postgres_config) {
+        let name = reference["name"].as_str().expect("a ConfigMap name");
+        let key = reference["key"].as_str().expect("a ConfigMap key");
+        cluster
+            .apply_value(&serde_json::json!({
+                "apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": name, "namespace": NAMESPACE},
+                "data": {key: content},
+            }))
+            .await;
+    }
+}
+
+/// Replays the Go operator's writes for a golden case and returns the objects it made, as
 /// `(kind, name)` in write order.
-async fn replay_go_operator(cluster: &Cluster, golden: &std::path::Path) -> Vec<(String, String)> {
+async fn replay_go_operator(
+    cluster: &Cluster,
+    golden: &std::path::Path,
+    input: &Input,
+) -> Vec<(String, String)> {
     let mut config = cluster.server.client_config();
     config.headers.push((
         http::header::USER_AGENT,
@@ -249,11 +338,9 @@ async fn replay_go_operator(cluster: &Cluster, golden: &std::path::Path) -> Vec<
     let go = kube::Client::try_from(config).expect("a client");
 
     // The user's cluster, as `kubectl apply --server-side` sends it.
-    cluster
-        .apply_file(&cluster_support::sample("minimal.yaml"))
-        .await;
+    cluster.apply_value(&input.cluster).await;
     let stored = Api::<MultigresCluster>::namespaced(cluster.client.clone(), NAMESPACE)
-        .get(CLUSTER)
+        .get(&input.name)
         .await
         .expect("the cluster is stored");
     let mut uids: BTreeMap<&str, String> = BTreeMap::from([(
@@ -264,8 +351,8 @@ async fn replay_go_operator(cluster: &Cluster, golden: &std::path::Path) -> Vec<
     let case = golden_objects::cases(golden)
         .expect("the golden cases")
         .into_iter()
-        .find(|case| case.name == CASE)
-        .expect("case 1");
+        .find(|case| case.name == input.case)
+        .expect("the golden case");
     let material = pgbackrest_material(NAMESPACE);
     let mut written = Vec::new();
     // objects.tsv lists the objects in the controllers' order, owners before what they own.
@@ -328,26 +415,43 @@ async fn replay_go_operator(cluster: &Cluster, golden: &std::path::Path) -> Vec<
     written
 }
 
-/// The topology records the Go operator registers for case 1 (spec-controllers.md §6.2, §14.4):
-/// the cell and the database, under the global root.
-fn go_topology_records() -> Vec<(&'static str, Vec<u8>)> {
+/// The topology records the Go operator registers for a golden case (spec-controllers.md §6.2,
+/// §14.4): the cell and the default database, under the global root. The backup location is
+/// the cluster's `spec.backup` (no case sets one per database): S3 as given, else the default
+/// filesystem path `/backups`.
+fn go_topology_records(input: &Input) -> Vec<(String, Vec<u8>)> {
     use multigres_operator::topology::records::{
-        BackupLocation, Cell, Database, DurabilityPolicy, FilesystemBackup, Location,
+        BackupLocation, Cell, Database, DurabilityPolicy, FilesystemBackup, Location, S3Backup,
     };
     use prost::Message;
     let cell = Cell {
-        name: "zone-a".into(),
-        server_addresses: vec!["minimal-global-topo.default.svc:2379".into()],
+        name: input.cell.clone(),
+        server_addresses: vec![format!("{}:2379", input.topology_host())],
         root: "/multigres/global".into(),
+    };
+    let backup = &input.cluster["spec"]["backup"];
+    let text = |value: &Value| value.as_str().unwrap_or_default().to_owned();
+    let location = if backup["type"] == "s3" {
+        let s3 = &backup["s3"];
+        Location::S3(S3Backup {
+            bucket: text(&s3["bucket"]),
+            region: text(&s3["region"]),
+            endpoint: text(&s3["endpoint"]),
+            key_prefix: text(&s3["keyPrefix"]),
+            use_env_credentials: s3["useEnvCredentials"].as_bool().unwrap_or(false),
+        })
+    } else {
+        assert!(backup.is_null(), "no golden case sets a filesystem backup");
+        Location::Filesystem(FilesystemBackup {
+            path: "/backups".into(),
+        })
     };
     let database = Database {
         name: "postgres".into(),
         backup_location: Some(BackupLocation {
-            location: Some(Location::Filesystem(FilesystemBackup {
-                path: "/backups".into(),
-            })),
+            location: Some(location),
         }),
-        cells: vec!["zone-a".into()],
+        cells: vec![input.cell.clone()],
         bootstrap_durability_policy: Some(DurabilityPolicy {
             policy_name: "AT_LEAST_2".into(),
             // QUORUM_TYPE_AT_LEAST_N
@@ -357,19 +461,22 @@ fn go_topology_records() -> Vec<(&'static str, Vec<u8>)> {
         }),
     };
     vec![
-        ("/multigres/global/cells/zone-a/Cell", cell.encode_to_vec()),
         (
-            "/multigres/global/databases/postgres/Database",
+            format!("/multigres/global/cells/{}/Cell", input.cell),
+            cell.encode_to_vec(),
+        ),
+        (
+            "/multigres/global/databases/postgres/Database".to_owned(),
             database.encode_to_vec(),
         ),
     ]
 }
 
 /// The topology etcd of the cluster (the TopoServer's client Service).
-async fn topology_etcd(cluster: &Cluster) -> etcd_client::Client {
+async fn topology_etcd(cluster: &Cluster, input: &Input) -> etcd_client::Client {
     let address = cluster
         .server
-        .resolve("minimal-global-topo.default.svc")
+        .resolve(&input.topology_host())
         .expect("an in-cluster name")[0];
     etcd_client::Client::connect([format!("http://{address}:2379")], None)
         .await
@@ -379,10 +486,11 @@ async fn topology_etcd(cluster: &Cluster) -> etcd_client::Client {
 /// Each topology record of [`go_topology_records`] as `(value, mod_revision)`.
 async fn topology_snapshot(
     etcd: &mut etcd_client::Client,
-) -> BTreeMap<&'static str, (Vec<u8>, i64)> {
+    input: &Input,
+) -> BTreeMap<String, (Vec<u8>, i64)> {
     let mut records = BTreeMap::new();
-    for (key, _) in go_topology_records() {
-        let response = etcd.get(key, None).await.expect("a get");
+    for (key, _) in go_topology_records(input) {
+        let response = etcd.get(key.as_str(), None).await.expect("a get");
         let kv = response
             .kvs()
             .first()
@@ -409,7 +517,7 @@ struct Snapshot {
 
 /// Every object of the owned kinds and the MultigresCluster in the namespace, labelled or not
 /// (the workload controllers' Pods, ReplicaSets' among them), by `(kind, name)`.
-async fn snapshot(client: &kube::Client) -> BTreeMap<(String, String), Snapshot> {
+async fn snapshot(client: &kube::Client, cluster: &str) -> BTreeMap<(String, String), Snapshot> {
     let mut kinds = owned_kinds();
     kinds.push(ApiResource::from_gvk_with_plural(
         &GroupVersionKind::gvk("multigres.com", "v1alpha1", "MultigresCluster"),
@@ -430,7 +538,7 @@ async fn snapshot(client: &kube::Client) -> BTreeMap<(String, String), Snapshot>
             let labelled = object
                 .labels()
                 .get("app.kubernetes.io/instance")
-                .is_some_and(|instance| instance == CLUSTER);
+                .is_some_and(|instance| instance == cluster);
             objects.insert(
                 (resource.kind.clone(), object.name_any()),
                 Snapshot {
@@ -448,9 +556,9 @@ async fn snapshot(client: &kube::Client) -> BTreeMap<(String, String), Snapshot>
 }
 
 /// Whether the cluster and every child resource report Healthy for their current generation.
-async fn everything_healthy(client: &kube::Client) -> bool {
+async fn everything_healthy(client: &kube::Client, cluster: &str) -> bool {
     let phase = Api::<MultigresCluster>::namespaced(client.clone(), NAMESPACE)
-        .get_opt(CLUSTER)
+        .get_opt(cluster)
         .await
         .ok()
         .flatten()
@@ -492,20 +600,63 @@ fn status_or_event(entry: &kubesim::request_log::RequestEntry) -> bool {
     entry.subresource.as_deref() == Some("status") || entry.resource == "events"
 }
 
+/// Case 2's pool asks for nodes with the `node-role.kubernetes.io/database` label in zone
+/// `us-east-1a`: the user's cluster has them, so every node gets the label (kubesim's nodes
+/// carry the zone of their name).
+async fn label_database_nodes(client: &kube::Client) {
+    use k8s_openapi::api::core::v1::Node;
+    use kube::api::{Patch, PatchParams};
+    let nodes: Api<Node> = Api::all(client.clone());
+    for node in nodes
+        .list(&ListParams::default())
+        .await
+        .expect("nodes")
+        .items
+    {
+        let patch =
+            serde_json::json!({"metadata": {"labels": {"node-role.kubernetes.io/database": ""}}});
+        nodes
+            .patch(
+                &node.name_any(),
+                &PatchParams::default(),
+                &Patch::Merge(&patch),
+            )
+            .await
+            .expect("the node is labelled");
+    }
+}
+
+#[rstest::rstest]
+#[case::case1_minimal("case1-minimal", 30, None)]
+#[case::case2_pool_options("case2-pool-options", 30, Some(CASE2_POSTGRES_CONFIG))]
+#[case::case3_s3_backup("case3-s3-backup", 29, None)]
+#[case::case4_long_names("case4-long-names", 30, None)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn swapping_the_go_operator_for_ours_restarts_no_pod_and_renames_no_object() {
+async fn swapping_the_go_operator_for_ours_restarts_no_pod_and_renames_no_object(
+    #[case] case: &'static str,
+    #[case] objects: usize,
+    #[case] postgres_config: Option<&'static str>,
+) {
     if !cluster_support::etcd_available("takeover") {
         return;
     }
     let Some(golden) = golden_objects::golden_dir("takeover") else {
         return;
     };
-    let cluster = Cluster::start(&["zone-a", "zone-b", "zone-c"]).await;
+    let input = Input::load(&golden, case);
+    let cluster = Cluster::start(&["zone-a", "zone-b", "zone-c", "us-east-1a"]).await;
     let client = cluster.client.clone();
+    label_database_nodes(&client).await;
 
     // 1–2. The world the Go operator leaves behind, with no operator of ours running.
-    let replayed = replay_go_operator(&cluster, &golden).await;
-    assert_eq!(replayed.len(), 30, "golden case 1 has 30 objects");
+    user_prerequisites(&cluster, &input, postgres_config).await;
+    let replayed = replay_go_operator(&cluster, &golden, &input).await;
+    // objects/README.md, "Object inventory per case".
+    assert_eq!(
+        replayed.len(),
+        objects,
+        "{case}: the objects of the golden case"
+    );
     let pods: Api<Pod> = Api::namespaced(client.clone(), NAMESPACE);
     eventually(
         "the three pool pods to be Running and Ready",
@@ -536,37 +687,42 @@ async fn swapping_the_go_operator_for_ours_restarts_no_pod_and_renames_no_object
     .await;
     let statefulsets: Api<StatefulSet> = Api::namespaced(client.clone(), NAMESPACE);
     eventually("the etcd StatefulSet to be ready", LONG, || async {
-        let etcd = statefulsets.get("minimal-global-topo").await.ok()?;
+        let etcd = statefulsets
+            .get(&format!("{}-global-topo", input.name))
+            .await
+            .ok()?;
         (etcd.status?.ready_replicas == Some(3)).then_some(())
     })
     .await;
 
     // The Go operator's cluster pass registers the cell and the database once etcd answers
     // (its Create: put only when the key has no version).
-    let mut etcd = topology_etcd(&cluster).await;
-    for (key, value) in go_topology_records() {
+    let mut etcd = topology_etcd(&cluster, &input).await;
+    for (key, value) in go_topology_records(&input) {
         let create = etcd_client::Txn::new()
             .when([etcd_client::Compare::version(
-                key,
+                key.as_str(),
                 etcd_client::CompareOp::Equal,
                 0,
             )])
-            .and_then([etcd_client::TxnOp::put(key, value, None)]);
+            .and_then([etcd_client::TxnOp::put(key.as_str(), value, None)]);
         let response = etcd.txn(create).await.expect("a transaction");
         assert!(response.succeeded(), "{key} is new");
     }
 
     // 3. What must survive.
-    let before = snapshot(&client).await;
-    let records_before = topology_snapshot(&mut etcd).await;
+    let before = snapshot(&client, &input.name).await;
+    let records_before = topology_snapshot(&mut etcd, &input).await;
 
     // 4. Our operator takes over.
     let requests = cluster.server.requests();
     let start = requests.entries().len();
     let operator = Binary::spawn(&cluster);
-    eventually("minimal and its children to be Healthy", LONG, || async {
-        everything_healthy(&client).await.then_some(())
-    })
+    eventually(
+        "the cluster and its children to be Healthy",
+        LONG,
+        || async { everything_healthy(&client, &input.name).await.then_some(()) },
+    )
     .await;
     let ours = |entry: &kubesim::request_log::RequestEntry| {
         entry.is_mutating() && entry.user_agent_starts_with(USER_AGENT)
@@ -581,8 +737,8 @@ async fn swapping_the_go_operator_for_ours_restarts_no_pod_and_renames_no_object
         async move { quiet.then_some(()) }
     })
     .await;
-    let after = snapshot(&client).await;
-    let records_after = topology_snapshot(&mut etcd).await;
+    let after = snapshot(&client, &input.name).await;
+    let records_after = topology_snapshot(&mut etcd, &input).await;
     operator.stop();
 
     let writes: Vec<_> = requests
