@@ -23,6 +23,29 @@ fn run_with_backtraces(args: &[&str]) -> (Option<i32>, String, String) {
     )
 }
 
+/// A kubeconfig in `dir` naming the API server at 127.0.0.1:`port` with a bearer token.
+fn kubeconfig_for_port(dir: &tempfile::TempDir, port: u16) -> std::path::PathBuf {
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {{server: \
+             'http://127.0.0.1:{port}'}}\ncontexts:\n- name: c\n  context: {{cluster: c, user: \
+             u}}\ncurrent-context: c\nusers:\n- name: u\n  user: {{token: t}}\n"
+        ),
+    )
+    .expect("the kubeconfig is written");
+    kubeconfig
+}
+
+/// A port nothing listens on: bound, then released.
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port()
+}
+
 #[test]
 fn a_missing_input_file_is_one_error_line_with_its_cause() {
     let dir = tempfile::tempdir().expect("a temporary directory");
@@ -124,22 +147,9 @@ fn status_without_a_kubeconfig_says_which_file_is_missing_and_how_to_get_one() {
 
 #[test]
 fn status_against_a_stopped_api_server_names_it_and_says_each_cause_once() {
-    // A port nothing listens on: bound, then released.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port();
+    let port = closed_port();
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let kubeconfig = dir.path().join("kubeconfig");
-    std::fs::write(
-        &kubeconfig,
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {{server: \
-             'http://127.0.0.1:{port}'}}\ncontexts:\n- name: c\n  context: {{cluster: c, user: \
-             u}}\ncurrent-context: c\nusers:\n- name: u\n  user: {{token: t}}\n"
-        ),
-    )
-    .expect("the kubeconfig is written");
+    let kubeconfig = kubeconfig_for_port(&dir, port);
     let (code, stdout, stderr) =
         status_with_kubeconfig(Some(kubeconfig.to_str().expect("UTF-8")), &[]);
     assert_eq!((code, stdout.as_str()), (Some(1), ""), "{stderr}");
@@ -205,22 +215,10 @@ fn run_refuses_a_metrics_port_in_use_before_starting() {
     // Held for the whole test: the operator must find it taken.
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
     let address = taken.local_addr().expect("a bound address");
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port();
+    let closed = closed_port();
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let kubeconfig = dir.path().join("kubeconfig");
-    std::fs::write(
-        &kubeconfig,
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {{server: \
-             'http://127.0.0.1:{closed}'}}\ncontexts:\n- name: c\n  context: {{cluster: c, \
-             user: u}}\ncurrent-context: c\nusers:\n- name: u\n  user: {{token: t}}\n"
-        ),
-    )
-    .expect("the kubeconfig is written");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_multigres-operator"))
+    let kubeconfig = kubeconfig_for_port(&dir, closed);
+    let child = Command::new(env!("CARGO_BIN_EXE_multigres-operator"))
         .args([
             "run",
             "--webhook-enable=false",
@@ -237,23 +235,22 @@ fn run_refuses_a_metrics_port_in_use_before_starting() {
         .spawn()
         .expect("the binary starts");
     // An operator that went on without its metrics would never exit: stop it and fail.
-    let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while child.try_wait().expect("waitable").is_none() {
-        if std::time::Instant::now() >= until {
-            let _ = child.kill();
-            let output = child
-                .wait_with_output()
-                .expect("the killed child is reaped");
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("a pid"));
+    let (done, exited) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(child.wait_with_output().expect("the child is reaped"));
+    });
+    let output = match exited.recv_timeout(std::time::Duration::from_secs(30)) {
+        Ok(output) => output,
+        Err(_) => {
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+            let output = exited.recv().expect("the killed child is reaped");
             unreachable!(
                 "run kept running with its metrics port taken; stderr: {}",
                 String::from_utf8_lossy(&output.stderr)
             );
         }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    let output = child
-        .wait_with_output()
-        .expect("the exited child is reaped");
+    };
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "stderr: {stderr}");
     let error = stderr
@@ -275,22 +272,9 @@ fn run_refuses_a_metrics_port_in_use_before_starting() {
 #[test]
 fn run_stops_on_sigterm_while_the_api_server_cannot_be_reached() {
     use std::io::{BufRead, BufReader};
-    // A port nothing listens on: bound, then released.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port();
+    let port = closed_port();
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let kubeconfig = dir.path().join("kubeconfig");
-    std::fs::write(
-        &kubeconfig,
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {{server: \
-             'http://127.0.0.1:{port}'}}\ncontexts:\n- name: c\n  context: {{cluster: c, user: \
-             u}}\ncurrent-context: c\nusers:\n- name: u\n  user: {{token: t}}\n"
-        ),
-    )
-    .expect("the kubeconfig is written");
+    let kubeconfig = kubeconfig_for_port(&dir, port);
     let mut child = Command::new(env!("CARGO_BIN_EXE_multigres-operator"))
         .args([
             "run",
@@ -347,16 +331,7 @@ fn status_watch_stops_on_ctrl_c_while_it_waits_for_the_api_server() {
     let port = listener.local_addr().expect("an address").port();
     listener.set_nonblocking(true).expect("non-blocking");
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let kubeconfig = dir.path().join("kubeconfig");
-    std::fs::write(
-        &kubeconfig,
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {{server: \
-             'http://127.0.0.1:{port}'}}\ncontexts:\n- name: c\n  context: {{cluster: c, user: \
-             u}}\ncurrent-context: c\nusers:\n- name: u\n  user: {{token: t}}\n"
-        ),
-    )
-    .expect("the kubeconfig is written");
+    let kubeconfig = kubeconfig_for_port(&dir, port);
     let mut child = Command::new(env!("CARGO_BIN_EXE_multigres-operator"))
         .args(["status", "--watch"])
         .env("KUBECONFIG", &kubeconfig)

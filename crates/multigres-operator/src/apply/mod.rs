@@ -743,6 +743,15 @@ mod tests {
         })
     }
 
+    /// Metadata of an object `name` in namespace `default`.
+    fn named(name: &str) -> ObjectMeta {
+        ObjectMeta {
+            name: Some(name.to_owned()),
+            namespace: Some("default".to_owned()),
+            ..ObjectMeta::default()
+        }
+    }
+
     #[tokio::test]
     async fn a_secret_created_by_another_writer_is_adopted_as_it_is_unless_it_differs() {
         use k8s_openapi::ByteString;
@@ -864,11 +873,7 @@ mod tests {
             .create(
                 &PostParams::default(),
                 &ConfigMap {
-                    metadata: ObjectMeta {
-                        name: Some("c".to_owned()),
-                        namespace: Some("default".to_owned()),
-                        ..ObjectMeta::default()
-                    },
+                    metadata: named("c"),
                     ..ConfigMap::default()
                 },
             )
@@ -1031,16 +1036,11 @@ mod tests {
             .await
             .expect("kubesim starts");
         let admin = server.client();
-        let meta = |name: &str| ObjectMeta {
-            name: Some(name.to_owned()),
-            namespace: Some("default".to_owned()),
-            ..ObjectMeta::default()
-        };
         Api::<ServiceAccount>::namespaced(admin.clone(), "default")
             .create(
                 &PostParams::default(),
                 &ServiceAccount {
-                    metadata: meta("operator"),
+                    metadata: named("operator"),
                     ..ServiceAccount::default()
                 },
             )
@@ -1051,7 +1051,7 @@ mod tests {
             .create(
                 &PostParams::default(),
                 &Role {
-                    metadata: meta("read"),
+                    metadata: named("read"),
                     rules: Some(vec![PolicyRule {
                         api_groups: Some(vec![String::new()]),
                         resources: Some(vec!["configmaps".to_owned()]),
@@ -1066,7 +1066,7 @@ mod tests {
             .create(
                 &PostParams::default(),
                 &RoleBinding {
-                    metadata: meta("read"),
+                    metadata: named("read"),
                     role_ref: RoleRef {
                         api_group: "rbac.authorization.k8s.io".to_owned(),
                         kind: "Role".to_owned(),
@@ -1086,7 +1086,7 @@ mod tests {
             .create(
                 &PostParams::default(),
                 &ConfigMap {
-                    metadata: meta("c"),
+                    metadata: named("c"),
                     ..ConfigMap::default()
                 },
             )
